@@ -1,0 +1,5 @@
+"""``python -m flows``: the Big D command line."""
+
+from flows.cli import main
+
+main()

@@ -1,0 +1,35 @@
+"""Shared fixtures. Services are started for real on 127.0.0.1 by the fixtures in
+``tests/services.py``; unit tests use none of them."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+os.environ.setdefault("PREFECT_LOGGING_TO_API_ENABLED", "false")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_settings(monkeypatch, tmp_path):
+    """Every test starts from default settings rooted in its own temporary folder."""
+    from flows.config import get_settings
+
+    for name in list(os.environ):
+        if name.startswith("BIGD_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("BIGD_DATA_DIR", str(tmp_path / "data"))
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def prefect_harness():
+    """One temporary Prefect server for the whole session (about 15 s to start)."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
