@@ -22,6 +22,10 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 console = Console(stderr=True)
+ingest_app = typer.Typer(
+    help="Ingest a source into the lake (raw -> scrub -> trusted).", no_args_is_help=True
+)
+app.add_typer(ingest_app, name="ingest")
 
 
 @app.callback()
