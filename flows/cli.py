@@ -86,5 +86,5 @@ def main() -> None:
     try:
         app()
     except SettingsError as error:
-        console.print(f"[red]Setting error:[/red] {error}", highlight=False)
+        console.print(f"[red]Setting error:[/red] {error}", highlight=False, soft_wrap=True)
         raise SystemExit(2) from None
