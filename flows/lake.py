@@ -66,6 +66,12 @@ class Lake:
             raise ValueError(f"lake keys cannot climb out of the lake: {key!r}")
         return f"{self.root}/{key}" if key else self.root
 
+    def writable_path(self, key: str) -> str:
+        """``path(key)`` with its parent folder made, for writers that don't make it."""
+        path = self.path(key)
+        self.filesystem.create_dir(path.rsplit("/", 1)[0], recursive=True)
+        return path
+
     def uri(self, key: str) -> str:
         """A URI a person or DuckDB can open: ``file:///...`` or ``s3://...``."""
         return f"{self.uri_root}/{key.strip('/')}"
@@ -93,9 +99,7 @@ class Lake:
     @contextmanager
     def open_output(self, key: str) -> Iterator[IO[bytes]]:
         """A binary stream that becomes the object when closed."""
-        path = self.path(key)
-        self.filesystem.create_dir(path.rsplit("/", 1)[0], recursive=True)
-        with self.filesystem.open_output_stream(path) as sink:
+        with self.filesystem.open_output_stream(self.writable_path(key)) as sink:
             yield sink
 
     def open_input(self, key: str) -> IO[bytes]:

@@ -1,0 +1,47 @@
+"""The lake behaves the same on a local folder and on a real S3 API."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from flows.lake import Lake
+
+
+@pytest.fixture(params=["folder", "s3"])
+def lake(request, tmp_path):
+    if request.param == "folder":
+        return Lake.from_url(str(tmp_path / "lake"))
+    endpoint, bucket = request.getfixturevalue("s3_bucket")
+    return Lake.from_url(f"s3://{bucket}/bigd", s3_endpoint_url=endpoint)
+
+
+def test_write_read_list_delete(lake):
+    lake.write_bytes("raw/partner/sales/2026-01-01/sales.json", b"[]")
+    lake.write_bytes("trusted/cnpj/2026-11/empresas/part-0.parquet", b"PAR1")
+    assert lake.read_bytes("raw/partner/sales/2026-01-01/sales.json") == b"[]"
+    assert lake.exists("raw/partner/sales/2026-01-01/sales.json")
+    assert lake.size("trusted/cnpj/2026-11/empresas/part-0.parquet") == 4
+    assert lake.size("nothing/here") is None
+    assert [o.key for o in lake.list("raw")] == ["raw/partner/sales/2026-01-01/sales.json"]
+    assert len(lake.list()) == 2
+    lake.delete_prefix("raw/partner")
+    assert [o.key for o in lake.list()] == ["trusted/cnpj/2026-11/empresas/part-0.parquet"]
+    lake.delete_prefix("raw/never-written")  # missing is fine
+
+
+def test_parquet_goes_through_the_filesystem(lake):
+    table = pa.table({"uf": ["SP", "RJ"], "establishments": [3, 2]})
+    pq.write_table(table, lake.writable_path("trusted/x/data.parquet"), filesystem=lake.filesystem)
+    assert pq.read_table(lake.path("trusted/x/data.parquet"), filesystem=lake.filesystem) == table
+
+
+def test_keys_cannot_climb_out(lake):
+    with pytest.raises(ValueError, match="climb out"):
+        lake.path("raw/../../etc/passwd")
+
+
+def test_uri_names_the_backend(lake):
+    uri = lake.uri("trusted/x")
+    assert uri.startswith(("file:///", "s3://")) and uri.endswith("/trusted/x")
