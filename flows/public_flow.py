@@ -1,0 +1,149 @@
+"""Flow ``ingest_public``: every dataset of the public catalog into the lake.
+
+catalog entry -> fetch (path or HTTP) -> raw/public/<dataset>/<day>/ -> read + validate
+(pyarrow, pandera) -> scrub -> trusted/public/<dataset>/data.parquet. A dataset that fails
+does not stop the others; the flow raises at the end naming the ones that failed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from dataclasses import dataclass, field
+
+import httpx
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_table_artifact
+from prefect.cache_policies import NO_CACHE
+
+from flows.config import get_settings
+from flows.lake import Lake
+from flows.scrub import ScrubReport, publish_scrub_report, scrub_table
+from flows.sources.public import (
+    IngestedDataset,
+    PlannedDataset,
+    Scrubber,
+    fetch,
+    ingest_dataset,
+    load_catalog,
+    plan,
+)
+
+RETRIABLE_STATUS = {408, 429, 500, 502, 503, 504}
+
+
+class PublicIngestError(RuntimeError):
+    """Some datasets failed; the message names each one and why."""
+
+
+@dataclass
+class DatasetOutcome:
+    """One row of the run summary."""
+
+    dataset: str
+    rows: int = 0
+    status: str = "ok"
+    message: str = ""
+    trusted_key: str = ""
+
+
+@dataclass
+class PublicIngestSummary:
+    """What a run of ``ingest_public`` did, dataset by dataset."""
+
+    outcomes: list[DatasetOutcome] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[DatasetOutcome]:
+        return [outcome for outcome in self.outcomes if outcome.status != "ok"]
+
+    def to_rows(self) -> list[dict[str, object]]:
+        return [
+            {"dataset": o.dataset, "rows": o.rows, "status": o.status, "message": o.message}
+            for o in self.outcomes
+        ]
+
+    def __str__(self) -> str:
+        ok = [f"{o.dataset} ({o.rows:,} rows)" for o in self.outcomes if o.status == "ok"]
+        failed = [o.dataset for o in self.failed]
+        return f"public: ok {', '.join(ok) or '-'}; failed {', '.join(failed) or '-'}"
+
+
+def _transient(task: object, task_run: object, state: object) -> bool:
+    """Retry only what can heal: connection trouble and 408/429/5xx answers."""
+    try:
+        state.result()  # type: ignore[attr-defined]
+    except httpx.HTTPStatusError as error:
+        return error.response.status_code in RETRIABLE_STATUS
+    except httpx.TransportError:
+        return True
+    except Exception:
+        return False
+    return False
+
+
+@task(
+    retries=3,
+    retry_delay_seconds=[2, 5, 15],
+    retry_condition_fn=_transient,
+    cache_policy=NO_CACHE,
+    task_run_name="fetch-{planned.name}",
+)
+def fetch_dataset(planned: PlannedDataset, lake: Lake, day: dt.date) -> str:
+    """Copy one dataset's file into ``raw/public/<dataset>/<day>/``."""
+    return fetch(planned, lake, day)
+
+
+@task(cache_policy=NO_CACHE, task_run_name="publish-{planned.name}")
+def publish_dataset(
+    planned: PlannedDataset, raw: str, lake: Lake, scrub: Scrubber
+) -> IngestedDataset:
+    """Validate, scrub and write one dataset to ``trusted/public/<dataset>/``."""
+    return ingest_dataset(planned, raw, lake, scrub)
+
+
+@flow(name="ingest_public")
+def ingest_public(
+    dataset: str | None = None, catalog: str | None = None, source: str | None = None
+) -> PublicIngestSummary:
+    """Ingest the catalog's public datasets (or only ``dataset``).
+
+    ``catalog`` is a catalog file (default: the package's); ``source`` is the folder or base
+    URL that ``{source}`` stands for in its locations (e.g. a sample release).
+    """
+    log = get_run_logger()
+    settings = get_settings()
+    planned = plan(load_catalog(catalog), dataset, source)
+    lake = Lake.from_url(settings.lake_root, settings.s3_endpoint_url)
+    scrub = functools.partial(scrub_table, key=settings.pseudonym_secret())
+    day = dt.datetime.now(dt.UTC).date()
+
+    summary = PublicIngestSummary()
+    scrub_report = ScrubReport.empty()
+    for item in planned:
+        outcome = DatasetOutcome(item.name)
+        try:
+            raw = fetch_dataset(item, lake, day)
+            result = publish_dataset(item, raw, lake, scrub)
+        except Exception as error:  # one dataset's failure must not stop the others
+            outcome.status, outcome.message = "failed", str(error) or type(error).__name__
+            log.error("public dataset %s failed: %s", item.name, outcome.message)
+        else:
+            outcome.rows, outcome.message = result.rows, result.notes
+            outcome.trusted_key = result.trusted_key
+            scrub_report = scrub_report.merge(result.scrub_report)
+            log.info("public dataset %s: %d rows -> %s", item.name, result.rows, result.trusted_key)
+        summary.outcomes.append(outcome)
+
+    create_table_artifact(
+        key="ingest-public",
+        table=summary.to_rows(),
+        description="Public datasets ingested: rows written to trusted/public, or why not.",
+    )
+    publish_scrub_report(scrub_report, key="scrub-public")
+    if summary.failed:
+        details = "; ".join(f"{o.dataset}: {o.message}" for o in summary.failed)
+        raise PublicIngestError(
+            f"{len(summary.failed)} of {len(summary.outcomes)} public datasets failed: {details}"
+        )
+    return summary

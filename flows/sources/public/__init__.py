@@ -1,0 +1,44 @@
+"""Public datasets (IBGE POF, IPM-NM, population) described by a catalog, not by code.
+
+``catalog`` models ``flows/catalog/public.yaml``; ``read`` parses a file with pyarrow and
+validates it with pandera; ``ingest`` fetches into the raw zone and writes trusted Parquet.
+"""
+
+from flows.sources.public.catalog import (
+    DEFAULT_CATALOG,
+    Catalog,
+    CatalogError,
+    ColumnSpec,
+    DatasetEntry,
+    load_catalog,
+)
+from flows.sources.public.ingest import (
+    IngestedDataset,
+    PlannedDataset,
+    Scrubber,
+    fetch,
+    ingest_dataset,
+    plan,
+    raw_key,
+    trusted_key,
+)
+from flows.sources.public.read import DatasetError, read_and_validate
+
+__all__ = [
+    "DEFAULT_CATALOG",
+    "Catalog",
+    "CatalogError",
+    "ColumnSpec",
+    "DatasetEntry",
+    "DatasetError",
+    "IngestedDataset",
+    "PlannedDataset",
+    "Scrubber",
+    "fetch",
+    "ingest_dataset",
+    "load_catalog",
+    "plan",
+    "raw_key",
+    "read_and_validate",
+    "trusted_key",
+]

@@ -1,0 +1,107 @@
+"""The ``ingest_public`` flow and its CLI command, run for real on a Prefect test server."""
+
+from __future__ import annotations
+
+import json
+
+import pyarrow.parquet as pq
+import pytest
+from prefect.states import Failed
+from typer.testing import CliRunner
+
+from flows.cli import app
+from flows.config import get_settings
+from flows.lake import Lake
+from flows.sources.public import trusted_key
+from tests import public_samples as samples
+
+runner = CliRunner()
+
+
+def _lake() -> Lake:
+    return Lake.from_url(get_settings().lake_root)
+
+
+def test_cli_unknown_dataset_is_a_clear_error(tmp_path):
+    result = runner.invoke(
+        app, ["ingest", "public", "--dataset", "beer", "--source", str(tmp_path)]
+    )
+    assert result.exit_code == 2
+    assert "unknown dataset 'beer'" in result.output
+    assert "population_municipalities" in result.output
+
+
+def test_cli_without_source_says_what_is_missing():
+    result = runner.invoke(app, ["ingest", "public", "--dataset", "ipm_nm_uf"])
+    assert result.exit_code == 2
+    assert "needs --source" in result.output
+
+
+def test_only_transient_fetch_errors_are_retried():
+    import httpx
+
+    from flows.public_flow import _transient
+
+    request = httpx.Request("GET", "http://127.0.0.1/x.csv")
+
+    def status(code: int) -> httpx.HTTPStatusError:
+        response = httpx.Response(code, request=request)
+        return httpx.HTTPStatusError(str(code), request=request, response=response)
+
+    assert _transient(None, None, Failed(data=status(503)))
+    assert _transient(None, None, Failed(data=status(429)))
+    assert _transient(None, None, Failed(data=httpx.ConnectError("refused")))
+    assert not _transient(None, None, Failed(data=status(404)))
+    assert not _transient(None, None, Failed(data=ValueError("schema mismatch")))
+
+
+@pytest.mark.integration
+def test_flow_ingests_every_dataset_and_publishes_a_summary(prefect_harness, tmp_path):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        ArtifactFilter,
+        ArtifactFilterFlowRunId,
+        ArtifactFilterKey,
+    )
+
+    from flows.public_flow import ingest_public
+
+    release = samples.write_public_release(tmp_path / "release")
+
+    state = ingest_public(source=str(release), return_state=True)
+    summary = state.result()
+
+    assert [(o.dataset, o.rows, o.status) for o in summary.outcomes] == [
+        (name, len(rows), "ok") for name, (_, _, rows, _) in samples.FILES.items()
+    ]
+    lake = _lake()
+    for name in samples.FILES:
+        assert pq.read_table(lake.path(trusted_key(name))).num_rows > 0
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts(
+            artifact_filter=ArtifactFilter(
+                key=ArtifactFilterKey(any_=["ingest-public"]),
+                flow_run_id=ArtifactFilterFlowRunId(any_=[state.state_details.flow_run_id]),
+            ),
+        )
+    assert len(artifacts) == 1, "the run summary artifact was not published"
+    assert json.loads(artifacts[0].data) == summary.to_rows()
+
+
+@pytest.mark.integration
+def test_cli_run_fails_only_the_broken_dataset_and_exits_non_zero(prefect_harness, tmp_path):
+    release = samples.write_public_release(tmp_path / "release")
+    header = samples.POF_HEADER.removesuffix(";RENDA_TOTAL")
+    samples.rewrite(
+        release, "pof_food_spending", header, [r.rsplit(";", 1)[0] for r in samples.POF_ROWS]
+    )
+
+    result = runner.invoke(app, ["ingest", "public", "--source", str(release)])
+
+    assert result.exit_code == 1
+    assert "1 of 3 public datasets failed" in result.output
+    assert "required column 'RENDA_TOTAL' is missing" in result.output
+    lake = _lake()
+    assert not lake.exists(trusted_key("pof_food_spending"))
+    assert pq.read_table(lake.path(trusted_key("ipm_nm_uf"))).num_rows == 4
+    assert pq.read_table(lake.path(trusted_key("population_municipalities"))).num_rows == 5
