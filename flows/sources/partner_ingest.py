@@ -1,0 +1,272 @@
+"""Partner ingestion as plain functions: fetch, keep raw, validate, quarantine, scrub, write.
+
+Lake layout (``<fetch-date>`` is the UTC day the run fetched, so retention counts from it):
+
+- ``raw/partner/<table>/<fetch-date>/<table|sale_date=D>_<run>.json``: the body as fetched
+  (restricted zone, purged after ``BIGD_PARTNER_RETENTION_DAYS``);
+- ``quarantine/partner/<table>/<day>/rejected_<run>.jsonl``: one line per invalid record with
+  its reason, position and id and the raw object it is in. The record itself is not
+  copied, so partner data stays only in the restricted zone and goes when that is purged.
+  ``<day>`` is the sale day for sales and the fetch day for the full tables;
+- ``trusted/partner/categories|establishments/part-0.parquet`` (replaced each run) and
+  ``trusted/partner/sales/sale_date=YYYY-MM-DD/part-0.parquet`` (a day is replaced whole);
+- ``state/partner/watermark.json``: the last sale day such that it and every day before
+  it (since the first run) is fully written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from flows.lake import Lake
+from flows.scrub import ScrubReport, scrub_table
+from flows.sources.partner_api import PartnerApiClient, PartnerResponse
+from flows.sources.partner_records import Rejection, to_arrow, validate_records
+
+TABLE_NAMES = {"Category": "categories", "Establishment": "establishments", "Sale": "sales"}
+WATERMARK_KEY = "state/partner/watermark.json"
+STAGING_PREFIX = "state/partner/staging"
+DEFAULT_BACKFILL_DAYS = 365
+
+logger = logging.getLogger(__name__)
+
+
+class IngestContext:
+    """What every step needs: the lake, the API client, the pseudonym key and the run's time."""
+
+    def __init__(
+        self,
+        lake: Lake,
+        client: PartnerApiClient,
+        pseudonym_key: bytes,
+        fetched_at: dt.datetime | None = None,
+    ):
+        self.lake = lake
+        self.client = client
+        self.pseudonym_key = pseudonym_key
+        self.fetched_at = fetched_at or dt.datetime.now(dt.UTC)
+        self.run_tag = f"{self.fetched_at:%Y%m%dT%H%M%S%fZ}"
+
+    def __repr__(self) -> str:
+        return f"IngestContext({self.lake!r}, {self.client!r}, {self.run_tag})"
+
+
+@dataclass
+class TableResult:
+    """One response taken through to the trusted zone."""
+
+    table: str
+    day: dt.date | None
+    fetched: int
+    rows: int
+    quarantined: int
+    duplicates: int
+    attempts: int
+    raw_key: str
+    trusted_prefix: str
+    scrub: ScrubReport = field(repr=False, default_factory=ScrubReport.empty)
+
+    def row(self) -> dict[str, object]:
+        """This result as a line of the run-summary table (no data values)."""
+        return {
+            "table": self.table,
+            "day": self.day.isoformat() if self.day else "full",
+            "fetched": self.fetched,
+            "rows": self.rows,
+            "quarantined": self.quarantined,
+            "duplicates": self.duplicates,
+            "attempts": self.attempts,
+        }
+
+
+# ---- the watermark ----------------------------------------------------------------------
+
+
+def read_watermark(lake: Lake) -> dt.date | None:
+    """The last fully written sale day, or None before the first run."""
+    if not lake.exists(WATERMARK_KEY):
+        return None
+    return dt.date.fromisoformat(json.loads(lake.read_bytes(WATERMARK_KEY))["last_complete_day"])
+
+
+def write_watermark(lake: Lake, day: dt.date) -> None:
+    """Record ``day`` as the last fully written sale day."""
+    now = dt.datetime.now(dt.UTC).isoformat()
+    state = {"last_complete_day": day.isoformat(), "updated_at": now}
+    lake.write_bytes(WATERMARK_KEY, json.dumps(state).encode())
+
+
+def advance(watermark: dt.date | None, day: dt.date) -> dt.date | None:
+    """The watermark after ``day`` is written: it moves only onto the next day, never past a gap."""
+    if watermark is None or day == watermark + dt.timedelta(days=1):
+        return day
+    return watermark
+
+
+def plan_days(
+    watermark: dt.date | None,
+    since: dt.date | None,
+    until: dt.date | None,
+    today: dt.date,
+    backfill_days: int = DEFAULT_BACKFILL_DAYS,
+) -> list[dt.date]:
+    """The sale days to fetch, oldest first.
+
+    ``until`` defaults to yesterday (today's sales are not over). ``since`` defaults to
+    the day after the watermark, or on a first run to ``backfill_days`` before ``until``.
+    An explicit ``since`` re-fetches (and replaces) days already ingested.
+    """
+    last = until or today - dt.timedelta(days=1)
+    if since is not None:
+        first = since
+    elif watermark is not None:
+        first = watermark + dt.timedelta(days=1)
+    else:
+        first = last - dt.timedelta(days=backfill_days - 1)
+    return [first + dt.timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+# ---- writing one response ---------------------------------------------------------------
+
+
+def _write_parquet_replacing(lake: Lake, prefix: str, table: pa.Table) -> None:
+    """Write ``table`` as ``prefix/part-0.parquet``, replacing whatever ``prefix`` held.
+
+    The file is written in the state zone first and moved in, so a failure mid-write
+    never leaves a half-written day in the trusted zone.
+    """
+    staging = f"{STAGING_PREFIX}/{uuid.uuid4().hex}.parquet"
+    with lake.open_output(staging) as sink:
+        pq.write_table(table, sink)
+    lake.delete_prefix(prefix)
+    lake.move(staging, f"{prefix}/part-0.parquet")  # a file: S3 cannot move "folders"
+
+
+def _write_quarantine(
+    lake: Lake, key: str, raw_key: str, rejected: list[Rejection], dataset: str
+) -> None:
+    lines = [
+        json.dumps(
+            {
+                "dataset": dataset,
+                "raw_key": raw_key,
+                "position": rejection.position,
+                "id": rejection.record_id,
+                "reason": rejection.reason,
+            },
+            default=str,
+        )
+        for rejection in rejected
+    ]
+    lake.write_bytes(key, ("\n".join(lines) + "\n").encode())
+
+
+def store_response(
+    ctx: IngestContext, response: PartnerResponse, sale_day: dt.date | None = None
+) -> TableResult:
+    """Keep the raw body, validate, quarantine the invalid, scrub and replace the trusted copy."""
+    name = TABLE_NAMES[response.table]
+    dataset = f"partner.{name}"
+    stem = f"sale_date={sale_day}" if sale_day else name
+    raw_key = f"raw/partner/{name}/{ctx.fetched_at:%Y-%m-%d}/{stem}_{ctx.run_tag}.json"
+    ctx.lake.write_bytes(raw_key, response.body)
+
+    validated = validate_records(response.table, response.records, sale_day)
+    quarantine_day = sale_day or ctx.fetched_at.date()
+    quarantine_prefix = f"quarantine/partner/{name}/{quarantine_day}"
+    if sale_day is not None:
+        ctx.lake.delete_prefix(quarantine_prefix)  # a re-run replaces the day's rejections too
+    if validated.rejected:
+        quarantine_key = f"{quarantine_prefix}/rejected_{ctx.run_tag}.jsonl"
+        _write_quarantine(ctx.lake, quarantine_key, raw_key, validated.rejected, dataset)
+        logger.warning(
+            "%s %s: %d invalid records quarantined in %s",
+            dataset,
+            quarantine_day,
+            len(validated.rejected),
+            quarantine_key,
+        )
+    if validated.duplicates:
+        logger.warning("%s: %d duplicate ids dropped", dataset, validated.duplicates)
+
+    typed = to_arrow(response.table, validated.records)
+    clean, scrub = scrub_table(dataset, typed, ctx.pseudonym_key)
+    trusted_prefix = f"trusted/partner/{name}" + (f"/sale_date={sale_day}" if sale_day else "")
+    _write_parquet_replacing(ctx.lake, trusted_prefix, clean)
+    return TableResult(
+        table=name,
+        day=sale_day,
+        fetched=len(response.records),
+        rows=clean.num_rows,
+        quarantined=len(validated.rejected),
+        duplicates=validated.duplicates,
+        attempts=response.attempts,
+        raw_key=raw_key,
+        trusted_prefix=trusted_prefix,
+        scrub=scrub,
+    )
+
+
+def ingest_full_table(ctx: IngestContext, table: str) -> TableResult:
+    """Fetch a whole table (Category or Establishment) and replace its trusted copy."""
+    return store_response(ctx, ctx.client.fetch(table))
+
+
+def ingest_sales_day(ctx: IngestContext, day: dt.date) -> TableResult:
+    """Fetch one day of sales and replace that day's partition."""
+    return store_response(ctx, ctx.client.fetch("Sale", sale_date=day), sale_day=day)
+
+
+@dataclass
+class SalesOutcome:
+    """The days written, the watermark reached and the first failure, if any."""
+
+    results: list[TableResult] = field(default_factory=list)
+    watermark: dt.date | None = None
+    failed_day: dt.date | None = None
+    error: str | None = None
+
+
+def ingest_sales_days(ctx: IngestContext, days: list[dt.date], workers: int = 4) -> SalesOutcome:
+    """Ingest ``days`` (oldest first) concurrently; advance the watermark in day order.
+
+    The watermark is written after each day whose partition is complete and whose earlier
+    days are complete too. After the first failure no further day is started and the
+    watermark stays before the failed day, so the next run starts again from there.
+    """
+    watermark = read_watermark(ctx.lake)
+    outcome = SalesOutcome(watermark=watermark)
+    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="partner") as pool:
+        futures: list[Future[TableResult]] = [
+            pool.submit(ingest_sales_day, ctx, day) for day in days
+        ]
+        for day, future in zip(days, futures, strict=True):
+            try:
+                result = future.result()
+            except Exception as error:
+                if outcome.failed_day is None:
+                    outcome.failed_day, outcome.error = day, f"{type(error).__name__}: {error}"
+                    for pending in futures:
+                        pending.cancel()
+                continue
+            outcome.results.append(result)
+            if outcome.failed_day is None:
+                moved = advance(outcome.watermark, day)
+                if moved != outcome.watermark:
+                    write_watermark(ctx.lake, moved)
+                    outcome.watermark = moved
+    if days and outcome.failed_day is None and (outcome.watermark or days[0]) < days[-1]:
+        logger.warning(
+            "watermark stays at %s: the days between it and %s were never ingested",
+            outcome.watermark,
+            days[0],
+        )
+    return outcome
