@@ -323,3 +323,14 @@ def test_hmac_implementations_agree_with_the_standard_library(key):
         assert hmac_hex_duckdb(pa.array(values), key).to_pylist() == expected
     with pytest.raises(ValueError, match="empty"):
         hmac_hex(pa.array(["x"]), b"")
+
+
+def test_a_column_rule_outside_columns_is_refused_not_ignored():
+    from flows.scrub.policy import PolicyError, parse_policy
+
+    document = {
+        "version": "1",
+        "datasets": {"public.x": {"default": {"action": "keep", "reason": "r"}, "period": {}}},
+    }
+    with pytest.raises(PolicyError, match=r"public\.x: unknown keys \['period'\]"):
+        parse_policy(document)

@@ -128,6 +128,8 @@ def parse_policy(document: dict) -> Policy:
     """Check and build a Policy from the parsed TOML document."""
     datasets: dict[str, DatasetPolicy] = {}
     for name, body in document.get("datasets", {}).items():
+        if unknown := set(body) - {"columns", "default", "replace"}:
+            raise PolicyError(f"{name}: unknown keys {sorted(unknown)} (columns go under .columns)")
         columns = {
             column: _column_rule(f"{name}.{column}", raw)
             for column, raw in body.get("columns", {}).items()
