@@ -1,0 +1,74 @@
+"""Load the trusted zone into the warehouse.
+
+    trusted/cnpj/<release>/..  ┐
+    trusted/partner/..         ├─► staging.* ─► one transaction: swap partitions ─► core.*
+    trusted/public/..          ┘               + reconcile row counts, then commit ─► mart.*
+
+The engine comes from ``settings.warehouse``; the strategy from its dialect (DuckDB reads
+Parquet directly, PostgreSQL COPY FROM STDIN, Redshift COPY from S3 with a manifest).
+"""
+
+from __future__ import annotations
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_table_artifact
+
+from flows.config import get_settings
+from flows.lake import Lake
+from flows.warehouse import (
+    LoadResult,
+    ReconciliationError,
+    ReconciliationRow,
+    engine_for,
+    load,
+    loader_for,
+)
+
+
+def _retry_unless_reconciliation(task, task_run, state) -> bool:
+    """Retry connection trouble, not a count mismatch (it would mismatch again)."""
+    try:
+        state.result()
+    except ReconciliationError:
+        return False
+    except Exception:  # any other failure (connection, S3) is worth another try
+        return True
+    return False
+
+
+@task(retries=2, retry_delay_seconds=[10, 60], retry_condition_fn=_retry_unless_reconciliation)
+def load_task(release: str | None) -> LoadResult:
+    """Stage, swap and reconcile every trusted table (idempotent: safe to retry)."""
+    settings = get_settings()
+    lake = Lake.from_url(settings.lake_root, settings.s3_endpoint_url)
+    engine = engine_for(settings.warehouse)
+    try:
+        return load(engine, lake, loader_for(engine, settings), release)
+    finally:
+        engine.dispose()
+
+
+def publish_reconciliation(rows: list[ReconciliationRow], release: str | None) -> None:
+    """The reconciliation as a Prefect table artifact."""
+    create_table_artifact(
+        key="warehouse-reconciliation",
+        table=[row.to_dict() for row in rows],
+        description=f"Trusted vs loaded rows per table and partition (CNPJ release {release}).",
+    )
+
+
+@flow(name="load_warehouse", log_prints=True)
+def load_warehouse(release: str | None = None) -> dict[str, object]:
+    """Load the given (default: latest) CNPJ release plus partner and public data."""
+    logger = get_run_logger()
+    try:
+        result = load_task(release)
+    except ReconciliationError as mismatch:
+        publish_reconciliation(mismatch.rows, release)
+        raise
+    publish_reconciliation(result.reconciliation, result.release)
+    for table, columns in result.null_columns.items():
+        logger.warning("%s: %s absent from the trusted data, loaded as NULL", table, columns)
+    summary = result.summary()
+    logger.info("warehouse loaded: %s", summary)
+    return summary

@@ -1,0 +1,134 @@
+-- Core tables (Redshift DDL; DISTKEY/SORTKEY/DISTSTYLE are stripped through sqlglot's AST
+-- for DuckDB and PostgreSQL). Only columns that survive the scrub policy appear here;
+-- flows/warehouse/tables.py says which trusted column fills each one.
+-- Establishments, sales and partner establishments share DISTKEY(cnpj_hash) so the
+-- customer joins are co-located; small dimension tables are copied to every node.
+
+CREATE TABLE IF NOT EXISTS core.companies (
+    release CHAR(7) NOT NULL,
+    cnpj_basico VARCHAR(8) NOT NULL,
+    natureza_juridica VARCHAR(4),
+    qualificacao_responsavel VARCHAR(2),
+    capital_social DECIMAL(18, 2),
+    porte VARCHAR(2),
+    ente_federativo_responsavel VARCHAR(256)
+) DISTKEY (cnpj_basico) COMPOUND SORTKEY (release, cnpj_basico);
+
+CREATE TABLE IF NOT EXISTS core.establishments (
+    release CHAR(7) NOT NULL,
+    cnpj VARCHAR(14) NOT NULL,
+    cnpj_hash VARCHAR(128) NOT NULL,
+    cnpj_basico VARCHAR(8) NOT NULL,
+    identificador_matriz_filial VARCHAR(1),
+    nome_fantasia VARCHAR(256),
+    situacao_cadastral VARCHAR(2) NOT NULL,
+    data_situacao_cadastral DATE,
+    data_inicio_atividade DATE,
+    cnae_fiscal_principal VARCHAR(7),
+    cnae_fiscal_secundaria VARCHAR(2048),
+    bairro VARCHAR(256),
+    cep VARCHAR(8),
+    uf VARCHAR(2),
+    municipio VARCHAR(4),
+    municipio_ibge VARCHAR(7)
+) DISTKEY (cnpj_hash) COMPOUND SORTKEY (release, uf, municipio);
+
+CREATE TABLE IF NOT EXISTS core.partners (
+    release CHAR(7) NOT NULL,
+    cnpj_basico VARCHAR(8) NOT NULL,
+    identificador_socio VARCHAR(1),
+    qualificacao_socio VARCHAR(2),
+    data_entrada_sociedade DATE,
+    pais VARCHAR(3),
+    faixa_etaria VARCHAR(1)
+) DISTKEY (cnpj_basico) COMPOUND SORTKEY (release, cnpj_basico);
+
+CREATE TABLE IF NOT EXISTS core.simples (
+    release CHAR(7) NOT NULL,
+    cnpj_basico VARCHAR(8) NOT NULL,
+    opcao_simples VARCHAR(1),
+    data_opcao_simples DATE,
+    data_exclusao_simples DATE,
+    opcao_mei VARCHAR(1),
+    data_opcao_mei DATE,
+    data_exclusao_mei DATE
+) DISTKEY (cnpj_basico) COMPOUND SORTKEY (release, cnpj_basico);
+
+CREATE TABLE IF NOT EXISTS core.cnaes (
+    release CHAR(7) NOT NULL, codigo VARCHAR(16) NOT NULL, descricao VARCHAR(512)
+) DISTSTYLE ALL SORTKEY (release, codigo);
+
+CREATE TABLE IF NOT EXISTS core.municipios (
+    release CHAR(7) NOT NULL, codigo VARCHAR(16) NOT NULL, descricao VARCHAR(512)
+) DISTSTYLE ALL SORTKEY (release, codigo);
+
+CREATE TABLE IF NOT EXISTS core.naturezas (
+    release CHAR(7) NOT NULL, codigo VARCHAR(16) NOT NULL, descricao VARCHAR(512)
+) DISTSTYLE ALL SORTKEY (release, codigo);
+
+CREATE TABLE IF NOT EXISTS core.qualificacoes (
+    release CHAR(7) NOT NULL, codigo VARCHAR(16) NOT NULL, descricao VARCHAR(512)
+) DISTSTYLE ALL SORTKEY (release, codigo);
+
+CREATE TABLE IF NOT EXISTS core.paises (
+    release CHAR(7) NOT NULL, codigo VARCHAR(16) NOT NULL, descricao VARCHAR(512)
+) DISTSTYLE ALL SORTKEY (release, codigo);
+
+CREATE TABLE IF NOT EXISTS core.motivos (
+    release CHAR(7) NOT NULL, codigo VARCHAR(16) NOT NULL, descricao VARCHAR(512)
+) DISTSTYLE ALL SORTKEY (release, codigo);
+
+CREATE TABLE IF NOT EXISTS core.categories (
+    id BIGINT NOT NULL, name VARCHAR(256), is_active BOOLEAN
+) DISTSTYLE ALL;
+
+CREATE TABLE IF NOT EXISTS core.partner_establishments (
+    id BIGINT NOT NULL, cnpj_hash VARCHAR(128) NOT NULL
+) DISTKEY (cnpj_hash);
+
+CREATE TABLE IF NOT EXISTS core.sales (
+    id BIGINT NOT NULL,
+    cnpj_hash VARCHAR(128) NOT NULL,
+    id_category BIGINT,
+    sale_timestamp TIMESTAMP,
+    sale_date DATE NOT NULL,
+    value DOUBLE PRECISION,
+    amount BIGINT
+) DISTKEY (cnpj_hash) SORTKEY (sale_date);
+
+CREATE TABLE IF NOT EXISTS core.pof_food_spending (
+    uf_code VARCHAR(2) NOT NULL,
+    survey_stratum INTEGER,
+    cod_upa VARCHAR(9) NOT NULL,
+    household_number INTEGER NOT NULL,
+    consumption_unit INTEGER NOT NULL,
+    category VARCHAR(256) NOT NULL,
+    annual_spending_brl DOUBLE PRECISION NOT NULL,
+    expansion_weight DOUBLE PRECISION NOT NULL,
+    monthly_income_brl DOUBLE PRECISION
+) DISTSTYLE ALL SORTKEY (uf_code);
+
+CREATE TABLE IF NOT EXISTS core.poverty_index (
+    uf_code VARCHAR(2) NOT NULL,
+    uf VARCHAR(2),
+    period VARCHAR(9) NOT NULL,
+    housing DOUBLE PRECISION,
+    public_utilities_access DOUBLE PRECISION,
+    health_and_food DOUBLE PRECISION,
+    education DOUBLE PRECISION,
+    financial_services_and_living_standard DOUBLE PRECISION,
+    transport_and_leisure DOUBLE PRECISION,
+    ipm_nm DOUBLE PRECISION NOT NULL
+) DISTSTYLE ALL;
+
+CREATE TABLE IF NOT EXISTS core.population (
+    ibge_code VARCHAR(7) NOT NULL, name VARCHAR(256), uf VARCHAR(2), population BIGINT NOT NULL
+) DISTSTYLE ALL;
+
+CREATE TABLE IF NOT EXISTS core.municipality_crosswalk (
+    ibge_code VARCHAR(7) NOT NULL, tom_code VARCHAR(4) NOT NULL, name VARCHAR(256), uf VARCHAR(2)
+) DISTSTYLE ALL;
+
+CREATE TABLE IF NOT EXISTS core.channels (
+    cnae VARCHAR(7) NOT NULL, channel VARCHAR(64) NOT NULL
+) DISTSTYLE ALL;

@@ -1,0 +1,125 @@
+"""SQL shared by every engine: staging DDL from a Parquet schema, and the partition swap.
+
+Statements are written in Redshift SQL and rendered per dialect through sqlglot, like
+the files in ``flows/sql/``. The swap (DELETE the partition, INSERT ... SELECT from
+staging) runs inside the load's single transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyarrow as pa
+from sqlglot import exp
+
+from flows.warehouse.tables import SNAPSHOT, TrustedInput, check_release
+from flows.warehouse.views import core_tables, translate
+
+
+class MissingColumnError(ValueError):
+    """A trusted table lacks a column its core table requires (NOT NULL in core.sql)."""
+
+
+def quote(name: str) -> str:
+    """A quoted identifier (trusted column names come from files)."""
+    return exp.to_identifier(name, quoted=True).sql(dialect="redshift")
+
+
+def sql_type(arrow_type: pa.DataType, dialect: str) -> str:
+    """The column type a staging table gets for an Arrow type."""
+    if pa.types.is_dictionary(arrow_type):
+        return sql_type(arrow_type.value_type, dialect)
+    # An all-null column (Arrow type null) is staged as text; the swap casts it.
+    if (
+        pa.types.is_string(arrow_type)
+        or pa.types.is_large_string(arrow_type)
+        or pa.types.is_null(arrow_type)
+    ):
+        # Redshift's TEXT is VARCHAR(256): ask for the maximum instead.
+        return {"redshift": "VARCHAR(65535)", "postgres": "TEXT"}.get(dialect, "VARCHAR")
+    if pa.types.is_boolean(arrow_type):
+        return "BOOLEAN"
+    if pa.types.is_int8(arrow_type) or pa.types.is_int16(arrow_type):
+        return "SMALLINT"
+    if pa.types.is_int32(arrow_type) or pa.types.is_uint8(arrow_type):
+        return "INTEGER"
+    if pa.types.is_integer(arrow_type):
+        return "BIGINT"
+    if pa.types.is_float32(arrow_type):
+        return "REAL"
+    if pa.types.is_floating(arrow_type):
+        return "DOUBLE PRECISION"
+    if pa.types.is_decimal(arrow_type):
+        return f"DECIMAL({arrow_type.precision}, {arrow_type.scale})"
+    if pa.types.is_date(arrow_type):
+        return "DATE"
+    if pa.types.is_timestamp(arrow_type):
+        return "TIMESTAMPTZ" if arrow_type.tz else "TIMESTAMP"
+    raise TypeError(f"no warehouse type for Arrow type {arrow_type}")
+
+
+def create_staging_sql(
+    staging: str, schema: pa.Schema, dialect: str, unlogged: bool = False
+) -> list[str]:
+    """Drop and recreate a staging table shaped exactly like the Parquet schema."""
+    columns = ", ".join(f"{quote(f.name)} {sql_type(f.type, dialect)}" for f in schema)
+    kind = "UNLOGGED TABLE" if unlogged else "TABLE"
+    return [f"DROP TABLE IF EXISTS {staging}", f"CREATE {kind} {staging} ({columns})"]
+
+
+@dataclass(frozen=True)
+class SwapPlan:
+    """The statements replacing one partition, and what the trusted data lacked."""
+
+    statements: list[str]
+    null_columns: list[str]  # optional core columns absent from the trusted data
+
+
+def swap_plan(item: TrustedInput, dialect: str) -> SwapPlan:
+    """DELETE the partition(s) being loaded, then INSERT ... SELECT them from staging."""
+    spec = item.spec
+    available = set(item.schema.names)
+    selected, null_columns = [], []
+    for column in core_tables()[spec.core]:
+        type_sql = column.type.sql(dialect="redshift")
+        if spec.partition == "release" and column.name == "release":
+            selected.append(f"CAST('{check_release(item.release or '')}' AS {type_sql})")
+            continue
+        source = next((name for name in spec.source_names(column.name) if name in available), None)
+        if source is None:
+            if column.not_null:
+                raise MissingColumnError(
+                    f"{spec.core}.{column.name} needs one of {spec.source_names(column.name)} "
+                    f"in the trusted data; it has {sorted(available)}"
+                )
+            null_columns.append(column.name)
+            selected.append(f"CAST(NULL AS {type_sql})")
+        else:
+            selected.append(f"CAST({quote(source)} AS {type_sql})")
+    names = ", ".join(quote(column.name) for column in core_tables()[spec.core])
+    if spec.partition == "release":
+        delete = f"DELETE FROM {spec.core} WHERE release = '{check_release(item.release or '')}'"
+    elif spec.partition == "sale_date":
+        delete = (
+            f"DELETE FROM {spec.core} WHERE sale_date IN "
+            f"(SELECT DISTINCT CAST(sale_date AS DATE) FROM {spec.staging})"
+        )
+    else:
+        # DELETE, not TRUNCATE: TRUNCATE commits the open transaction on Redshift.
+        delete = f"DELETE FROM {spec.core}"
+    insert = f"INSERT INTO {spec.core} ({names}) SELECT {', '.join(selected)} FROM {spec.staging}"
+    return SwapPlan(translate(f"{delete}; {insert}", dialect), null_columns)
+
+
+def loaded_rows_sql(item: TrustedInput, dialect: str) -> str:
+    """Rows per partition now in the core table (label, count)."""
+    spec = item.spec
+    if spec.partition == "release":
+        release = check_release(item.release or "")
+        sql = f"SELECT release, COUNT(*) FROM {spec.core} WHERE release = '{release}'"
+        sql += " GROUP BY release"
+    elif spec.partition == "sale_date":
+        sql = f"SELECT sale_date, COUNT(*) FROM {spec.core} GROUP BY sale_date"
+    else:
+        sql = f"SELECT '{SNAPSHOT}', COUNT(*) FROM {spec.core}"
+    return translate(sql, dialect)[0]

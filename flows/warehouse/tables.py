@@ -1,0 +1,218 @@
+"""What is loaded: every core table, where its trusted Parquet lives, how it is partitioned.
+
+This is the one place that maps trusted column names to core column names (the public
+datasets' snake_case names are chosen at ingestion; each core column lists the trusted
+names it accepts, first match wins). Columns declared ``NOT NULL`` in ``core.sql`` are
+required; any other core column missing from the Parquet (e.g. dropped by the scrub
+policy) is loaded as NULL and reported.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import defaultdict
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+import pyarrow as pa
+import pyarrow.dataset as ds
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
+
+from flows.lake import Lake
+from flows.municipalities import municipalities
+
+Partition = Literal["release", "sale_date", "snapshot"]
+RELEASE_PATTERN = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+SNAPSHOT = "all"
+_SALE_DAY = re.compile(r"sale_date=(\d{4}-\d{2}-\d{2})")
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """One core table and the trusted data that fills it."""
+
+    core: str
+    source: str  # lake key; ``{release}`` is replaced for CNPJ tables
+    partition: Partition
+    renames: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.core.split(".", 1)[1]
+
+    @property
+    def staging(self) -> str:
+        return f"staging.{self.name}"
+
+    def source_names(self, column: str) -> tuple[str, ...]:
+        """Trusted column names accepted for a core column."""
+        return self.renames.get(column, (column,))
+
+
+def _cnpj(core: str, table: str) -> TableSpec:
+    return TableSpec(f"core.{core}", f"trusted/cnpj/{{release}}/{table}", "release")
+
+
+CNPJ_TABLES = (
+    _cnpj("companies", "empresas"),
+    _cnpj("establishments", "estabelecimentos"),
+    _cnpj("partners", "socios"),
+    _cnpj("simples", "simples"),
+    *(_cnpj(domain, domain) for domain in ("cnaes", "municipios", "naturezas")),
+    *(_cnpj(domain, domain) for domain in ("qualificacoes", "paises", "motivos")),
+)
+PARTNER_TABLES = (
+    TableSpec("core.categories", "trusted/partner/categories", "snapshot"),
+    TableSpec("core.partner_establishments", "trusted/partner/establishments", "snapshot"),
+    TableSpec("core.sales", "trusted/partner/sales", "sale_date"),
+)
+# Dataset and column names from flows/catalog/public.yaml (the catalog's snake_case names).
+PUBLIC_TABLES = (
+    TableSpec("core.pof_food_spending", "trusted/public/pof_food_spending", "snapshot"),
+    TableSpec("core.poverty_index", "trusted/public/ipm_nm_uf", "snapshot"),
+    TableSpec(
+        "core.population",
+        "trusted/public/population_municipalities",
+        "snapshot",
+        {"ibge_code": ("municipality_code",), "name": ("municipality_name",)},
+    ),
+)
+CROSSWALK = TableSpec("core.municipality_crosswalk", "flows.municipalities", "snapshot")
+
+
+@dataclass
+class TrustedInput:
+    """A table to load: its spec, the Parquet as a dataset, and its trusted row counts."""
+
+    spec: TableSpec
+    dataset: ds.Dataset
+    trusted_rows: dict[str, int]  # partition value -> rows in the trusted zone
+    files: list[str] = field(default_factory=list)  # lake filesystem paths
+    hive: bool = False  # the partition column comes from the folder names
+    release: str | None = None
+
+    @property
+    def schema(self) -> pa.Schema:
+        return self.dataset.schema
+
+    @property
+    def num_rows(self) -> int:
+        return sum(self.trusted_rows.values())
+
+    def batches(self, batch_size: int = 64_000) -> Iterator[pa.RecordBatch]:
+        """Record batches, one file at a time with no read-ahead, so memory stays flat."""
+        if not self.files:
+            yield from self.dataset.to_batches(batch_size=batch_size)
+            return
+        schema = self.schema
+        for path in self.files:
+            with self.dataset.filesystem.open_input_file(path) as source:
+                for batch in pq.ParquetFile(source).iter_batches(batch_size=batch_size):
+                    if self.hive:
+                        day = dt.date.fromisoformat(_SALE_DAY.search(path).group(1))
+                        sale_date = pa.array([day] * batch.num_rows, pa.date32())
+                        batch = batch.append_column("sale_date", sale_date)
+                    yield batch.select(schema.names).cast(schema)
+
+
+def check_release(release: str) -> str:
+    """A release is ``YYYY-MM`` (it is also written into SQL as a literal)."""
+    if not RELEASE_PATTERN.match(release):
+        raise ValueError(f"a release is YYYY-MM, got {release!r}")
+    return release
+
+
+def latest_release(lake: Lake) -> str | None:
+    """The newest ``trusted/cnpj/<release>`` folder, or None."""
+    selector = pafs.FileSelector(lake.path("trusted/cnpj"), allow_not_found=True)
+    names = [
+        info.base_name
+        for info in lake.filesystem.get_file_info(selector)
+        if info.type == pafs.FileType.Directory and RELEASE_PATTERN.match(info.base_name)
+    ]
+    return max(names, default=None)
+
+
+def _parquet_files(lake: Lake, key: str) -> list[str]:
+    """Parquet files below ``key``, skipping ``_staging``-style and hidden entries."""
+    start = len(key.strip("/")) + 1
+    return [
+        lake.path(obj.key)
+        for obj in lake.list(key)
+        if obj.key.endswith(".parquet")
+        and not any(part.startswith((".", "_")) for part in obj.key[start:].split("/"))
+    ]
+
+
+def _file_rows(lake: Lake, path: str) -> int:
+    with lake.filesystem.open_input_file(path) as source:
+        return pq.ParquetFile(source).metadata.num_rows
+
+
+def trusted_input(lake: Lake, spec: TableSpec, release: str | None = None) -> TrustedInput | None:
+    """The trusted Parquet of one table, or None when the lake has none."""
+    key = spec.source.format(release=release)
+    files = _parquet_files(lake, key)
+    if not files:
+        return None
+    rows: dict[str, int] = defaultdict(int)
+    hive = False
+    if spec.partition == "sale_date":
+        first_schema = pq.read_schema(files[0], filesystem=lake.filesystem)
+        hive = "sale_date" not in first_schema.names
+        for path in files:
+            day = _SALE_DAY.search(path)
+            if day is None:
+                raise ValueError(f"sales file outside a sale_date=YYYY-MM-DD/ folder: {path}")
+            rows[day.group(1)] += _file_rows(lake, path)
+    else:
+        label = release if spec.partition == "release" else SNAPSHOT
+        rows[label or SNAPSHOT] = sum(_file_rows(lake, path) for path in files)
+    partitioning = None
+    if hive:
+        schema = pa.schema([("sale_date", pa.date32())])
+        partitioning = ds.partitioning(schema, flavor="hive")
+    dataset = ds.dataset(
+        files,
+        filesystem=lake.filesystem,
+        format="parquet",
+        partitioning=partitioning,
+        partition_base_dir=lake.path(key) if hive else None,
+    )
+    return TrustedInput(spec, dataset, dict(rows), files, hive=hive, release=release)
+
+
+def crosswalk_input() -> TrustedInput:
+    """The IBGE<->Receita crosswalk from ``flows.municipalities``, as a loadable table."""
+    rows = municipalities()
+    table = pa.table(
+        {
+            "ibge_code": [m.ibge for m in rows],
+            "tom_code": [m.tom for m in rows],
+            "name": [m.name for m in rows],
+            "uf": [m.uf for m in rows],
+        }
+    )
+    return TrustedInput(CROSSWALK, ds.dataset(table), {SNAPSHOT: table.num_rows})
+
+
+def discover(lake: Lake, release: str | None) -> list[TrustedInput]:
+    """Every table with trusted data: the CNPJ release (if any), partner, public, crosswalk."""
+    inputs: list[TrustedInput] = []
+    if release is not None:
+        check_release(release)
+        for spec in CNPJ_TABLES:
+            found = trusted_input(lake, spec, release)
+            if found is not None:
+                inputs.append(found)
+        if not any(item.spec.name == "establishments" for item in inputs):
+            raise FileNotFoundError(f"no trusted establishments for release {release}")
+    for spec in (*PARTNER_TABLES, *PUBLIC_TABLES):
+        found = trusted_input(lake, spec)
+        if found is not None:
+            inputs.append(found)
+    inputs.append(crosswalk_input())
+    return inputs

@@ -1,0 +1,127 @@
+"""The SQL in ``flows/sql/``: written once in Redshift SQL, translated with sqlglot.
+
+Redshift-only clauses (DISTKEY, SORTKEY, DISTSTYLE, ENCODE, BACKUP) have no meaning
+elsewhere, so they are removed from the parsed tree before DuckDB or PostgreSQL SQL is
+generated; functions (``NVL``, ``GETDATE``, ``DATEADD``...) are translated by sqlglot.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache, lru_cache
+from pathlib import Path
+
+import sqlglot
+from sqlglot import exp
+
+SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
+SOURCE_DIALECT = "redshift"
+# SQLAlchemy backend name -> sqlglot dialect.
+SQLGLOT_DIALECTS = {"duckdb": "duckdb", "postgresql": "postgres", "redshift": "redshift"}
+
+_REDSHIFT_ONLY_PROPERTIES = (
+    exp.DistKeyProperty,
+    exp.DistStyleProperty,
+    exp.SortKeyProperty,
+    exp.BackupProperty,
+)
+
+
+@dataclass(frozen=True)
+class CoreColumn:
+    """One column of a core table, as declared in ``core.sql``."""
+
+    name: str
+    type: exp.DataType
+    not_null: bool
+
+
+def sqlglot_dialect(backend: str) -> str:
+    """The sqlglot dialect for a SQLAlchemy backend name (``postgresql`` -> ``postgres``)."""
+    try:
+        return SQLGLOT_DIALECTS[backend]
+    except KeyError:
+        raise ValueError(f"no SQL dialect for warehouse backend {backend!r}") from None
+
+
+def _strip_redshift_only(node: exp.Expression) -> exp.Expression | None:
+    if isinstance(node, _REDSHIFT_ONLY_PROPERTIES):
+        return None
+    if isinstance(node, exp.ColumnConstraint) and isinstance(
+        node.args.get("kind"), exp.EncodeColumnConstraint
+    ):
+        return None
+    return node
+
+
+def to_dialect(statement: exp.Expression, dialect: str) -> str:
+    """Render one parsed Redshift statement for ``dialect`` (a sqlglot dialect name)."""
+    if dialect == SOURCE_DIALECT:
+        return statement.sql(dialect=SOURCE_DIALECT, comments=False)
+    stripped = statement.copy().transform(_strip_redshift_only)
+    properties = stripped.args.get("properties")
+    if isinstance(properties, exp.Properties) and not properties.expressions:
+        stripped.set("properties", None)
+    return stripped.sql(dialect=dialect, comments=False)
+
+
+def parse(sql: str) -> list[exp.Expression]:
+    """Parse Redshift SQL into statements (empty statements dropped)."""
+    return [stmt for stmt in sqlglot.parse(sql, read=SOURCE_DIALECT) if stmt is not None]
+
+
+def translate(sql: str, dialect: str) -> list[str]:
+    """Redshift SQL text -> statements for ``dialect`` (a sqlglot dialect name)."""
+    return [to_dialect(statement, dialect) for statement in parse(sql)]
+
+
+@cache
+def _parsed_file(name: str) -> tuple[exp.Expression, ...]:
+    return tuple(parse((SQL_DIR / name).read_text(encoding="utf-8")))
+
+
+def file_statements(name: str, dialect: str) -> list[str]:
+    """The statements of ``flows/sql/<name>`` rendered for ``dialect``."""
+    return [to_dialect(statement, dialect) for statement in _parsed_file(name)]
+
+
+def schema_statements(dialect: str) -> list[str]:
+    """Schemas, core tables and the model-output tables (all ``IF NOT EXISTS``)."""
+    return [
+        *file_statements("schemas.sql", dialect),
+        *file_statements("core.sql", dialect),
+        *file_statements("mart_tables.sql", dialect),
+    ]
+
+
+def view_names() -> list[str]:
+    """Qualified names of the mart views, in creation (dependency) order."""
+    return [statement.this.sql() for statement in _parsed_file("views.sql")]
+
+
+def view_statements(dialect: str) -> list[str]:
+    """Drop every view (reverse order) then create them all (in order)."""
+    drops = [f"DROP VIEW IF EXISTS {name}" for name in reversed(view_names())]
+    return [*drops, *file_statements("views.sql", dialect)]
+
+
+@lru_cache(maxsize=1)
+def core_tables() -> dict[str, tuple[CoreColumn, ...]]:
+    """``core.<table>`` -> its declared columns, read from ``core.sql``."""
+    tables: dict[str, tuple[CoreColumn, ...]] = {}
+    for statement in _parsed_file("core.sql"):
+        schema = statement.this
+        columns = tuple(
+            CoreColumn(
+                name=column.name,
+                type=column.args["kind"],
+                not_null=any(
+                    isinstance(constraint.args.get("kind"), exp.NotNullColumnConstraint)
+                    for constraint in column.args.get("constraints") or []
+                ),
+            )
+            for column in schema.expressions
+            if isinstance(column, exp.ColumnDef)
+        )
+        tables[schema.this.sql()] = columns
+    return tables

@@ -1,0 +1,180 @@
+"""The warehouse on DuckDB and on a real PostgreSQL: load, reload, failed load, views."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pytest
+import sqlglot
+from sqlglot import exp
+
+from flows.lake import Lake
+from flows.warehouse import ReconciliationError, engine_for, load
+from flows.warehouse.duckdb import DuckDBLoader
+from flows.warehouse.merge import MissingColumnError
+from flows.warehouse.postgres import ArrowCsvStream, PostgresLoader
+from flows.warehouse.views import file_statements, translate
+from tests import warehouse_fixtures
+from tests.warehouse_fixtures import (
+    EXPECTED,
+    PREVIOUS,
+    RELEASE,
+    table_counts,
+    view_rows,
+    write_trusted_lake,
+)
+
+# Fixtures shared with the other warehouse test module.
+postgres_server = warehouse_fixtures.postgres_server
+postgres_url = warehouse_fixtures.postgres_url
+
+SQL_FILES = ("schemas.sql", "core.sql", "mart_tables.sql", "channels.sql", "views.sql")
+
+
+@pytest.fixture(params=["duckdb", pytest.param("postgres", marks=pytest.mark.integration)])
+def warehouse(request, tmp_path):
+    """(engine, loader) for an empty warehouse of each kind."""
+    if request.param == "duckdb":
+        engine = engine_for(f"duckdb:///{tmp_path / 'warehouse.duckdb'}")
+        loader = DuckDBLoader()
+    else:
+        engine = engine_for(request.getfixturevalue("postgres_url"))
+        loader = PostgresLoader()
+    yield engine, loader
+    engine.dispose()
+
+
+@pytest.fixture
+def lake(tmp_path):
+    return Lake.from_url(str(write_trusted_lake(tmp_path / "lake")))
+
+
+def all_views(engine) -> dict[str, dict]:
+    return {view: view_rows(engine, view) for view in EXPECTED}
+
+
+# ---- SQL translation ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", SQL_FILES)
+def test_sql_files_translate_without_redshift_only_clauses(name):
+    for dialect in ("duckdb", "postgres"):
+        for statement in file_statements(name, dialect):
+            tree = sqlglot.parse_one(statement, read=dialect)
+            assert not list(tree.find_all(exp.DistKeyProperty, exp.SortKeyProperty))
+            assert not list(tree.find_all(exp.DistStyleProperty, exp.EncodeColumnConstraint))
+            assert "DISTKEY" not in statement.upper() and "SORTKEY" not in statement.upper()
+
+
+def test_redshift_source_keeps_its_distribution_keys():
+    redshift = " ".join(file_statements("core.sql", "redshift"))
+    assert "DISTKEY(cnpj_hash)" in redshift and "DISTSTYLE ALL" in redshift
+    for statement in file_statements("core.sql", "redshift"):
+        sqlglot.parse_one(statement, read="redshift")
+
+
+def test_redshift_functions_are_translated_not_replaced():
+    sql = "SELECT NVL(a, 0), DATEADD(month, -1, GETDATE()) FROM t"
+    duckdb_sql, postgres_sql = translate(sql, "duckdb")[0], translate(sql, "postgres")[0]
+    assert "COALESCE(a, 0)" in duckdb_sql and "GETDATE" not in duckdb_sql.upper()
+    assert "INTERVAL" in postgres_sql and "DATEADD" not in postgres_sql.upper()
+
+
+def test_arrow_csv_stream_keeps_nulls_apart_from_empty_strings():
+    batch = pa.record_batch({"s": ["a", "", None, 'x,"y']})
+    stream = ArrowCsvStream([batch, batch.slice(0, 0), batch])
+    data = b"".join(iter(lambda: stream.read(5), b""))
+    assert data.decode().splitlines() == ['"a"', '""', "", '"x,""y"'] * 2
+
+
+# ---- loading -----------------------------------------------------------------------
+
+
+def test_load_fills_every_view_with_the_hand_checked_aggregates(warehouse, lake):
+    engine, loader = warehouse
+    result = load(engine, lake, loader)
+    assert result.release == RELEASE  # the latest release in the lake
+    assert all(row.ok for row in result.reconciliation)
+    assert result.null_columns == {"core.establishments": ["cep"]}  # scrubbed away
+    sales_days = {r.partition for r in result.reconciliation if r.table == "core.sales"}
+    assert sales_days == {"2026-03-16", "2026-03-20", "2026-04-02"}
+    for view, expected in EXPECTED.items():
+        assert view_rows(engine, view) == expected, view
+
+
+def test_reload_gives_the_same_counts_and_keeps_other_releases(warehouse, lake):
+    engine, loader = warehouse
+    load(engine, lake, loader, PREVIOUS)
+    load(engine, lake, loader, RELEASE)
+    first = table_counts(engine)
+    load(engine, lake, loader, RELEASE)
+    assert table_counts(engine) == first
+    assert first["core.establishments"] == 3 + 7  # both releases kept, each once
+    assert all_views(engine) == EXPECTED
+
+
+def test_failed_load_midway_leaves_previous_data_unchanged(warehouse, tmp_path):
+    engine, loader = warehouse
+    lake = Lake.from_url(str(write_trusted_lake(tmp_path / "good")))
+    load(engine, lake, loader, PREVIOUS)
+    counts, views = table_counts(engine), all_views(engine)
+    # The new release's CNPJ tables swap fine, then a category id that is not a number
+    # fails inside the same transaction: nothing of the new load may remain.
+    broken = Lake.from_url(str(write_trusted_lake(tmp_path / "broken", broken_categories=True)))
+    with pytest.raises(Exception, match=r"(?i)x|convert|invalid"):
+        load(engine, broken, loader, RELEASE)
+    assert table_counts(engine) == counts
+    assert all_views(engine) == views
+    with engine.connect() as conn:
+        releases = conn.exec_driver_sql("SELECT DISTINCT release FROM core.establishments")
+        assert [row[0] for row in releases] == [PREVIOUS]
+
+
+@pytest.mark.integration
+def test_duckdb_loads_from_an_s3_lake_without_httpfs(tmp_path, s3_bucket):
+    import pyarrow.fs as pafs
+
+    endpoint, bucket = s3_bucket
+    write_trusted_lake(tmp_path / "local")
+    lake = Lake.from_url(f"s3://{bucket}/lake", endpoint)
+    pafs.copy_files(str(tmp_path / "local"), lake.path(""), destination_filesystem=lake.filesystem)
+    engine = engine_for(f"duckdb:///{tmp_path / 'w.duckdb'}")
+    result = load(engine, lake, DuckDBLoader())
+    assert all(row.ok for row in result.reconciliation)
+    assert view_rows(engine, "sales_by_neighbourhood") == EXPECTED["sales_by_neighbourhood"]
+
+
+class _LossyDuckDBLoader(DuckDBLoader):
+    """Stages one establishment fewer than the trusted zone holds."""
+
+    def stage(self, engine, item):
+        super().stage(engine, item)
+        if item.spec.name == "establishments":
+            with engine.begin() as conn:
+                conn.exec_driver_sql(
+                    "CREATE TABLE staging.lossy AS SELECT * FROM staging.establishments LIMIT 6"
+                )
+                conn.exec_driver_sql("DROP VIEW staging.establishments")
+                conn.exec_driver_sql("ALTER TABLE staging.lossy RENAME TO establishments")
+
+
+def test_row_count_mismatch_fails_and_rolls_back(tmp_path, lake):
+    engine = engine_for(f"duckdb:///{tmp_path / 'w.duckdb'}")
+    load(engine, lake, DuckDBLoader(), PREVIOUS)
+    counts = table_counts(engine)
+    with pytest.raises(ReconciliationError) as failure:
+        load(engine, lake, _LossyDuckDBLoader(), RELEASE)
+    bad = [row for row in failure.value.rows if not row.ok]
+    assert [(r.table, r.partition, r.trusted_rows, r.loaded_rows) for r in bad] == [
+        ("core.establishments", RELEASE, 7, 6)
+    ]
+    assert table_counts(engine) == counts
+
+
+def test_a_required_column_missing_from_trusted_data_fails_before_loading(tmp_path, lake):
+    import pyarrow.parquet as pq
+
+    for part in (tmp_path / "lake/trusted/partner/establishments").glob("*.parquet"):
+        pq.write_table(pq.read_table(part).drop_columns(["cnpj_hash"]), part)
+    engine = engine_for(f"duckdb:///{tmp_path / 'w.duckdb'}")
+    with pytest.raises(MissingColumnError, match=r"partner_establishments\.cnpj_hash"):
+        load(engine, lake, DuckDBLoader())

@@ -1,0 +1,66 @@
+"""The ``load_warehouse`` flow for real (temporary Prefect server) and its CLI command."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from flows.cli import app
+from flows.config import get_settings
+from flows.load_flow import _retry_unless_reconciliation
+from flows.warehouse import ReconciliationError, ReconciliationRow, engine_for
+from tests.warehouse_fixtures import EXPECTED, RELEASE, view_rows, write_trusted_lake
+
+
+def test_a_count_mismatch_is_not_retried_but_other_failures_are():
+    from prefect.states import Failed
+
+    mismatch = ReconciliationError([ReconciliationRow("core.sales", "2026-03-16", 2, 1)])
+    assert not _retry_unless_reconciliation(None, None, Failed(data=mismatch))
+    assert _retry_unless_reconciliation(None, None, Failed(data=ConnectionError("reset")))
+
+
+@pytest.mark.integration
+def test_flow_loads_the_lake_and_publishes_the_reconciliation(prefect_harness):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        ArtifactFilter,
+        ArtifactFilterFlowRunId,
+        ArtifactFilterKey,
+    )
+
+    from flows.load_flow import load_warehouse
+
+    settings = get_settings()
+    write_trusted_lake(settings.data_dir / "lake")
+
+    state = load_warehouse(return_state=True)
+    summary = state.result()
+
+    assert summary["release"] == RELEASE and summary["tables"] == 17
+    engine = engine_for(settings.warehouse)
+    assert view_rows(engine, "customers_vs_prospects") == EXPECTED["customers_vs_prospects"]
+    engine.dispose()
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts(
+            artifact_filter=ArtifactFilter(
+                key=ArtifactFilterKey(any_=["warehouse-reconciliation"]),
+                flow_run_id=ArtifactFilterFlowRunId(any_=[state.state_details.flow_run_id]),
+            ),
+        )
+    assert len(artifacts) == 1
+    rows = json.loads(artifacts[0].data)
+    assert {"table": "core.establishments", "partition": RELEASE} | {"ok": True} in [
+        {k: row[k] for k in ("table", "partition", "ok")} for row in rows
+    ]
+    assert all(row["ok"] for row in rows) and len(rows) == summary["partitions"]
+
+
+@pytest.mark.integration
+def test_cli_load_reports_a_missing_release(prefect_harness):
+    write_trusted_lake(get_settings().data_dir / "lake")
+    result = CliRunner().invoke(app, ["load", "--release", "2031-01"])
+    assert result.exit_code == 1
+    assert "no trusted establishments for release 2031-01" in result.output
