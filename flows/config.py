@@ -58,6 +58,13 @@ class Settings(BaseSettings):
     )
     cnpj_base_url: str = Field(RECEITA_CNPJ_BASE_URL, description="CNPJ open-data base URL")
     s3_endpoint_url: str | None = Field(None, description="S3 API endpoint (tests, MinIO)")
+    redshift_iam_role: str | None = Field(
+        None, description="IAM role ARN Redshift assumes to COPY from the staging prefix"
+    )
+    redshift_staging_prefix: str | None = Field(
+        None, description="s3://bucket/prefix where Parquet is staged for Redshift COPY"
+    )
+    redshift_slices: int = Field(2, ge=1, description="slices of the Redshift cluster")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO")
 
     @field_validator("lake")
@@ -68,6 +75,13 @@ class Settings(BaseSettings):
         if value.startswith("s3://") and not value[5:].strip("/"):
             raise ValueError("s3:// needs a bucket name, e.g. s3://my-lake/bigd")
         return value
+
+    @field_validator("redshift_staging_prefix")
+    @classmethod
+    def _staging_is_s3(cls, value: str | None) -> str | None:
+        if value and not value.startswith("s3://"):
+            raise ValueError(f"must be s3://bucket/prefix, got {value!r}")
+        return value or None
 
     @field_validator("warehouse_url")
     @classmethod

@@ -32,6 +32,14 @@ class LakeObject:
     modified: dt.datetime
 
 
+def s3_filesystem(endpoint_url: str | None = None) -> pafs.S3FileSystem:
+    """An S3 filesystem: AWS by default, or any S3 API at ``endpoint_url`` (moto, MinIO)."""
+    if not endpoint_url:
+        return pafs.S3FileSystem()
+    scheme, _, endpoint = endpoint_url.partition("://")
+    return pafs.S3FileSystem(endpoint_override=endpoint, scheme=scheme)
+
+
 class Lake:
     """Object storage rooted at a folder or ``s3://bucket/prefix``."""
 
@@ -44,12 +52,7 @@ class Lake:
     def from_url(cls, url: str, s3_endpoint_url: str | None = None) -> Lake:
         """``./data/lake`` or ``s3://bucket/prefix`` (credentials from the usual AWS chain)."""
         if url.startswith("s3://"):
-            options: dict[str, object] = {}
-            if s3_endpoint_url:
-                scheme, _, endpoint = s3_endpoint_url.partition("://")
-                options = {"endpoint_override": endpoint, "scheme": scheme}
-            filesystem = pafs.S3FileSystem(**options)
-            return cls(filesystem, url[5:], url)
+            return cls(s3_filesystem(s3_endpoint_url), url[5:], url)
         folder = Path(url).resolve()
         folder.mkdir(parents=True, exist_ok=True)
         return cls(pafs.LocalFileSystem(), folder.as_posix(), folder.as_uri())

@@ -46,16 +46,18 @@ def test_dotenv_file_is_read(tmp_path, monkeypatch):
 @pytest.mark.parametrize(
     ("variable", "value", "expected"),
     [
-        ("BIGD_MAX_BAD_ROW_RATE", "5", "BIGD_MAX_BAD_ROW_RATE: Input should be less than or equal to 1"),
-        ("BIGD_PARTNER_RETENTION_DAYS", "0", "BIGD_PARTNER_RETENTION_DAYS: Input should be greater"),
-        ("BIGD_LAKE", "ftp://host/x", "BIGD_LAKE: must be a folder or s3://bucket/prefix"),
-        ("BIGD_LAKE", "s3://", "BIGD_LAKE: s3:// needs a bucket name"),
-        ("BIGD_WAREHOUSE_URL", "mysql://u@h/db", "BIGD_WAREHOUSE_URL: dialect 'mysql' is not one of"),
-        ("BIGD_WAREHOUSE_URL", "not a url", "BIGD_WAREHOUSE_URL: is not a SQLAlchemy URL"),
-        ("BIGD_KAFKA_BOOTSTRAP", "localhost", "BIGD_KAFKA_BOOTSTRAP: must be host:port"),
-        ("BIGD_PARTNER_API_URL", "127.0.0.1:80", "BIGD_PARTNER_API_URL: must start with http://"),
-        ("BIGD_TASK_RUNNER", "spark", "BIGD_TASK_RUNNER: Input should be 'threads' or 'dask'"),
-        ("BIGD_PROFILE", "prod", "BIGD_PROFILE: Input should be 'local' or 'aws'"),
+        ("BIGD_MAX_BAD_ROW_RATE", "5", "Input should be less than or equal to 1"),
+        ("BIGD_PARTNER_RETENTION_DAYS", "0", "Input should be greater"),
+        ("BIGD_LAKE", "ftp://host/x", "must be a folder or s3://bucket/prefix"),
+        ("BIGD_LAKE", "s3://", "s3:// needs a bucket name"),
+        ("BIGD_WAREHOUSE_URL", "mysql://u@h/db", "dialect 'mysql' is not one of"),
+        ("BIGD_WAREHOUSE_URL", "not a url", "is not a SQLAlchemy URL"),
+        ("BIGD_KAFKA_BOOTSTRAP", "localhost", "must be host:port"),
+        ("BIGD_PARTNER_API_URL", "127.0.0.1:80", "must start with http://"),
+        ("BIGD_TASK_RUNNER", "spark", "Input should be 'threads' or 'dask'"),
+        ("BIGD_PROFILE", "prod", "Input should be 'local' or 'aws'"),
+        ("BIGD_REDSHIFT_STAGING_PREFIX", "/tmp/x", "must be s3://"),
+        ("BIGD_REDSHIFT_SLICES", "0", "Input should be greater than or equal"),
     ],
 )
 def test_a_wrong_value_names_the_setting_in_one_line(monkeypatch, variable, value, expected):
@@ -63,7 +65,7 @@ def test_a_wrong_value_names_the_setting_in_one_line(monkeypatch, variable, valu
     with pytest.raises(SettingsError) as raised:
         load_settings()
     message = str(raised.value)
-    assert message.startswith(expected)
+    assert message.startswith(f"{variable}: {expected}")
     assert "\n" not in message
 
 

@@ -168,3 +168,21 @@ def test_failed_copy_reports_stl_load_errors(s3_bucket, lake, postgres_url):
     with pytest.raises(RedshiftLoadError, match="Invalid digit") as failure:
         loader.stage(engine, item)  # PostgreSQL rejects Redshift's COPY syntax
     assert "staging.categories" in str(failure.value) and "1207" in str(failure.value)
+
+
+def test_a_redshift_warehouse_needs_role_and_staging_settings(monkeypatch, s3_server):
+    from flows.config import load_settings
+    from flows.warehouse import loader_for
+    from flows.warehouse.redshift import RedshiftLoader
+
+    monkeypatch.setenv("BIGD_WAREHOUSE_URL", "redshift+psycopg2://u:p@127.0.0.1:5439/dev")
+    engine = sa.create_engine(load_settings().warehouse)
+    with pytest.raises(ValueError, match="BIGD_REDSHIFT_IAM_ROLE and BIGD_REDSHIFT_STAGING"):
+        loader_for(engine, load_settings())
+    monkeypatch.setenv("BIGD_REDSHIFT_IAM_ROLE", "arn:aws:iam::123456789012:role/bigd-copy")
+    monkeypatch.setenv("BIGD_REDSHIFT_STAGING_PREFIX", "s3://staging/bigd")
+    monkeypatch.setenv("BIGD_REDSHIFT_SLICES", "4")
+    monkeypatch.setenv("BIGD_S3_ENDPOINT_URL", s3_server)
+    loader = loader_for(engine, load_settings())
+    assert isinstance(loader, RedshiftLoader)
+    assert loader.slices == 4

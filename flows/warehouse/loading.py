@@ -75,25 +75,18 @@ def loader_for(engine: Engine, settings: Settings) -> Loader:
 
         return PostgresLoader()
     if backend == "redshift":
-        import pyarrow.fs as pafs
-
+        from flows.lake import s3_filesystem
         from flows.warehouse.redshift import RedshiftLoader
 
-        iam_role = getattr(settings, "redshift_iam_role", None)
-        staging = getattr(settings, "redshift_staging_prefix", None)
-        if not iam_role or not staging:
+        if not settings.redshift_iam_role or not settings.redshift_staging_prefix:
             raise ValueError(
                 "a Redshift warehouse needs BIGD_REDSHIFT_IAM_ROLE and BIGD_REDSHIFT_STAGING_PREFIX"
             )
-        options: dict[str, object] = {}
-        if settings.s3_endpoint_url:
-            scheme, _, endpoint = settings.s3_endpoint_url.partition("://")
-            options = {"endpoint_override": endpoint, "scheme": scheme}
         return RedshiftLoader(
-            iam_role=iam_role,
-            staging_uri=staging,
-            slices=int(getattr(settings, "redshift_slices", 2)),
-            filesystem=pafs.S3FileSystem(**options),
+            iam_role=settings.redshift_iam_role,
+            staging_uri=settings.redshift_staging_prefix,
+            slices=settings.redshift_slices,
+            filesystem=s3_filesystem(settings.s3_endpoint_url),
         )
     raise ValueError(f"no load strategy for warehouse backend {backend!r}")
 
