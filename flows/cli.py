@@ -7,6 +7,7 @@ package and prints where the results are. A wrong setting stops it with one line
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -66,6 +67,123 @@ def partner_api(
     if not key:
         raise typer.BadParameter("give the key clients must send", param_hint="--key")
     serve_forever(data, host=host, port=port, key=key)
+
+
+@ingest_app.command("cnpj")
+def ingest_cnpj_command(
+    release: Annotated[str, typer.Option(help="The release month, YYYY-MM.")],
+    source: Annotated[
+        str | None, typer.Option(help="Base URL or a local folder of zips (default: Receita).")
+    ] = None,
+    cnae: Annotated[
+        list[str] | None, typer.Option(help="Keep establishments of this main CNAE (repeat).")
+    ] = None,
+    uf: Annotated[
+        list[str] | None, typer.Option(help="Keep establishments of this UF (repeat).")
+    ] = None,
+) -> None:
+    """Ingest a CNPJ release: raw zips, typed scrubbed Parquet, quarantined bad rows."""
+    from flows.cnpj_flow import ingest_cnpj
+
+    summary = ingest_cnpj(release=release, source=source, cnae=cnae or None, uf=uf or None)
+    for table, rows in sorted(summary.tables().items()):
+        console.print(f"trusted/cnpj/{release}/{table}: {rows:,} rows")
+    quarantined = sum(file.rows_quarantined for file in summary.files)
+    console.print(f"quarantined rows: {quarantined:,} (quarantine/cnpj/{release}/)")
+
+
+@ingest_app.command("public")
+def ingest_public_command(
+    dataset: Annotated[
+        str | None, typer.Option(help="Only this catalog dataset (default: all).")
+    ] = None,
+    catalog: Annotated[
+        Path | None, typer.Option(help="Catalog file (default: flows/catalog/public.yaml).")
+    ] = None,
+    source: Annotated[
+        str | None, typer.Option(help="Folder or base URL that {source} stands for.")
+    ] = None,
+) -> None:
+    """Ingest the public datasets of the catalog: raw files, validated typed Parquet."""
+    from flows.public_flow import PublicIngestError, ingest_public
+    from flows.sources.public import CatalogError, load_catalog, plan
+
+    catalog_path = str(catalog) if catalog else None
+    try:  # check the request before starting Prefect, so a typo fails in a second
+        plan(load_catalog(catalog_path), dataset, source)
+    except CatalogError as error:
+        raise typer.BadParameter(str(error), param_hint="--dataset/--catalog/--source") from None
+    try:
+        summary = ingest_public(dataset=dataset, catalog=catalog_path, source=source)
+    except PublicIngestError as error:
+        console.print(f"[red]Failed:[/red] {error}", highlight=False)
+        raise typer.Exit(1) from None
+    for outcome in summary.outcomes:
+        console.print(f"{outcome.trusted_key}: {outcome.rows:,} rows {outcome.message}".rstrip())
+
+
+@ingest_app.command("partner")
+def ingest_partner_command(
+    since: Annotated[
+        datetime | None,
+        typer.Option(
+            formats=["%Y-%m-%d"],
+            help="First sale day (default: the day after the watermark; first run: 365 days).",
+        ),
+    ] = None,
+    until: Annotated[
+        datetime | None,
+        typer.Option(formats=["%Y-%m-%d"], help="Last sale day (default: yesterday)."),
+    ] = None,
+) -> None:
+    """Ingest the partner API: categories, establishments, and sales day by day."""
+    from flows.partner_flow import ingest_partner
+    from flows.sources.partner_api import PartnerApiError
+
+    if get_settings().partner_api_url is None:
+        raise SettingsError("BIGD_PARTNER_API_URL: required to ingest the partner API")
+    try:
+        summary = ingest_partner(
+            since=since.date() if since else None, until=until.date() if until else None
+        )
+    except PartnerApiError as error:
+        console.print(f"[red]Failed:[/red] {error}", highlight=False)
+        raise typer.Exit(1) from None
+    console.print(f"trusted/partner/: {summary}", highlight=False)
+
+
+@app.command()
+def purge(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="List what would be deleted; delete nothing.")
+    ] = False,
+) -> None:
+    """Delete raw partner data older than BIGD_PARTNER_RETENTION_DAYS (restricted zone)."""
+    from flows.purge_flow import purge as purge_flow
+
+    result = purge_flow(dry_run=dry_run)
+    for row in result.to_rows():
+        console.print(f"{row['key']}  {row['size_bytes']:,} bytes", highlight=False)
+    console.print(result.describe(), highlight=False)
+
+
+@app.command("load")
+def load_command(
+    release: Annotated[
+        str | None, typer.Option(help="CNPJ release YYYY-MM (default: the latest in trusted/).")
+    ] = None,
+) -> None:
+    """Load the trusted zone into the warehouse (BIGD_WAREHOUSE_URL; default DuckDB)."""
+    from flows.load_flow import load_warehouse
+    from flows.warehouse import ReconciliationError
+
+    try:
+        summary = load_warehouse(release=release)
+    except (ReconciliationError, FileNotFoundError, ValueError) as error:
+        console.print(f"[red]Load failed:[/red] {error}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+    backend = get_settings().warehouse.split("://")[0]
+    console.print(f"warehouse {backend}: {summary}", highlight=False)
 
 
 @app.command()

@@ -1,0 +1,261 @@
+"""Fetch a CNPJ release's zips into ``raw/cnpj/<release>/``: over HTTP or from a folder.
+
+HTTP downloads stream to a local ``.part`` file, resume with ``Range`` after a dropped
+connection, retry with exponential backoff, and are verified by size (Content-Length),
+by MD5 when the server's ETag looks like one, and by opening the zip. Raw objects are
+immutable: a file already in the lake with the same size (and checksum, when known) is
+skipped; one that differs is an error rather than silently overwritten.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+import threading
+import time
+import zipfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote
+
+import httpx
+import pyarrow.fs as pafs
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
+
+from flows.lake import Lake
+from flows.sources.cnpj.layout import classify, expected_file_names
+from flows.sources.cnpj.store import raw_key
+
+CHUNK = 1 << 20
+_HREF = re.compile(r'href="([^"?#]+\.zip)"', re.IGNORECASE)
+_MD5_ETAG = re.compile(r'^"?([0-9a-fA-F]{32})"?$')
+
+
+class DownloadError(RuntimeError):
+    """A file could not be fetched or did not verify."""
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """One zip in the raw zone."""
+
+    name: str
+    key: str
+    size: int
+    md5: str
+    skipped: bool  # already in the lake, identical
+
+
+def is_url(source: str) -> bool:
+    return source.startswith(("http://", "https://"))
+
+
+def release_location(release: str, source: str) -> str:
+    """The folder holding a release's zips: ``<base>/<release>`` for a URL (unless the URL
+    already ends in the release), the folder itself for a local path."""
+    if is_url(source):
+        base = source.rstrip("/")
+        return base if base.endswith(f"/{release}") else f"{base}/{release}"
+    return str(Path(source))
+
+
+def list_release(location: str, client: httpx.Client | None = None) -> list[str]:
+    """The CNPJ zip names in a release folder (a web index page or a local folder)."""
+    if is_url(location):
+        with _client(client) as http:
+            response = http.get(f"{location}/")
+        names = {unquote(href.rsplit("/", 1)[-1]) for href in _HREF.findall(response.text)}
+        if response.status_code >= 400 or not names:
+            # No usable index page: ask for the documented file names.
+            names = set(expected_file_names())
+    else:
+        folder = Path(location)
+        if not folder.is_dir():
+            raise DownloadError(f"CNPJ source folder not found: {folder}")
+        names = {path.name for path in folder.glob("*.zip")}
+    return sorted(name for name in names if classify(name))
+
+
+def md5_of(path: Path) -> str:
+    digest = hashlib.md5(usedforsecurity=False)
+    with path.open("rb") as handle:
+        while chunk := handle.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def fetch(
+    lake: Lake, release: str, location: str, name: str, work_dir: Path, attempts: int = 5
+) -> Fetched:
+    """Bring one zip into the raw zone (or find it already there)."""
+    key = raw_key(release, name)
+    meta_key = f"state/cnpj/raw/{release}/{name}.json"
+    known = json.loads(lake.read_bytes(meta_key)) if lake.exists(meta_key) else None
+    if is_url(location):
+        with _client(None) as http:
+            size, server_md5, etag = _head(http, f"{location}/{name}")
+            if lake.exists(key):
+                _check_same(lake.size(key), known, size, server_md5, name)
+                return Fetched(name, key, size, known["md5"] if known else "", skipped=True)
+            local = work_dir / release / f"{name}.part"
+            download(http, f"{location}/{name}", local, attempts=attempts)
+    else:
+        local = Path(location) / name
+        size, server_md5, etag = local.stat().st_size, md5_of(local), None
+        if lake.exists(key):
+            _check_same(lake.size(key), known, size, server_md5, name)
+            return Fetched(name, key, size, server_md5, skipped=True)
+    md5 = md5_of(local)
+    _verify(local, name, size, md5, server_md5)
+    incoming = f"raw/cnpj/_incoming/{release}/{name}"
+    lake.filesystem.create_dir(lake.path(incoming).rsplit("/", 1)[0], recursive=True)
+    pafs.copy_files(
+        str(local.resolve()),
+        lake.path(incoming),
+        source_filesystem=pafs.LocalFileSystem(),
+        destination_filesystem=lake.filesystem,
+    )
+    lake.filesystem.create_dir(lake.path(key).rsplit("/", 1)[0], recursive=True)
+    lake.filesystem.move(lake.path(incoming), lake.path(key))
+    meta = {"size": size, "md5": md5, "etag": etag, "source": location}
+    lake.write_bytes(meta_key, json.dumps(meta).encode())
+    if is_url(location):
+        local.unlink()
+    return Fetched(name, key, size, md5, skipped=False)
+
+
+def _check_same(
+    lake_size: int | None, known: dict | None, size: int, md5: str | None, name: str
+) -> None:
+    """Raise unless the raw object is the same file (same size; same MD5 when both known)."""
+    same = lake_size == size and (known is None or md5 is None or known.get("md5") == md5)
+    if not same:
+        raise DownloadError(
+            f"{name}: the raw zone already holds a different {name} for this release "
+            "(raw files are immutable; move it aside to fetch the new one)"
+        )
+
+
+def _head(http: httpx.Client, url: str) -> tuple[int, str | None, str | None]:
+    response = http.head(url)
+    if response.status_code >= 400:
+        raise DownloadError(f"{url}: HTTP {response.status_code}")
+    if "content-length" not in response.headers:
+        raise DownloadError(f"{url}: the server does not say the file's size")
+    etag = response.headers.get("etag")
+    md5_match = _MD5_ETAG.match(etag or "")
+    return int(response.headers["content-length"]), md5_match and md5_match[1].lower(), etag
+
+
+def _verify(local: Path, name: str, size: int, md5: str, server_md5: str | None) -> None:
+    if local.stat().st_size != size:
+        raise DownloadError(f"{name}: got {local.stat().st_size} bytes, expected {size}")
+    if server_md5 and md5 != server_md5:
+        raise DownloadError(f"{name}: MD5 {md5} does not match the server's {server_md5}")
+    if not zipfile.is_zipfile(local):
+        raise DownloadError(f"{name}: not a readable zip file")
+
+
+def download(http: httpx.Client, url: str, dest: Path, attempts: int = 5) -> None:
+    """Stream ``url`` to ``dest``, resuming from what ``dest`` already holds."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    size, _, etag = _head(http, url)
+    with progress_bar(dest.name.removesuffix(".part"), size) as advance:
+        for attempt in range(attempts):
+            have = dest.stat().st_size if dest.exists() else 0
+            if have == size:
+                return
+            if have > size:
+                dest.unlink()
+                have = 0
+            headers = {"Accept-Encoding": "identity"}
+            if have:
+                headers["Range"] = f"bytes={have}-"
+                if etag and not etag.startswith("W/"):
+                    headers["If-Range"] = etag  # resume only the same version of the file
+            advance(have, absolute=True)
+            try:
+                with http.stream("GET", url, headers=headers) as response:
+                    if response.status_code >= 500 or response.status_code == 429:
+                        raise _Retryable(f"HTTP {response.status_code}")
+                    if response.status_code >= 400:
+                        raise DownloadError(f"{url}: HTTP {response.status_code}")
+                    resumed = response.status_code == 206
+                    with dest.open("ab" if resumed else "wb") as out:
+                        for chunk in response.iter_raw():  # unbuffered: keep every byte received
+                            out.write(chunk)
+                            advance(len(chunk))
+            except (httpx.TransportError, _Retryable) as error:
+                if attempt == attempts - 1:
+                    message = f"{url}: gave up after {attempts} attempts: {error}"
+                    raise DownloadError(message) from None
+                time.sleep(min(0.2 * 2**attempt, 30))
+        if dest.stat().st_size != size:
+            raise DownloadError(f"{url}: incomplete after {attempts} attempts")
+
+
+class _Retryable(Exception):
+    pass
+
+
+@contextmanager
+def _client(client: httpx.Client | None) -> Iterator[httpx.Client]:
+    if client is not None:
+        yield client
+        return
+    timeout = httpx.Timeout(30.0, read=120.0)
+    with httpx.Client(timeout=timeout, follow_redirects=True) as http:
+        yield http
+
+
+# One rich display shared by the downloads running in parallel threads
+# (rich allows only one live display at a time).
+_progress_lock = threading.Lock()
+_progress: Progress | None = None
+_progress_users = 0
+
+
+@contextmanager
+def progress_bar(description: str, total: int) -> Iterator[Callable[..., None]]:
+    """A progress bar for one download; yields ``advance(bytes, absolute=False)``."""
+    global _progress, _progress_users
+    with _progress_lock:
+        if _progress is None:
+            _progress = Progress(
+                "[progress.description]{task.description}",
+                BarColumn(),
+                DownloadColumn(),
+                TransferSpeedColumn(),
+                console=Console(stderr=True),
+                transient=True,
+            )
+            _progress.start()
+        _progress_users += 1
+        progress = _progress
+        task = progress.add_task(description, total=total)
+
+    def advance(amount: int, absolute: bool = False) -> None:
+        if absolute:
+            progress.update(task, completed=amount)
+        else:
+            progress.advance(task, amount)
+
+    try:
+        yield advance
+    finally:
+        with _progress_lock:
+            progress.remove_task(task)
+            _progress_users -= 1
+            if _progress_users == 0:
+                progress.stop()
+                _progress = None
+
+
+def remove_work_file(work_dir: Path, release: str) -> None:
+    """Drop a release's leftover partial downloads."""
+    shutil.rmtree(work_dir / release, ignore_errors=True)
