@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from flows.config import get_settings
 from flows.lake import Lake
@@ -24,19 +25,23 @@ from flows.warehouse import (
     loader_for,
 )
 
+# Only trouble reaching the warehouse is worth another try; a data problem (missing
+# release, missing column, count mismatch, a rejected COPY) would fail the same way again.
+TRANSIENT_ERRORS = (OperationalError, InterfaceError, ConnectionError, TimeoutError)
 
-def _retry_unless_reconciliation(task, task_run, state) -> bool:
-    """Retry connection trouble, not a count mismatch (it would mismatch again)."""
+
+def _retry_if_transient(task, task_run, state) -> bool:
+    """Retry connection trouble only."""
     try:
         state.result()
-    except ReconciliationError:
-        return False
-    except Exception:  # any other failure (connection, S3) is worth another try
+    except TRANSIENT_ERRORS:
         return True
+    except Exception:
+        return False
     return False
 
 
-@task(retries=2, retry_delay_seconds=[10, 60], retry_condition_fn=_retry_unless_reconciliation)
+@task(retries=2, retry_delay_seconds=[10, 60], retry_condition_fn=_retry_if_transient)
 def load_task(release: str | None) -> LoadResult:
     """Stage, swap and reconcile every trusted table (idempotent: safe to retry)."""
     settings = get_settings()

@@ -9,17 +9,21 @@ from typer.testing import CliRunner
 
 from flows.cli import app
 from flows.config import get_settings
-from flows.load_flow import _retry_unless_reconciliation
+from flows.load_flow import _retry_if_transient
 from flows.warehouse import ReconciliationError, ReconciliationRow, engine_for
 from tests.warehouse_fixtures import EXPECTED, RELEASE, view_rows, write_trusted_lake
 
 
-def test_a_count_mismatch_is_not_retried_but_other_failures_are():
+def test_only_connection_trouble_is_retried_not_data_problems():
     from prefect.states import Failed
+    from sqlalchemy.exc import OperationalError
 
     mismatch = ReconciliationError([ReconciliationRow("core.sales", "2026-03-16", 2, 1)])
-    assert not _retry_unless_reconciliation(None, None, Failed(data=mismatch))
-    assert _retry_unless_reconciliation(None, None, Failed(data=ConnectionError("reset")))
+    assert not _retry_if_transient(None, None, Failed(data=mismatch))
+    assert not _retry_if_transient(None, None, Failed(data=FileNotFoundError("no release")))
+    assert _retry_if_transient(None, None, Failed(data=ConnectionError("reset")))
+    lost = OperationalError("SELECT 1", {}, Exception("server closed the connection"))
+    assert _retry_if_transient(None, None, Failed(data=lost))
 
 
 @pytest.mark.integration
