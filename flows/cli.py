@@ -35,10 +35,20 @@ def _setup(
 ) -> None:
     """Read the settings once, so a wrong BIGD_* value fails before any work starts."""
     settings = get_settings()
-    logging.basicConfig(
-        level="DEBUG" if verbose else settings.log_level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    _configure_logging("DEBUG" if verbose else settings.log_level)
+
+
+def _configure_logging(level: str) -> None:
+    """Our own modules log at ``level``; Prefect keeps its console format for run logs;
+    HTTP client request lines (one per partner API call) only at DEBUG."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    package = logging.getLogger("flows")
+    package.setLevel(level)
+    package.addHandler(handler)
+    package.propagate = False
+    for noisy in ("httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(level if level == "DEBUG" else "WARNING")
 
 
 @app.command()

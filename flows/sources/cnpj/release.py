@@ -39,6 +39,17 @@ class ReleaseSummary:
     def rows(self) -> list[dict[str, object]]:
         return [file.row() for file in sorted(self.files, key=lambda f: f.file)]
 
+    def __str__(self) -> str:
+        written = sum(file.rows_written for file in self.files)
+        quarantined = sum(file.rows_quarantined for file in self.files)
+        unmapped = sum(file.unmapped_municipios for file in self.files)
+        return (
+            f"release {self.release}: {len(self.tables())} tables, {written:,} rows written, "
+            f"{quarantined:,} quarantined (quarantine/cnpj/{self.release}/), {unmapped:,} "
+            f"establishments in municipalities without an IBGE code; "
+            f"{self.fetched} files fetched, {self.skipped_downloads} already in the lake"
+        )
+
 
 def check_release(release: str) -> str:
     if not _RELEASE.fullmatch(release):
