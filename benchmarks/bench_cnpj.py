@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import shutil
 import subprocess
 import sys
@@ -23,6 +22,8 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from benchmarks.measure import peak_rss_mb
 
 OUT = Path(__file__).parent / "out"
 CHUNK_ROWS = 250_000
@@ -237,20 +238,9 @@ def measure(contender: str, zip_path: Path) -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def _peak_rss_mb() -> float:
-    """This process's peak RSS. Linux keeps ru_maxrss across exec (it would report the
-    parent's peak), so VmHWM of the fresh address space is read first."""
-    status = Path("/proc/self/status")
-    if status.exists():
-        for line in status.read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def _worker(contender: str, zip_path: Path, out: Path) -> None:
     figures = CONTENDERS[contender](zip_path, out)
-    figures["peak_rss_mb"] = _peak_rss_mb()
+    figures["peak_rss_mb"] = peak_rss_mb()
     print(json.dumps(figures))
 
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import shutil
 import subprocess
 import sys
@@ -33,6 +32,8 @@ import pyarrow.parquet as pq
 from rich.console import Console
 from rich.table import Table
 
+from benchmarks.measure import peak_rss_mb
+
 RELEASE = "2026-10"
 CHUNK = 250_000
 TEXT_COLUMNS = [
@@ -42,6 +43,9 @@ TEXT_COLUMNS = [
     "complemento", "bairro", "cep", "uf", "municipio", "ddd_1", "telefone_1", "ddd_2",
     "telefone_2", "ddd_fax", "fax", "correio_eletronico", "situacao_especial",
 ]  # fmt: skip
+# Receita widths (cep is the 5-digit prefix the scrub keeps); others default to 4 digits.
+WIDTHS = {"cnpj_dv": 2, "motivo_situacao_cadastral": 2, "pais": 3, "cep": 5, "ddd_1": 2,
+          "ddd_2": 2, "ddd_fax": 2, "telefone_1": 8, "telefone_2": 8, "fax": 8}  # fmt: skip
 DATE_COLUMNS = ["data_situacao_cadastral", "data_inicio_atividade", "data_situacao_especial"]
 
 
@@ -58,7 +62,9 @@ def establishments_chunk(start: int, rows: int, seed: int = 7) -> pa.Table:
     words = np.array(["BAR", "RESTAURANTE", "MERCADO", "PADARIA", "EMPORIO", "LANCHONETE"])
     columns: dict[str, pa.Array] = {}
     for name in TEXT_COLUMNS:
-        columns[name] = _digits(rng, rows, 4)
+        columns[name] = _digits(rng, rows, WIDTHS.get(name, 4))
+    columns["identificador_matriz_filial"] = pa.array(rng.choice(["1", "2"], rows))
+    columns["bairro"] = pa.array(rng.choice(["CENTRO", "JARDIM AMÉRICA", "BOA VISTA"], rows))
     columns["cnpj_basico"] = basico
     columns["situacao_cadastral"] = pa.array(rng.choice(["02", "08", "04"], rows))
     columns["cnae_fiscal_principal"] = pa.array(rng.choice(["5611201", "4711302", "6201501"], rows))
@@ -73,7 +79,7 @@ def establishments_chunk(start: int, rows: int, seed: int = 7) -> pa.Table:
         columns[name] = pa.array((epoch + days).astype("datetime64[D]"), pa.date32())
     columns["cnpj"] = pa.array(np.char.add(np.char.zfill(ids.astype(str), 8), "000199"))
     columns["municipio_ibge"] = _digits(rng, rows, 7)
-    columns["cnpj_hash"] = pa.array(np.char.add("h", np.char.zfill(ids.astype(str), 63)))
+    columns["cnpj_hash"] = pa.array(np.char.add("h", np.char.zfill(ids.astype(str), 31)))
     return pa.table(columns)
 
 
@@ -85,10 +91,6 @@ def write_lake(root: Path, rows: int) -> Path:
         chunk = establishments_chunk(start, min(CHUNK, rows - start))
         pq.write_table(chunk, folder / f"part-{index:05d}.parquet")
     return root
-
-
-def _peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def worker(kind: str, lake_root: str, url: str, rows: int) -> dict[str, float]:
@@ -133,7 +135,10 @@ def run_worker(kind: str, lake_root: Path, url: str, rows: int) -> dict[str, flo
     """Run a contender in a fresh interpreter; returns its timings and peak RSS."""
     command = [sys.executable, "-m", "benchmarks.bench_load", "--worker", kind]
     command += ["--lake", str(lake_root), "--url", url, "--rows", str(rows)]
-    output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    run = subprocess.run(command, capture_output=True, text=True, check=False)
+    if run.returncode != 0:
+        raise RuntimeError(f"{kind} failed:\n{run.stderr[-3000:]}")
+    output = run.stdout
     return json.loads(output.strip().splitlines()[-1])
 
 
@@ -150,7 +155,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.worker:
         result = worker(args.worker, args.lake, args.url, args.rows)
-        print(json.dumps({**result, "peak_rss_mb": _peak_rss_mb()}))
+        print(json.dumps({**result, "peak_rss_mb": peak_rss_mb()}))
         return
 
     import pgserver

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import shutil
 import subprocess
 import sys
@@ -18,6 +17,8 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
+
+from benchmarks.measure import peak_rss_mb
 
 
 def _worker(establishments: int, seed: int, out: Path) -> None:
@@ -32,7 +33,7 @@ def _worker(establishments: int, seed: int, out: Path) -> None:
         json.dumps(
             {
                 "seconds": seconds,
-                "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                "rss_mb": peak_rss_mb(),
                 "cnpj_rows": sum(v for k, v in summary.rows.items() if k.endswith(".zip")),
                 "sales": summary.partner["sales"],
                 "output_mb": size / 2**20,

@@ -178,3 +178,21 @@ def test_a_required_column_missing_from_trusted_data_fails_before_loading(tmp_pa
     engine = engine_for(f"duckdb:///{tmp_path / 'w.duckdb'}")
     with pytest.raises(MissingColumnError, match=r"partner_establishments\.cnpj_hash"):
         load(engine, lake, DuckDBLoader())
+
+
+@pytest.mark.integration
+def test_an_over_long_value_fails_the_load_instead_of_being_truncated(tmp_path, postgres_url):
+    import pyarrow.parquet as pq
+
+    engine = engine_for(postgres_url)
+    lake = Lake.from_url(str(write_trusted_lake(tmp_path / "lake")))
+    load(engine, lake, PostgresLoader(), PREVIOUS)
+    before = table_counts(engine)
+    part = next((tmp_path / "lake" / f"trusted/cnpj/{RELEASE}/estabelecimentos").glob("*.parquet"))
+    table = pq.read_table(part)
+    too_long = ["SAO PAULO"] * table.num_rows  # core.establishments.uf is VARCHAR(2)
+    pq.write_table(table.set_column(table.schema.get_field_index("uf"), "uf", [too_long]), part)
+    with pytest.raises(Exception, match="value too long"):
+        load(engine, lake, PostgresLoader(), RELEASE)
+    assert table_counts(engine) == before
+    engine.dispose()

