@@ -7,6 +7,7 @@ package and prints where the results are. A wrong setting stops it with one line
 from __future__ import annotations
 
 import logging
+import sys
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
@@ -94,7 +95,12 @@ def ingest_cnpj_command(
 ) -> None:
     """Ingest a CNPJ release: raw zips, typed scrubbed Parquet, quarantined bad rows."""
     from flows.cnpj_flow import ingest_cnpj
+    from flows.sources.cnpj.release import check_release
 
+    try:
+        check_release(release)
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--release") from None
     summary = ingest_cnpj(release=release, source=source, cnae=cnae or None, uf=uf or None)
     for table, rows in sorted(summary.tables().items()):
         console.print(f"trusted/cnpj/{release}/{table}: {rows:,} rows")
@@ -210,9 +216,17 @@ def demo(
 
 
 def main() -> None:
-    """Entry point: turn a SettingsError into one red line and exit code 2."""
+    """Entry point: a wrong setting is one red line and exit code 2; a failed run ends
+    with one red line naming the error and exit code 1 (the traceback is in the run's
+    logs above it, and printed again with --verbose)."""
     try:
         app()
     except SettingsError as error:
         console.print(f"[red]Setting error:[/red] {error}", highlight=False, soft_wrap=True)
         raise SystemExit(2) from None
+    except Exception as error:
+        if {"-v", "--verbose"} & set(sys.argv[1:]):
+            raise
+        message = f"[red]Failed:[/red] {type(error).__name__}: {error}"
+        console.print(message, highlight=False, soft_wrap=True, markup=True)
+        raise SystemExit(1) from None

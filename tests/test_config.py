@@ -125,3 +125,19 @@ def test_cli_reports_a_wrong_setting_in_one_line_and_exits_2(tmp_path):
         "Setting error: BIGD_MAX_BAD_ROW_RATE: Input should be a valid number, unable to parse "
         "string as a number (got 'lots')"
     ]
+
+
+def test_cli_ends_a_failed_command_with_one_line_and_exit_1(tmp_path):
+    missing = tmp_path / "no-release"
+    result = subprocess.run(
+        [sys.executable, "-m", "flows", "partner-api", "--data", str(missing), "--key", "k"],
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "BIGD_DATA_DIR": str(tmp_path)},
+        timeout=120,
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"Failed: FileNotFoundError: partner data file missing: {missing}/categories.json"
+    )
+    assert "Traceback" not in result.stderr
