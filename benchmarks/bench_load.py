@@ -98,7 +98,7 @@ def worker(kind: str, lake_root: str, url: str, rows: int) -> dict[str, float]:
     from flows.lake import Lake
     from flows.warehouse import engine_for, load
 
-    engine = engine_for(url)
+    engine = engine_for(url, for_load=True)
     if kind == "to_sql":
         files = sorted((Path(lake_root) / "trusted/cnpj" / RELEASE / "estabelecimentos").glob("*"))
         frame = pq.read_table(files[0]).slice(0, rows).to_pandas()

@@ -46,7 +46,7 @@ def load_task(release: str | None) -> LoadResult:
     """Stage, swap and reconcile every trusted table (idempotent: safe to retry)."""
     settings = get_settings()
     lake = Lake.from_url(settings.lake_root, settings.s3_endpoint_url)
-    engine = engine_for(settings.warehouse)
+    engine = engine_for(settings.warehouse, for_load=True)
     try:
         return load(engine, lake, loader_for(engine, settings), release)
     finally:

@@ -196,3 +196,19 @@ def test_an_over_long_value_fails_the_load_instead_of_being_truncated(tmp_path, 
         load(engine, lake, PostgresLoader(), RELEASE)
     assert table_counts(engine) == before
     engine.dispose()
+
+
+def test_only_load_engines_cap_duckdb_memory(tmp_path):
+    url = f"duckdb:///{tmp_path / 'w.duckdb'}"
+    settings = {}
+    for for_load in (False, True):
+        engine = engine_for(url, for_load=for_load)
+        with engine.connect() as conn:
+            settings[for_load] = conn.exec_driver_sql(
+                "SELECT current_setting('memory_limit'), "
+                "current_setting('preserve_insertion_order')"
+            ).one()
+        engine.dispose()
+    assert settings[True][0] == "244.1 MiB"  # DuckDB reads "256MB" as 256,000,000 bytes
+    assert settings[False][0] != settings[True][0]
+    assert settings[True][1] is False and settings[False][1] is False
