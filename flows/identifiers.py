@@ -1,7 +1,7 @@
 """Brazilian identifiers: CPF and CNPJ check digits, numeric and alphanumeric.
 
-Scalar helpers used by the sample generator, the validators and the tests.
-The scrubber has vectorised equivalents; these are the reference definition.
+Scalar helpers are the reference definition; the ``*_check_digit_matrix`` functions do
+the same arithmetic on numpy matrices for the scrubber and the sample generator.
 
 CNPJ from July 2026: the first 12 positions are ``[0-9A-Z]`` and a character's
 value is its ASCII code minus 48 (so digits keep their value); the two check
@@ -11,6 +11,8 @@ digits stay numeric. The old all-digit form is the same rule.
 from __future__ import annotations
 
 import re
+
+import numpy as np
 
 CPF_LENGTH = 11
 CNPJ_LENGTH = 14
@@ -26,6 +28,28 @@ _NON_ALNUM = re.compile(r"[^0-9A-Za-z]")
 def _mod11_digit(total: int) -> int:
     remainder = total % 11
     return 0 if remainder < 2 else 11 - remainder
+
+
+def _mod11_digits(totals: np.ndarray) -> np.ndarray:
+    remainder = totals % 11
+    return np.where(remainder < 2, 0, 11 - remainder)
+
+
+def cpf_check_digit_matrix(body: np.ndarray) -> np.ndarray:
+    """Check digits of an (n, 9) matrix of CPF body digit values -> (n, 2) digit values."""
+    body = body.astype(np.int64)
+    first = _mod11_digits(body @ np.arange(10, 1, -1))
+    second = _mod11_digits(np.column_stack([body, first]) @ np.arange(11, 1, -1))
+    return np.column_stack([first, second])
+
+
+def cnpj_check_digit_matrix(body: np.ndarray) -> np.ndarray:
+    """Check digits of an (n, 12) matrix of CNPJ body character values (ASCII code - 48)
+    -> (n, 2) digit values."""
+    body = body.astype(np.int64)
+    first = _mod11_digits(body @ np.array(_CNPJ_WEIGHTS_1))
+    second = _mod11_digits(np.column_stack([body, first]) @ np.array(_CNPJ_WEIGHTS_2))
+    return np.column_stack([first, second])
 
 
 def cpf_check_digits(body: str) -> str:

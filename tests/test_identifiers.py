@@ -43,3 +43,19 @@ def test_receita_alphanumeric_example():
 def test_bad_bodies_are_refused(body):
     with pytest.raises(ValueError):
         cnpj_check_digits(body)
+
+
+def test_matrix_check_digits_agree_with_the_scalar_definition():
+    import numpy as np
+
+    from flows.identifiers import cnpj_check_digit_matrix, cpf_check_digit_matrix
+
+    rng = np.random.default_rng(5)
+    cpf_bodies = rng.integers(0, 10, size=(500, 9))
+    for body, check in zip(cpf_bodies, cpf_check_digit_matrix(cpf_bodies), strict=True):
+        assert "".join(map(str, check)) == cpf_check_digits("".join(map(str, body)))
+    alphabet = np.frombuffer(b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ", dtype=np.uint8)
+    cnpj_bodies = rng.choice(alphabet, size=(500, 12))
+    checks = cnpj_check_digit_matrix(cnpj_bodies.astype(np.int64) - 48)
+    for body, check in zip(cnpj_bodies, checks, strict=True):
+        assert "".join(map(str, check)) == cnpj_check_digits(body.tobytes().decode())

@@ -11,8 +11,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-_CNPJ_W1 = np.array([5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2], dtype=np.int64)
-_CNPJ_W2 = np.array([6, 5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2], dtype=np.int64)
+from flows.identifiers import cnpj_check_digit_matrix, cpf_check_digit_matrix
+
 _BASE36 = np.frombuffer(b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ", dtype=np.uint8)
 EPOCH = np.datetime64("1970-01-01", "D")
 
@@ -99,29 +99,21 @@ def base36(values: np.ndarray, width: int) -> np.ndarray:
 
 def cnpj_check_digits(body: np.ndarray) -> np.ndarray:
     """Check digits of an (n, 12) uint8 matrix of ``[0-9A-Z]`` CNPJ bodies -> (n, 2)."""
-    values = body.astype(np.int64) - 48
-    first = _mod11(values @ _CNPJ_W1)
-    second = _mod11(np.column_stack([values, first]) @ _CNPJ_W2)
-    return np.column_stack([first, second]).astype(np.uint8) + ord("0")
+    check = cnpj_check_digit_matrix(body.astype(np.int64) - 48)
+    return check.astype(np.uint8) + ord("0")
 
 
 def cpf_numbers(rng: np.random.Generator, n: int) -> np.ndarray:
     """``n`` random valid CPFs as an (n, 11) uint8 matrix of ASCII digits."""
     body = rng.integers(0, 10, size=(n, 9), dtype=np.int64)
     body[:, 0] = rng.integers(1, 10, size=n)  # avoid 000... bodies
-    first = _mod11(body @ np.arange(10, 1, -1))
-    second = _mod11(np.column_stack([body, first]) @ np.arange(11, 1, -1))
-    return np.column_stack([body, first, second]).astype(np.uint8) + ord("0")
+    check = cpf_check_digit_matrix(body)
+    return np.column_stack([body, check]).astype(np.uint8) + ord("0")
 
 
 def strings(chars: np.ndarray) -> pa.Array:
     """Public wrapper: (n, w) uint8 ASCII matrix -> Arrow strings."""
     return _matrix_to_strings(chars)
-
-
-def _mod11(total: np.ndarray) -> np.ndarray:
-    remainder = total % 11
-    return np.where(remainder < 2, 0, 11 - remainder)
 
 
 def receita_lines(columns: list[pa.Array]) -> pa.Array:

@@ -17,6 +17,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from flows.identifiers import cnpj_check_digit_matrix, cpf_check_digit_matrix
+
 TOKENS = {"email": "[EMAIL]", "cnpj": "[CNPJ]", "cpf": "[CPF]", "phone": "[TELEFONE]"}
 
 # Rows with no two adjacent digits and no "@" cannot hold any identifier: skip them all.
@@ -54,16 +56,6 @@ CNPJ_SHAPE = (
 )
 SENTINEL = "\x1f"
 
-_CPF_WEIGHTS_1 = np.arange(10, 1, -1)
-_CPF_WEIGHTS_2 = np.arange(11, 1, -1)
-_CNPJ_WEIGHTS_1 = np.array([5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2])
-_CNPJ_WEIGHTS_2 = np.array([6, 5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2])
-
-
-def _mod11(totals: np.ndarray) -> np.ndarray:
-    remainder = totals % 11
-    return np.where(remainder < 2, 0, 11 - remainder)
-
 
 def char_matrix(values: pa.Array, width: int) -> np.ndarray:
     """The bytes of equal-length ASCII strings as an (n, width) uint8 matrix, no copy per row."""
@@ -79,19 +71,17 @@ def char_matrix(values: pa.Array, width: int) -> np.ndarray:
 def valid_cpf_digits(digits: pa.Array) -> np.ndarray:
     """Boolean mask: which 11-digit strings are CPFs with correct check digits."""
     matrix = char_matrix(digits, 11).astype(np.int64) - 48
-    first = _mod11(matrix[:, :9] @ _CPF_WEIGHTS_1)
-    second = _mod11(matrix[:, :10] @ _CPF_WEIGHTS_2)
+    expected = cpf_check_digit_matrix(matrix[:, :9])
     repeated = (matrix == matrix[:, :1]).all(axis=1)
-    return (matrix[:, 9] == first) & (matrix[:, 10] == second) & ~repeated
+    return (matrix[:, 9:] == expected).all(axis=1) & ~repeated
 
 
 def valid_cnpj_chars(chars: pa.Array) -> np.ndarray:
     """Boolean mask: which 14-char ``[0-9A-Z]{12}[0-9]{2}`` strings have correct check digits."""
     matrix = char_matrix(chars, 14).astype(np.int64) - 48  # value = ASCII code - 48
-    first = _mod11(matrix[:, :12] @ _CNPJ_WEIGHTS_1)
-    second = _mod11(matrix[:, :13] @ _CNPJ_WEIGHTS_2)
+    expected = cnpj_check_digit_matrix(matrix[:, :12])
     repeated = (matrix == matrix[:, :1]).all(axis=1)
-    return (matrix[:, 12] == first) & (matrix[:, 13] == second) & ~repeated
+    return (matrix[:, 12:] == expected).all(axis=1) & ~repeated
 
 
 def is_cpf(runs: pa.Array) -> np.ndarray:
