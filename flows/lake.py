@@ -144,7 +144,15 @@ class Lake:
         elif self.exists(prefix):
             self.filesystem.delete_file(path)
 
-    def move(self, source_prefix: str, target_prefix: str) -> None:
-        """Rename a prefix: atomic on a local folder, copy-then-delete on S3."""
-        self.filesystem.create_dir(self.path(target_prefix).rsplit("/", 1)[0], recursive=True)
-        self.filesystem.move(self.path(source_prefix), self.path(target_prefix))
+    def move(self, source: str, target: str) -> None:
+        """Rename an object or a whole prefix: one atomic rename on a local folder; on S3,
+        which has no folders to rename, object by object (copy, then delete)."""
+        is_object = self.filesystem.get_file_info(self.path(source)).type == pafs.FileType.File
+        if self.is_local or is_object:
+            self.filesystem.create_dir(self.path(target).rsplit("/", 1)[0], recursive=True)
+            self.filesystem.move(self.path(source), self.path(target))
+            return
+        start = len(source.strip("/")) + 1
+        for obj in self.list(source):
+            self.filesystem.copy_file(self.path(obj.key), self.path(f"{target}/{obj.key[start:]}"))
+            self.delete(obj.key)

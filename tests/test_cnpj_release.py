@@ -76,17 +76,17 @@ def test_swap_cut_between_renames_is_recovered(tmp_path, lake, monkeypatch):
     write_release(tmp_path / "src", rows_per_file=10)
     run(lake, tmp_path, tmp_path / "src")
     before = snapshot(lake)
-    real_move = store._move_tree
+    real_move = Lake.move
 
     def die_after_moving_aside(lake_, source, target):
         real_move(lake_, source, target)
         if "_replaced" in target:
             raise KeyboardInterrupt  # the process dies between the two renames
 
-    monkeypatch.setattr(store, "_move_tree", die_after_moving_aside)
+    monkeypatch.setattr(Lake, "move", die_after_moving_aside)
     with pytest.raises(KeyboardInterrupt):
         run(lake, tmp_path, tmp_path / "src")
-    monkeypatch.setattr(store, "_move_tree", real_move)
+    monkeypatch.setattr(Lake, "move", real_move)
     store.recover(lake, "2026-05")
     assert snapshot(lake) == before
 

@@ -45,3 +45,17 @@ def test_keys_cannot_climb_out(lake):
 def test_uri_names_the_backend(lake):
     uri = lake.uri("trusted/x")
     assert uri.startswith(("file:///", "s3://")) and uri.endswith("/trusted/x")
+
+
+def test_move_renames_an_object_or_a_whole_prefix(lake):
+    lake.write_bytes("state/tmp/run-1/a/part-0.parquet", b"A")
+    lake.write_bytes("state/tmp/run-1/b.json", b"B")
+    lake.move("state/tmp/run-1", "trusted/x/current")
+    assert lake.list("state/tmp") == []
+    assert [o.key for o in lake.list("trusted/x")] == [
+        "trusted/x/current/a/part-0.parquet",
+        "trusted/x/current/b.json",
+    ]
+    lake.move("trusted/x/current/b.json", "trusted/y/b.json")
+    assert lake.read_bytes("trusted/y/b.json") == b"B"
+    assert not lake.exists("trusted/x/current/b.json")

@@ -84,27 +84,24 @@ def valid_cnpj_chars(chars: pa.Array) -> np.ndarray:
     return (matrix[:, 12:] == expected).all(axis=1) & ~repeated
 
 
-def is_cpf(runs: pa.Array) -> np.ndarray:
-    """Which runs are exactly one CPF (formatted or bare) with valid check digits."""
-    shaped = pc.match_substring_regex(runs, CPF_SHAPE).to_numpy(zero_copy_only=False)
+def _valid_runs(runs: pa.Array, shape: str, separators: str, validate) -> np.ndarray:
+    """Which runs have the identifier's shape and, with separators removed, validate."""
+    shaped = pc.match_substring_regex(runs, shape).to_numpy(zero_copy_only=False)
     result = np.zeros(len(runs), dtype=bool)
     if shaped.any():
         where = np.flatnonzero(shaped)
-        digits = pc.replace_substring_regex(runs.take(where), r"[.\-]", "")
-        result[where] = valid_cpf_digits(digits)
+        result[where] = validate(pc.replace_substring_regex(runs.take(where), separators, ""))
     return result
+
+
+def is_cpf(runs: pa.Array) -> np.ndarray:
+    """Which runs are exactly one CPF (formatted or bare) with valid check digits."""
+    return _valid_runs(runs, CPF_SHAPE, r"[.\-]", valid_cpf_digits)
 
 
 def is_cnpj(runs: pa.Array) -> np.ndarray:
     """Which runs are exactly one CNPJ (numeric or alphanumeric, formatted or bare), valid."""
-    upper = pc.utf8_upper(runs)
-    shaped = pc.match_substring_regex(upper, CNPJ_SHAPE).to_numpy(zero_copy_only=False)
-    result = np.zeros(len(runs), dtype=bool)
-    if shaped.any():
-        where = np.flatnonzero(shaped)
-        chars = pc.replace_substring_regex(upper.take(where), r"[./\-]", "")
-        result[where] = valid_cnpj_chars(chars)
-    return result
+    return _valid_runs(pc.utf8_upper(runs), CNPJ_SHAPE, r"[./\-]", valid_cnpj_chars)
 
 
 def _replace_valid_runs(

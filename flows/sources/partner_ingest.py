@@ -147,7 +147,7 @@ def _write_parquet_replacing(lake: Lake, prefix: str, table: pa.Table) -> None:
     with lake.open_output(staging) as sink:
         pq.write_table(table, sink)
     lake.delete_prefix(prefix)
-    lake.move(staging, f"{prefix}/part-0.parquet")  # a file: S3 cannot move "folders"
+    lake.move(staging, f"{prefix}/part-0.parquet")  # one object: a single rename or copy
 
 
 def _write_quarantine(

@@ -157,27 +157,16 @@ def _has_objects(lake: Lake, prefix: str) -> bool:
     return bool(lake.list(prefix))
 
 
-def _move_tree(lake: Lake, source: str, target: str) -> None:
-    if lake.is_local:
-        lake.move(source, target)  # one directory rename
-        return
-    start = len(source.strip("/")) + 1
-    for obj in lake.list(source):
-        destination = f"{target}/{obj.key[start:]}"
-        lake.filesystem.copy_file(lake.path(obj.key), lake.path(destination))
-        lake.delete(obj.key)
-
-
 def publish(lake: Lake, release: str, run_id: str) -> None:
     """Swap the run's staged outputs in place of the release's previous outputs."""
     for zone in ZONES:
         final = final_prefix(zone, release)
         replaced = replaced_prefix(zone, release, run_id)
         if _has_objects(lake, final):
-            _move_tree(lake, final, replaced)
+            lake.move(final, replaced)
         staged = staging_prefix(zone, release, run_id)
         if _has_objects(lake, staged):
-            _move_tree(lake, staged, final)
+            lake.move(staged, final)
         lake.delete_prefix(replaced)
 
 
@@ -194,7 +183,7 @@ def recover(lake: Lake, release: str) -> None:
         aside = f"{zone}/{SOURCE}/_replaced/{release}"
         previous = sorted({obj.key.split("/")[4] for obj in lake.list(aside)})
         if previous and not _has_objects(lake, final_prefix(zone, release)):
-            _move_tree(lake, f"{aside}/{previous[-1]}", final_prefix(zone, release))
+            lake.move(f"{aside}/{previous[-1]}", final_prefix(zone, release))
         lake.delete_prefix(aside)
 
 
