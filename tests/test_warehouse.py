@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import threading
+
+import duckdb
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 import sqlglot
 from sqlglot import exp
@@ -10,8 +14,9 @@ from sqlglot import exp
 from flows.lake import Lake
 from flows.warehouse import ReconciliationError, engine_for, load
 from flows.warehouse.duckdb import DuckDBLoader
-from flows.warehouse.merge import MissingColumnError
+from flows.warehouse.merge import MissingColumnError, used_columns
 from flows.warehouse.postgres import ArrowCsvStream, PostgresLoader
+from flows.warehouse.tables import discover
 from flows.warehouse.views import file_statements, translate
 from tests import warehouse_fixtures
 from tests.warehouse_fixtures import (
@@ -57,12 +62,51 @@ def all_views(engine) -> dict[str, dict]:
 
 @pytest.mark.parametrize("name", SQL_FILES)
 def test_sql_files_translate_without_redshift_only_clauses(name):
+    for statement in file_statements(name, "postgres"):
+        tree = sqlglot.parse_one(statement, read="postgres")
+        assert not list(tree.find_all(exp.DistKeyProperty, exp.SortKeyProperty))
+        assert not list(tree.find_all(exp.DistStyleProperty, exp.EncodeColumnConstraint))
+    for statement in file_statements(name, "duckdb"):
+        # sqlglot cannot read DuckDB's USING COMPRESSION; DuckDB's own parser can.
+        assert len(duckdb.connect().extract_statements(statement)) == 1
     for dialect in ("duckdb", "postgres"):
-        for statement in file_statements(name, dialect):
-            tree = sqlglot.parse_one(statement, read=dialect)
-            assert not list(tree.find_all(exp.DistKeyProperty, exp.SortKeyProperty))
-            assert not list(tree.find_all(exp.DistStyleProperty, exp.EncodeColumnConstraint))
-            assert "DISTKEY" not in statement.upper() and "SORTKEY" not in statement.upper()
+        text = " ".join(file_statements(name, dialect)).upper()
+        for clause in ("DISTKEY", "SORTKEY", "DISTSTYLE", "ENCODE"):
+            assert clause not in text
+
+
+def test_encode_zstd_becomes_duckdb_compression_on_text_columns_only():
+    sql = (
+        "CREATE TABLE t (a VARCHAR(14) NOT NULL ENCODE ZSTD, b BIGINT ENCODE ZSTD, "
+        "c VARCHAR(2) ENCODE BYTEDICT, d VARCHAR(8)) DISTKEY (a)"
+    )
+    duckdb_sql, postgres_sql = translate(sql, "duckdb")[0], translate(sql, "postgres")[0]
+    assert duckdb_sql == (
+        "CREATE TABLE t (a TEXT(14) NOT NULL USING COMPRESSION zstd, b BIGINT, c TEXT(2), "
+        "d TEXT(8))"
+    )
+    assert "ENCODE" not in postgres_sql and "COMPRESSION" not in postgres_sql
+    connection = duckdb.connect()
+    connection.execute(duckdb_sql)  # DuckDB refuses zstd on a BIGINT: only text gets it
+    connection.execute("INSERT INTO t VALUES ('12345678000199', 1, 'SP', 'x')")
+    connection.execute("CHECKPOINT")
+
+
+def test_duckdb_stores_the_declared_identifiers_with_zstd(tmp_path, lake):
+    engine = engine_for(f"duckdb:///{tmp_path / 'w.duckdb'}")
+    load(engine, lake, DuckDBLoader())
+    with engine.connect() as conn:
+        conn.exec_driver_sql("CHECKPOINT")
+        compression = dict(
+            conn.exec_driver_sql(
+                "SELECT column_name, any_value(compression) "
+                "FROM pragma_storage_info('core.establishments') "
+                "WHERE segment_type = 'VARCHAR' GROUP BY column_name"
+            ).all()
+        )
+    engine.dispose()
+    assert compression["cnpj_hash"] == compression["cnpj"] == "ZSTD"
+    assert compression["uf"] != "ZSTD"  # not declared: DuckDB chooses
 
 
 def test_redshift_source_keeps_its_distribution_keys():
@@ -84,6 +128,49 @@ def test_arrow_csv_stream_keeps_nulls_apart_from_empty_strings():
     stream = ArrowCsvStream([batch, batch.slice(0, 0), batch])
     data = b"".join(iter(lambda: stream.read(5), b""))
     assert data.decode().splitlines() == ['"a"', '""', "", '"x,""y"'] * 2
+
+
+def test_only_the_columns_a_core_table_takes_are_staged(lake):
+    inputs = {item.spec.name: item for item in discover(lake, RELEASE)}
+    establishments = inputs["establishments"]
+    used = used_columns(establishments)
+    assert {"cnpj_ordem", "cnpj_dv", "motivo_situacao_cadastral"}.isdisjoint(used)
+    assert {"cnpj", "cnpj_hash", "cnpj_basico", "municipio_ibge"} <= set(used)
+    batch = next(establishments.only(used).batches())
+    assert batch.schema.names == used and batch.num_rows > 0
+    # Sales take sale_date from their hive folders, which a column projection must keep.
+    sales = inputs["sales"].only(used_columns(inputs["sales"]))
+    assert "sale_date" in sales.schema.names
+    assert all(b.schema == sales.schema for b in sales.batches())
+
+
+def _big_release(root, rows: int, row_group: int) -> Lake:
+    """The fixture lake whose current release has ``rows`` establishments in two files of
+    ``row_group``-row groups."""
+    write_trusted_lake(root)
+    table = warehouse_fixtures._establishments(
+        [(f"x{i}", "5611201", "02", "SP", "7107", "3550308", "Centro") for i in range(rows)]
+    )
+    folder = root / "trusted" / "cnpj" / RELEASE / "estabelecimentos"
+    half = rows // 2
+    pq.write_table(table.slice(0, half), folder / "part-00000.parquet", row_group_size=row_group)
+    pq.write_table(table.slice(half), folder / "part-00001.parquet", row_group_size=row_group)
+    return Lake.from_url(str(root))
+
+
+def test_concurrent_readers_share_the_row_groups_without_overlap(tmp_path):
+    lake = _big_release(tmp_path / "lake", rows=1_000, row_group=100)  # 5 + 5 row groups
+    (item,) = [i for i in discover(lake, RELEASE) if i.spec.name == "establishments"]
+    item = item.only(["cnpj_hash"])
+
+    def hashes(part: int, parts: int) -> list[str]:
+        return [h for b in item.batches(64, part, parts) for h in b.column(0).to_pylist()]
+
+    everything = hashes(0, 1)
+    assert len(everything) == 1_000
+    shares = [hashes(part, 3) for part in range(3)]
+    assert sorted(h for share in shares for h in share) == sorted(everything)  # none twice
+    assert sorted(len(share) for share in shares) == [300, 300, 400]  # 10 groups over 3
 
 
 # ---- loading -----------------------------------------------------------------------
@@ -127,6 +214,34 @@ def test_failed_load_midway_leaves_previous_data_unchanged(warehouse, tmp_path):
     with engine.connect() as conn:
         releases = conn.exec_driver_sql("SELECT DISTINCT release FROM core.establishments")
         assert [row[0] for row in releases] == [PREVIOUS]
+
+
+@pytest.mark.integration
+def test_postgres_copies_a_large_table_over_concurrent_streams(tmp_path, postgres_url, monkeypatch):
+    from flows.warehouse import postgres
+
+    rows = 3 * postgres.BATCH_ROWS
+    lake = _big_release(tmp_path / "lake", rows=rows, row_group=postgres.BATCH_ROWS // 2)
+    streams: list[str] = []
+    real_copy = postgres.copy_batches
+
+    def counted_copy(connection, table, schema, batches):
+        if table == "staging.establishments":
+            streams.append(threading.current_thread().name)
+        real_copy(connection, table, schema, batches)
+
+    monkeypatch.setattr(postgres, "copy_batches", counted_copy)
+    engine = engine_for(postgres_url)
+    result = load(engine, lake, PostgresLoader(), RELEASE)
+    assert all(row.ok for row in result.reconciliation)
+    assert len(set(streams)) == postgres.COPY_STREAMS > 1
+    with engine.connect() as conn:
+        loaded = conn.exec_driver_sql(
+            "SELECT COUNT(DISTINCT cnpj_hash), MIN(cnpj_hash), MAX(cnpj_hash) "
+            f"FROM core.establishments WHERE release = '{RELEASE}'"
+        ).one()
+    engine.dispose()
+    assert tuple(loaded) == (rows, "x0", f"x{max(range(rows), key=str)}")
 
 
 @pytest.mark.integration

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy.engine import Connection, Engine
 
+from flows.warehouse.merge import quote
 from flows.warehouse.tables import TrustedInput
 
 
@@ -25,13 +26,14 @@ class DuckDBLoader:
     def stage(self, engine: Engine, item: TrustedInput) -> None:
         """Create ``staging.<table>`` with the Parquet's own schema."""
         staging = item.spec.staging
+        columns = ", ".join(quote(name) for name in item.schema.names)
         with engine.begin() as conn:
             _drop_staging(conn, item)
             if item.files and _is_local(item):
                 files = ", ".join(_sql_string(path) for path in item.files)
                 hive = "true" if item.hive else "false"
                 conn.exec_driver_sql(
-                    f"CREATE VIEW {staging} AS SELECT * FROM read_parquet([{files}], "
+                    f"CREATE VIEW {staging} AS SELECT {columns} FROM read_parquet([{files}], "
                     f"hive_partitioning = {hive}, union_by_name = true)"
                 )
                 return
@@ -39,7 +41,7 @@ class DuckDBLoader:
             source = f"bigd_source_{item.spec.name}"
             raw.register(source, item.dataset)
             try:
-                conn.exec_driver_sql(f"CREATE TABLE {staging} AS SELECT * FROM {source}")
+                conn.exec_driver_sql(f"CREATE TABLE {staging} AS SELECT {columns} FROM {source}")
             finally:
                 raw.unregister(source)
 

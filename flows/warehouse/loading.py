@@ -17,7 +17,7 @@ from sqlalchemy.engine import Engine
 
 from flows.config import Settings
 from flows.lake import Lake
-from flows.warehouse.merge import swap_plan
+from flows.warehouse.merge import swap_plan, used_columns
 from flows.warehouse.reconcile import ReconciliationRow, check, reconcile
 from flows.warehouse.tables import TrustedInput, discover, latest_release
 from flows.warehouse.views import file_statements, schema_statements, view_statements
@@ -124,6 +124,8 @@ def load(
     if create:
         create_schema(engine, loader.dialect)
     plans = {item.spec.core: swap_plan(item, loader.dialect) for item in inputs}
+    # Stage only what the core tables take (the trusted zone keeps more columns).
+    inputs = [item.only(used_columns(item)) for item in inputs]
     try:
         for item in inputs:
             log.info("staging %s (%d trusted rows)", item.spec.core, item.num_rows)

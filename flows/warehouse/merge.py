@@ -13,7 +13,7 @@ import pyarrow as pa
 from sqlglot import exp
 
 from flows.warehouse.tables import SNAPSHOT, TrustedInput, check_release
-from flows.warehouse.views import core_tables, translate
+from flows.warehouse.views import TEXT_TYPES, core_tables, translate
 
 
 class MissingColumnError(ValueError):
@@ -75,34 +75,48 @@ class SwapPlan:
     null_columns: list[str]  # optional core columns absent from the trusted data
 
 
-_TEXT_TYPES = {exp.DataType.Type.VARCHAR, exp.DataType.Type.CHAR, exp.DataType.Type.TEXT}
-
-
 def _same_kind(arrow_type: pa.DataType, core_type: exp.DataType) -> bool:
     """True when a staged column already has the core column's type (text or date)."""
     if pa.types.is_dictionary(arrow_type):
         arrow_type = arrow_type.value_type
     if pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type):
-        return core_type.this in _TEXT_TYPES
+        return core_type.this in TEXT_TYPES
     return pa.types.is_date32(arrow_type) and core_type.this == exp.DataType.Type.DATE
+
+
+def _sources(item: TrustedInput) -> dict[str, str | None]:
+    """Core column -> the trusted column that fills it (None: the trusted data lacks it)."""
+    available = set(item.schema.names)
+    spec = item.spec
+    return {
+        column.name: next((n for n in spec.source_names(column.name) if n in available), None)
+        for column in core_tables()[spec.core]
+        if not (spec.partition == "release" and column.name == "release")
+    }
+
+
+def used_columns(item: TrustedInput) -> list[str]:
+    """The trusted columns its core table takes: the only ones worth staging."""
+    used = {source for source in _sources(item).values() if source is not None}
+    return [name for name in item.schema.names if name in used]
 
 
 def swap_plan(item: TrustedInput, dialect: str) -> SwapPlan:
     """DELETE the partition(s) being loaded, then INSERT ... SELECT them from staging."""
     spec = item.spec
-    available = set(item.schema.names)
+    sources = _sources(item)
     selected, null_columns = [], []
     for column in core_tables()[spec.core]:
         type_sql = column.type.sql(dialect="redshift")
         if spec.partition == "release" and column.name == "release":
             selected.append(f"CAST('{check_release(item.release or '')}' AS {type_sql})")
             continue
-        source = next((name for name in spec.source_names(column.name) if name in available), None)
+        source = sources[column.name]
         if source is None:
             if column.not_null:
                 raise MissingColumnError(
                     f"{spec.core}.{column.name} needs one of {spec.source_names(column.name)} "
-                    f"in the trusted data; it has {sorted(available)}"
+                    f"in the trusted data; it has {sorted(item.schema.names)}"
                 )
             null_columns.append(column.name)
             selected.append(f"CAST(NULL AS {type_sql})")

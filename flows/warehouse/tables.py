@@ -9,10 +9,11 @@ policy) is loaded as NULL and reported.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from collections import defaultdict
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -93,29 +94,54 @@ class TrustedInput:
     files: list[str] = field(default_factory=list)  # lake filesystem paths
     hive: bool = False  # the partition column comes from the folder names
     release: str | None = None
+    columns: tuple[str, ...] | None = None  # read only these (None: every column)
 
     @property
     def schema(self) -> pa.Schema:
-        return self.dataset.schema
+        schema = self.dataset.schema
+        if self.columns is None:
+            return schema
+        return pa.schema([schema.field(name) for name in self.columns])
+
+    def only(self, columns: Iterable[str]) -> TrustedInput:
+        """The same input, reading only ``columns`` (those its core table uses)."""
+        return dataclasses.replace(self, columns=tuple(columns))
 
     @property
     def num_rows(self) -> int:
         return sum(self.trusted_rows.values())
 
-    def batches(self, batch_size: int = 64_000) -> Iterator[pa.RecordBatch]:
-        """Record batches, one file at a time with no read-ahead, so memory stays flat."""
-        if not self.files:
-            yield from self.dataset.to_batches(batch_size=batch_size)
-            return
+    def batches(
+        self, batch_size: int = 64_000, part: int = 0, parts: int = 1
+    ) -> Iterator[pa.RecordBatch]:
+        """Record batches, one file at a time with no read-ahead, so memory stays flat.
+
+        With ``parts`` > 1, only this ``part``'s share: row groups ``part``,
+        ``part + parts``, ... counted across the files, for concurrent readers.
+        """
         schema = self.schema
+        if not self.files:
+            if part == 0:
+                yield from self.dataset.to_batches(columns=schema.names, batch_size=batch_size)
+            return
+        # With hive partitioning, sale_date is in the folder name, not in the file.
+        in_file = [name for name in schema.names if not (self.hive and name == "sale_date")]
+        first = 0  # the overall index of this file's first row group
         for path in self.files:
             with self.dataset.filesystem.open_input_file(path) as source:
-                for batch in pq.ParquetFile(source).iter_batches(batch_size=batch_size):
-                    if self.hive:
-                        day = dt.date.fromisoformat(_SALE_DAY.search(path).group(1))
-                        sale_date = pa.array([day] * batch.num_rows, pa.date32())
-                        batch = batch.append_column("sale_date", sale_date)
-                    yield batch.select(schema.names).cast(schema)
+                parquet = pq.ParquetFile(source)
+                count = parquet.num_row_groups
+                mine = [g for g in range(count) if (first + g) % parts == part]
+                first += count
+                for group in mine:
+                    # One reader per row group: a reader over many row groups holds on to
+                    # memory until it ends (measured: 5M rows in one file 528 MB, not 240).
+                    for batch in parquet.iter_batches(batch_size, [group], in_file):
+                        if self.hive:
+                            day = dt.date.fromisoformat(_SALE_DAY.search(path).group(1))
+                            sale_date = pa.array([day] * batch.num_rows, pa.date32())
+                            batch = batch.append_column("sale_date", sale_date)
+                        yield batch.select(schema.names).cast(schema)
 
 
 def check_release(release: str) -> str:

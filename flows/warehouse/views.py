@@ -3,6 +3,8 @@
 Redshift-only clauses (DISTKEY, SORTKEY, DISTSTYLE, ENCODE, BACKUP) have no meaning
 elsewhere, so they are removed from the parsed tree before DuckDB or PostgreSQL SQL is
 generated; functions (``NVL``, ``GETDATE``, ``DATEADD``...) are translated by sqlglot.
+One exception: ``ENCODE ZSTD`` on a text column becomes DuckDB's ``USING COMPRESSION
+zstd``, because the reason for it is the same in both engines (see ``core.sql``).
 """
 
 from __future__ import annotations
@@ -44,6 +46,25 @@ def sqlglot_dialect(backend: str) -> str:
         raise ValueError(f"no SQL dialect for warehouse backend {backend!r}") from None
 
 
+# Text column types (the only ones DuckDB can store with zstd).
+TEXT_TYPES = {exp.DataType.Type.VARCHAR, exp.DataType.Type.CHAR, exp.DataType.Type.TEXT}
+# Redshift column encodings that DuckDB honours too; any other ENCODE lets DuckDB choose.
+_DUCKDB_COMPRESSION = {"ZSTD": "zstd"}
+
+
+def _duckdb_compression(node: exp.Expression) -> exp.Expression:
+    """``ENCODE ZSTD`` on a text column -> DuckDB's ``USING COMPRESSION zstd``."""
+    if isinstance(node, exp.ColumnConstraint) and isinstance(
+        node.args.get("kind"), exp.EncodeColumnConstraint
+    ):
+        method = _DUCKDB_COMPRESSION.get(node.args["kind"].name.upper())
+        column = node.parent
+        if method and isinstance(column, exp.ColumnDef) and column.args["kind"].this in TEXT_TYPES:
+            # sqlglot has no node for DuckDB's clause; a Var renders it verbatim.
+            return exp.ColumnConstraint(kind=exp.Var(this=f"USING COMPRESSION {method}"))
+    return node
+
+
 def _strip_redshift_only(node: exp.Expression) -> exp.Expression | None:
     if isinstance(node, _REDSHIFT_ONLY_PROPERTIES):
         return None
@@ -58,7 +79,10 @@ def to_dialect(statement: exp.Expression, dialect: str) -> str:
     """Render one parsed Redshift statement for ``dialect`` (a sqlglot dialect name)."""
     if dialect == SOURCE_DIALECT:
         return statement.sql(dialect=SOURCE_DIALECT, comments=False)
-    stripped = statement.copy().transform(_strip_redshift_only)
+    stripped = statement.copy()
+    if dialect == "duckdb":
+        stripped = stripped.transform(_duckdb_compression)
+    stripped = stripped.transform(_strip_redshift_only)
     properties = stripped.args.get("properties")
     if isinstance(properties, exp.Properties) and not properties.expressions:
         stripped.set("properties", None)
