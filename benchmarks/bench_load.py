@@ -1,95 +1,54 @@
 """Benchmark warehouse loading: PostgreSQL COPY path vs pandas ``to_sql``, and DuckDB.
 
-    python -m benchmarks.bench_load --rows 1000000 [--to-sql-rows 30000] [--sizes 1000000,2000000]
+    python -m benchmarks.bench_load [--rows 5000000] [--to-sql-rows 30000] [--sizes 1000000]
 
-Writes ``--rows`` establishments (the 30 Receita columns + cnpj, municipio_ibge, cnpj_hash;
-text-ish, dates as date32) as trusted Parquet, then runs each contender in a fresh
-subprocess and reports rows/s and the subprocess's peak RSS:
+Builds the trusted Parquet of ``--rows`` establishments the way a release gets it: the
+Receita-format file of ``bench_cnpj`` (generated once, cached in ``benchmarks/out/``) run
+through Big D's CNPJ ingestion and scrub. Then each contender runs in a fresh subprocess
+that reports rows/s and its own peak RSS:
 
 - ``duckdb``: the full load (read Parquet directly, swap the release, reconcile);
+- ``duckdb-default``: the same with DuckDB's own compression choice for every column
+  instead of ``core.sql``'s ``ENCODE ZSTD`` on the identifiers (the speed/size trade-off);
 - ``postgres-copy``: the full load (COPY FROM STDIN of streamed Arrow batches into staging,
   swap, reconcile), also timing the COPY stage alone;
 - ``to_sql``: pandas ``DataFrame.to_sql`` with default settings into PostgreSQL, on the
   first ``--to-sql-rows`` rows (it is ~100x slower; rows/s is what is compared).
 
 ``--sizes`` repeats the two loaders at other sizes to show peak memory does not grow.
+Each contender runs ``--repeat`` times on an emptied warehouse; the median run is shown.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
-import pyarrow as pa
-import pyarrow.parquet as pq
 from rich.console import Console
 from rich.table import Table
 
+from benchmarks.bench_cnpj import generate, ingest_zip
 from benchmarks.measure import peak_rss_mb
 
 RELEASE = "2026-10"
-CHUNK = 250_000
-TEXT_COLUMNS = [
-    "cnpj_basico", "cnpj_ordem", "cnpj_dv", "identificador_matriz_filial", "nome_fantasia",
-    "situacao_cadastral", "motivo_situacao_cadastral", "nome_cidade_exterior", "pais",
-    "cnae_fiscal_principal", "cnae_fiscal_secundaria", "tipo_logradouro", "logradouro", "numero",
-    "complemento", "bairro", "cep", "uf", "municipio", "ddd_1", "telefone_1", "ddd_2",
-    "telefone_2", "ddd_fax", "fax", "correio_eletronico", "situacao_especial",
-]  # fmt: skip
-# Receita widths (cep is the 5-digit prefix the scrub keeps); others default to 4 digits.
-WIDTHS = {"cnpj_dv": 2, "motivo_situacao_cadastral": 2, "pais": 3, "cep": 5, "ddd_1": 2,
-          "ddd_2": 2, "ddd_fax": 2, "telefone_1": 8, "telefone_2": 8, "fax": 8}  # fmt: skip
-DATE_COLUMNS = ["data_situacao_cadastral", "data_inicio_atividade", "data_situacao_especial"]
-
-
-def _digits(rng: np.random.Generator, rows: int, width: int) -> pa.Array:
-    values = rng.integers(0, 10**width, rows)
-    return pa.array(np.char.zfill(values.astype(str), width))
-
-
-def establishments_chunk(start: int, rows: int, seed: int = 7) -> pa.Table:
-    """``rows`` establishments; every text column has realistic width and variety."""
-    rng = np.random.default_rng(seed + start)
-    ids = np.arange(start, start + rows)
-    basico = pa.array(np.char.zfill(ids.astype(str), 8))
-    words = np.array(["BAR", "RESTAURANTE", "MERCADO", "PADARIA", "EMPORIO", "LANCHONETE"])
-    columns: dict[str, pa.Array] = {}
-    for name in TEXT_COLUMNS:
-        columns[name] = _digits(rng, rows, WIDTHS.get(name, 4))
-    columns["identificador_matriz_filial"] = pa.array(rng.choice(["1", "2"], rows))
-    columns["bairro"] = pa.array(rng.choice(["CENTRO", "JARDIM AMÉRICA", "BOA VISTA"], rows))
-    columns["cnpj_basico"] = basico
-    columns["situacao_cadastral"] = pa.array(rng.choice(["02", "08", "04"], rows))
-    columns["cnae_fiscal_principal"] = pa.array(rng.choice(["5611201", "4711302", "6201501"], rows))
-    columns["nome_fantasia"] = pa.array(np.char.add(rng.choice(words, rows), ids.astype(str)))
-    columns["logradouro"] = pa.array(np.char.add("RUA DAS FLORES ", ids.astype(str)))
-    columns["uf"] = pa.array(rng.choice(["SP", "RJ", "MG", "BA"], rows))
-    columns["cnae_fiscal_secundaria"] = pa.array(["4721102,5620104,4729699"] * rows)
-    columns["correio_eletronico"] = pa.array(np.char.add(ids.astype(str), "@example.com"))
-    epoch = np.datetime64("2000-01-01")
-    for name in DATE_COLUMNS:
-        days = rng.integers(0, 9000, rows)
-        columns[name] = pa.array((epoch + days).astype("datetime64[D]"), pa.date32())
-    columns["cnpj"] = pa.array(np.char.add(np.char.zfill(ids.astype(str), 8), "000199"))
-    columns["municipio_ibge"] = _digits(rng, rows, 7)
-    columns["cnpj_hash"] = pa.array(np.char.add("h", np.char.zfill(ids.astype(str), 31)))
-    return pa.table(columns)
 
 
 def write_lake(root: Path, rows: int) -> Path:
-    """``trusted/cnpj/<release>/estabelecimentos/part-*.parquet``, written chunk by chunk."""
-    folder = root / "trusted" / "cnpj" / RELEASE / "estabelecimentos"
-    folder.mkdir(parents=True, exist_ok=True)
-    for index, start in enumerate(range(0, rows, CHUNK)):
-        chunk = establishments_chunk(start, min(CHUNK, rows - start))
-        pq.write_table(chunk, folder / f"part-{index:05d}.parquet")
+    """``trusted/cnpj/<release>/estabelecimentos/`` as Big D's own CNPJ ingestion writes it,
+    from the Receita-format file of ``bench_cnpj`` (cached): same columns, types, scrubbed
+    values (32-hex-digit ``cnpj_hash``, 5-digit CEP) and row groups as a real release."""
+    root.mkdir(parents=True, exist_ok=True)
+    written, _ = ingest_zip(generate(rows), root, f"trusted/cnpj/{RELEASE}/estabelecimentos")
+    if written != rows:
+        raise RuntimeError(f"the CNPJ ingestion wrote {written:,} of {rows:,} rows")
     return root
 
 
@@ -100,14 +59,25 @@ def worker(kind: str, lake_root: str, url: str, rows: int) -> dict[str, float]:
 
     engine = engine_for(url, for_load=True)
     if kind == "to_sql":
-        files = sorted((Path(lake_root) / "trusted/cnpj" / RELEASE / "estabelecimentos").glob("*"))
-        frame = pq.read_table(files[0]).slice(0, rows).to_pandas()
+        from flows.warehouse.merge import used_columns
+        from flows.warehouse.tables import discover
+
+        # The same columns the COPY path loads (those core.establishments takes).
+        inputs = discover(Lake.from_url(lake_root), RELEASE)
+        item = next(item for item in inputs if item.spec.name == "establishments")
+        frame = next(item.only(used_columns(item)).batches(rows)).to_pandas()
         started = time.perf_counter()
         frame.to_sql("establishments_to_sql", engine, if_exists="replace", index=False)
         return {"seconds": time.perf_counter() - started, "rows": len(frame)}
-    if kind == "duckdb":
+    if kind.startswith("duckdb"):
         from flows.warehouse.duckdb import DuckDBLoader
 
+        if kind == "duckdb-default":
+            # For comparison: DuckDB's own compression choice for every column, i.e.
+            # without core.sql's ENCODE ZSTD on the near-unique identifiers.
+            from flows.warehouse import views
+
+            views._DUCKDB_COMPRESSION.clear()
         loader = DuckDBLoader()
     else:
         from flows.warehouse.postgres import PostgresLoader
@@ -128,27 +98,40 @@ def worker(kind: str, lake_root: str, url: str, rows: int) -> dict[str, float]:
     result = load(engine, Lake.from_url(lake_root), loader, RELEASE)
     seconds = time.perf_counter() - started
     loaded = next(r.loaded_rows for r in result.reconciliation if r.table == "core.establishments")
-    return {"seconds": seconds, "rows": loaded, "stage_seconds": stage_seconds}
+    figures = {"seconds": seconds, "rows": loaded, "stage_seconds": stage_seconds}
+    if kind.startswith("duckdb"):
+        engine.dispose()
+        figures["file_mb"] = Path(engine.url.database).stat().st_size / 1e6
+    return figures
 
 
-def run_worker(kind: str, lake_root: Path, url: str, rows: int) -> dict[str, float]:
-    """Run a contender in a fresh interpreter; returns its timings and peak RSS."""
-    command = [sys.executable, "-m", "benchmarks.bench_load", "--worker", kind]
-    command += ["--lake", str(lake_root), "--url", url, "--rows", str(rows)]
-    run = subprocess.run(command, capture_output=True, text=True, check=False)
-    if run.returncode != 0:
-        raise RuntimeError(f"{kind} failed:\n{run.stderr[-3000:]}")
-    output = run.stdout
-    return json.loads(output.strip().splitlines()[-1])
+def run_worker(
+    kind: str, lake_root: Path, url: str, rows: int, repeat: int, reset: Callable[[], None]
+) -> dict[str, float]:
+    """Run a contender ``repeat`` times, each in a fresh interpreter on an emptied warehouse
+    (``reset``, also run at the end); returns the median run's timings and peak RSS."""
+    runs = []
+    for _ in range(repeat):
+        reset()
+        os.sync()  # nobody pays for an earlier run's disk writeback
+        command = [sys.executable, "-m", "benchmarks.bench_load", "--worker", kind]
+        command += ["--lake", str(lake_root), "--url", url, "--rows", str(rows)]
+        run = subprocess.run(command, capture_output=True, text=True, check=False)
+        if run.returncode != 0:
+            raise RuntimeError(f"{kind} failed:\n{run.stderr[-3000:]}")
+        runs.append(json.loads(run.stdout.strip().splitlines()[-1]))
+    reset()  # leave no table behind for PostgreSQL's autovacuum to work on during later runs
+    return sorted(runs, key=lambda figures: figures["seconds"])[len(runs) // 2]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--rows", type=int, default=5_000_000)
     parser.add_argument("--to-sql-rows", type=int, default=30_000)
     parser.add_argument(
         "--sizes", default="", help="extra sizes for the memory check, e.g. 2000000"
     )
+    parser.add_argument("--repeat", type=int, default=3, help="runs per contender (median)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--lake", help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
@@ -164,7 +147,10 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="bigd-bench-load-"))
     server = pgserver.get_server(workdir / "pg", cleanup_mode="stop")
     try:
-        table = Table(title="Loading establishments (33 columns) into the warehouse")
+        table = Table(
+            title="Loading trusted establishments into the warehouse "
+            f"(median of {args.repeat} runs each)"
+        )
         for column in (
             "contender",
             "rows",
@@ -172,39 +158,54 @@ def main() -> None:
             "rows/s",
             "COPY stage rows/s",
             "peak RSS MB",
+            "DuckDB file MB",
         ):
             table.add_column(column, justify="right" if column != "contender" else "left")
         rates: dict[str, float] = {}
+
+        def target(name: str) -> tuple[str, Callable[[], None]]:
+            """A warehouse URL for a contender, and how to empty it before each run."""
+            if name.startswith("bench_duckdb"):
+                path = workdir / f"{name}.duckdb"
+                return f"duckdb:///{path}", lambda: [
+                    p.unlink(missing_ok=True) for p in (path, path.with_suffix(".duckdb.wal"))
+                ]
+            url = server.get_uri(name).replace("postgresql://", "postgresql+psycopg2://")
+            return url, lambda: server.psql(
+                f"DROP DATABASE IF EXISTS {name}; CREATE DATABASE {name};"
+            )
+
         sizes = [args.rows] + [int(s) for s in args.sizes.split(",") if s.strip()]
         for size in sizes:
             lake = write_lake(workdir / f"lake-{size}", size)
-            for kind in ("duckdb", "postgres-copy"):
-                database = f"bench_{kind.replace('-', '_')}_{size}"
-                server.psql(f"CREATE DATABASE {database};")
-                url = server.get_uri(database).replace("postgresql://", "postgresql+psycopg2://")
-                if kind == "duckdb":
-                    url = f"duckdb:///{workdir / f'{database}.duckdb'}"
-                result = run_worker(kind, lake, url, size)
+            kinds = ["duckdb", "postgres-copy"]
+            if size == args.rows:
+                kinds.insert(1, "duckdb-default")
+            for kind in kinds:
+                url, reset = target(f"bench_{kind.replace('-', '_')}_{size}")
+                result = run_worker(kind, lake, url, size, args.repeat, reset)
                 rate = result["rows"] / result["seconds"]
                 rates.setdefault(kind, rate)
                 # DuckDB's staging is a view over the Parquet: only the full load means anything.
                 stage = (
-                    "" if kind == "duckdb" else f"{result['rows'] / result['stage_seconds']:,.0f}"
+                    ""
+                    if "file_mb" in result
+                    else f"{result['rows'] / result['stage_seconds']:,.0f}"
                 )
+                file_mb = f"{result['file_mb']:,.0f}" if "file_mb" in result else ""
+                label = {"duckdb-default": "duckdb (DuckDB's default compression)"}.get(kind, kind)
                 table.add_row(
-                    kind, f"{result['rows']:,}", f"{result['seconds']:.1f}", f"{rate:,.0f}",
-                    stage, f"{result['peak_rss_mb']:,.0f}",
+                    label, f"{result['rows']:,}", f"{result['seconds']:.1f}", f"{rate:,.0f}",
+                    stage, f"{result['peak_rss_mb']:,.0f}", file_mb,
                 )  # fmt: skip
             if size == args.rows:
-                server.psql("CREATE DATABASE bench_to_sql;")
-                url = server.get_uri("bench_to_sql").replace(
-                    "postgresql://", "postgresql+psycopg2://"
-                )
-                result = run_worker("to_sql", lake, url, min(args.to_sql_rows, size))
+                url, reset = target("bench_to_sql")
+                to_sql_rows = min(args.to_sql_rows, size)
+                result = run_worker("to_sql", lake, url, to_sql_rows, args.repeat, reset)
                 rates["to_sql"] = result["rows"] / result["seconds"]
                 table.add_row(
                     "pandas to_sql (default)", f"{result['rows']:,}", f"{result['seconds']:.1f}",
-                    f"{rates['to_sql']:,.0f}", "", f"{result['peak_rss_mb']:,.0f}",
+                    f"{rates['to_sql']:,.0f}", "", f"{result['peak_rss_mb']:,.0f}", "",
                 )  # fmt: skip
             shutil.rmtree(lake)
         console.print(table)
