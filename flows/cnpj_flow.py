@@ -13,10 +13,10 @@ from pathlib import Path
 
 from prefect import flow, task
 from prefect.artifacts import create_table_artifact
-from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.config import Settings, get_settings
 from flows.lake import Lake
+from flows.resources import Resources
 from flows.sources.cnpj import download, store
 from flows.sources.cnpj import release as cnpj_release
 from flows.sources.cnpj.download import Fetched
@@ -29,7 +29,7 @@ def work_dir(settings: Settings) -> Path:
 
 
 def _lake(settings: Settings) -> Lake:
-    return Lake.from_url(settings.lake_root, settings.s3_endpoint_url)
+    return Resources(settings).lake
 
 
 @task(name="fetch-cnpj-file", retries=2, retry_delay_seconds=[5, 30])
@@ -58,14 +58,8 @@ def parse_cnpj_file(
 
 
 def task_runner(settings: Settings):
-    """Threads by default; a Dask cluster (given address or a small local one) by setting."""
-    if settings.task_runner == "dask":
-        from prefect_dask import DaskTaskRunner
-
-        if settings.dask_address:
-            return DaskTaskRunner(address=settings.dask_address)
-        return DaskTaskRunner(cluster_kwargs={"n_workers": 2, "threads_per_worker": 1})
-    return ThreadPoolTaskRunner(max_workers=4)
+    """Threads or Dask, as the resources decide."""
+    return Resources(settings).task_runner(max_workers=4)
 
 
 @flow(name="ingest_cnpj_files")

@@ -19,6 +19,7 @@ from rich.table import Table
 
 from flows.config import get_settings
 from flows.lake import Lake
+from flows.resources import get_resources
 
 DEMO_RELEASE = "2026-11"
 DEMO_SEED = 7
@@ -68,13 +69,11 @@ PREVIEW_QUERIES = {
 }
 
 
-def warehouse_preview(warehouse_url: str) -> list[Table]:
+def warehouse_preview() -> list[Table]:
     """A few answers from the warehouse views, as tables to print."""
     import sqlalchemy as sa
 
-    from flows.warehouse import engine_for
-
-    engine = engine_for(warehouse_url)
+    engine = get_resources().warehouse.engine()
     tables = []
     try:
         with engine.connect() as connection:
@@ -138,8 +137,8 @@ def run_demo(workdir: Path, establishments: int = 5_000) -> None:
         )
         purge(dry_run=True)
 
-    settings = get_settings()
-    lake = Lake.from_url(settings.lake_root)
+    resources = get_resources()
+    settings, lake = resources.settings, resources.lake
     console.print(lake_summary(lake))
     stages = Table(title="What each stage did", show_lines=True)
     stages.add_column("stage")
@@ -147,7 +146,7 @@ def run_demo(workdir: Path, establishments: int = 5_000) -> None:
     for stage, result in results.items():
         stages.add_row(stage, _describe(result))
     console.print(stages)
-    for table in warehouse_preview(settings.warehouse):
+    for table in warehouse_preview():
         console.print(table)
     console.rule(f"Done in {time.perf_counter() - started:,.0f} s")
     console.print(

@@ -12,43 +12,23 @@ from __future__ import annotations
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
-from sqlalchemy.exc import InterfaceError, OperationalError
 
-from flows.config import get_settings
-from flows.lake import Lake
-from flows.warehouse import (
-    LoadResult,
-    ReconciliationError,
-    ReconciliationRow,
-    engine_for,
-    load,
-    loader_for,
-)
-
-# Only trouble reaching the warehouse is worth another try; a data problem (missing
-# release, missing column, count mismatch, a rejected COPY) would fail the same way again.
-TRANSIENT_ERRORS = (OperationalError, InterfaceError, ConnectionError, TimeoutError)
+from flows.resources import get_resources
+from flows.retry import prefect_retry_condition
+from flows.warehouse import LoadResult, ReconciliationError, ReconciliationRow, load
 
 
-def _retry_if_transient(task, task_run, state) -> bool:
-    """Retry connection trouble only."""
-    try:
-        state.result()
-    except TRANSIENT_ERRORS:
-        return True
-    except Exception:
-        return False
-    return False
-
-
-@task(retries=2, retry_delay_seconds=[10, 60], retry_condition_fn=_retry_if_transient)
+# Only trouble reaching the warehouse is worth another try (flows.retry's one rule); a data
+# problem (missing release, missing column, count mismatch, a rejected COPY) would fail the
+# same way again.
+@task(retries=2, retry_delay_seconds=[10, 60], retry_condition_fn=prefect_retry_condition)
 def load_task(release: str | None) -> LoadResult:
     """Stage, swap and reconcile every trusted table (idempotent: safe to retry)."""
-    settings = get_settings()
-    lake = Lake.from_url(settings.lake_root, settings.s3_endpoint_url)
-    engine = engine_for(settings.warehouse, for_load=True)
+    resources = get_resources()
+    warehouse = resources.warehouse
+    engine = warehouse.engine(for_load=True)
     try:
-        return load(engine, lake, loader_for(engine, settings), release)
+        return load(engine, resources.lake, warehouse.loader(), release)
     finally:
         engine.dispose()
 

@@ -18,10 +18,9 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NONE
 
-from flows.config import SettingsError, get_settings
-from flows.lake import Lake
+from flows.resources import get_resources
 from flows.scrub import ScrubReport, publish_scrub_report
-from flows.sources.partner_api import PartnerApiClient, PartnerApiError, RetryPolicy, resolve_key
+from flows.sources.partner_api import PartnerApiClient, PartnerApiError, RetryPolicy
 from flows.sources.partner_ingest import (
     IngestContext,
     SalesOutcome,
@@ -108,21 +107,19 @@ def ingest_partner(
 ) -> PartnerRunSummary:
     """Categories and establishments in full, then the sale days not yet ingested."""
     log = get_run_logger()
-    settings = get_settings()
-    if not settings.partner_api_url:
-        raise SettingsError("BIGD_PARTNER_API_URL: required to ingest the partner API")
-    lake = Lake.from_url(settings.lake_root, settings.s3_endpoint_url)
+    resources = get_resources()
+    lake = resources.lake
     retry = RetryPolicy(attempts=retry_attempts, base_delay=retry_base_seconds)
     client = PartnerApiClient(
-        settings.partner_api_url,
-        resolve_key(settings),
+        resources.partner_url(),
+        resources.partner_key(),
         timeout=timeout_seconds,
         max_concurrency=max_concurrency,
         retry=retry,
     )
     summary = PartnerRunSummary()
     with client:
-        ctx = IngestContext(lake, client, settings.pseudonym_secret())
+        ctx = IngestContext(lake, client, resources.pseudonym_key())
         try:
             for table in ("Category", "Establishment"):
                 summary.results.append(ingest_table(ctx, table))

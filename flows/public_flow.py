@@ -16,8 +16,8 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
-from flows.config import get_settings
 from flows.lake import Lake
+from flows.resources import get_resources
 from flows.scrub import ScrubReport, publish_scrub_report, scrub_table
 from flows.sources.public import (
     IngestedDataset,
@@ -112,10 +112,10 @@ def ingest_public(
     URL that ``{source}`` stands for in its locations (e.g. a sample release).
     """
     log = get_run_logger()
-    settings = get_settings()
+    resources = get_resources()
     planned = plan(load_catalog(catalog), dataset, source)
-    lake = Lake.from_url(settings.lake_root, settings.s3_endpoint_url)
-    scrub = functools.partial(scrub_table, key=settings.pseudonym_secret())
+    lake = resources.lake
+    scrub = functools.partial(scrub_table, key=resources.pseudonym_key())
     day = dt.datetime.now(dt.UTC).date()
 
     summary = PublicIngestSummary()

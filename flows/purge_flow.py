@@ -5,9 +5,9 @@ from __future__ import annotations
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
 
-from flows.config import get_settings
-from flows.lake import Lake
 from flows.purge import PARTNER_RAW_PREFIX, PurgeResult, purge_partner_raw
+from flows.resources import get_resources
+from flows.retry import prefect_retry_condition
 
 _NOTHING = {
     "key": "(nothing expired)",
@@ -18,21 +18,17 @@ _NOTHING = {
 }
 
 
-@task(retries=2, retry_delay_seconds=[2, 10])
-def purge_partner_raw_task(
-    lake_root: str, endpoint: str | None, days: int, dry_run: bool
-) -> PurgeResult:
+@task(retries=2, retry_delay_seconds=[2, 10], retry_condition_fn=prefect_retry_condition)
+def purge_partner_raw_task(days: int, dry_run: bool) -> PurgeResult:
     """Delete (or list, in a dry run) expired objects under ``raw/partner/``; idempotent."""
-    return purge_partner_raw(Lake.from_url(lake_root, endpoint), days, dry_run=dry_run)
+    return purge_partner_raw(get_resources().lake, days, dry_run=dry_run)
 
 
 @flow(name="purge")
 def purge(dry_run: bool = False) -> PurgeResult:
     """Purge raw partner data older than ``BIGD_PARTNER_RETENTION_DAYS`` days."""
-    settings = get_settings()
-    result = purge_partner_raw_task(
-        settings.lake_root, settings.s3_endpoint_url, settings.partner_retention_days, dry_run
-    )
+    settings = get_resources().settings
+    result = purge_partner_raw_task(settings.partner_retention_days, dry_run)
     get_run_logger().info(result.describe())
     create_table_artifact(
         key="purge-partner-raw",

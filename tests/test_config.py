@@ -50,7 +50,7 @@ def test_dotenv_file_is_read(tmp_path, monkeypatch):
         ("BIGD_PARTNER_RETENTION_DAYS", "0", "Input should be greater"),
         ("BIGD_LAKE", "ftp://host/x", "must be a folder or s3://bucket/prefix"),
         ("BIGD_LAKE", "s3://", "s3:// needs a bucket name"),
-        ("BIGD_WAREHOUSE_URL", "mysql://u@h/db", "dialect 'mysql' is not one of"),
+        ("BIGD_WAREHOUSE_URL", "mysql://u@h/db", "warehouse backend 'mysql' is not one of"),
         ("BIGD_WAREHOUSE_URL", "not a url", "is not a SQLAlchemy URL"),
         ("BIGD_KAFKA_BOOTSTRAP", "localhost", "must be host:port"),
         ("BIGD_PARTNER_API_URL", "127.0.0.1:80", "must start with http://"),

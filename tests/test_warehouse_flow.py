@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from flows.cli import app
 from flows.config import get_settings
-from flows.load_flow import _retry_if_transient
+from flows.retry import prefect_retry_condition as _retry_if_transient
 from flows.warehouse import ReconciliationError, ReconciliationRow, engine_for
 from tests.warehouse_fixtures import EXPECTED, RELEASE, view_rows, write_trusted_lake
 
@@ -22,8 +22,14 @@ def test_only_connection_trouble_is_retried_not_data_problems():
     assert not _retry_if_transient(None, None, Failed(data=mismatch))
     assert not _retry_if_transient(None, None, Failed(data=FileNotFoundError("no release")))
     assert _retry_if_transient(None, None, Failed(data=ConnectionError("reset")))
-    lost = OperationalError("SELECT 1", {}, Exception("server closed the connection"))
+    import duckdb
+    import psycopg2
+
+    lost = OperationalError("SELECT 1", {}, psycopg2.OperationalError("server closed"))
     assert _retry_if_transient(None, None, Failed(data=lost))
+    # A DuckDB file whose folder is missing fails the same way every time: no retry.
+    missing = OperationalError("connect", {}, duckdb.IOException("No such file or directory"))
+    assert not _retry_if_transient(None, None, Failed(data=missing))
 
 
 @pytest.mark.integration

@@ -30,9 +30,10 @@ import httpx
 from pydantic import SecretStr
 
 from flows.config import Settings, SettingsError
+from flows.resources import PARTNER_KEY_BLOCK as SECRET_BLOCK
 
 ENDPOINT = "/api/InteliFunctionGetData"
-SECRET_BLOCK = "bigd-partner-api-key"
+
 REDACTED = "***"
 HTTP_LOGGERS = (
     "httpx",
@@ -111,19 +112,9 @@ def protect_secret(secret: str) -> None:
 
 def resolve_key(settings: Settings) -> SecretStr:
     """The key from ``BIGD_PARTNER_API_KEY``, else from the Prefect Secret block."""
-    if settings.partner_api_key is not None and settings.partner_api_key.get_secret_value():
-        return settings.partner_api_key
-    try:
-        from prefect.blocks.system import Secret
+    from flows.resources import Resources
 
-        value = Secret.load(SECRET_BLOCK).get()
-    except Exception as error:  # any failure means "no usable block"; say which kind
-        reason = type(error).__name__
-    else:
-        return SecretStr(str(value))
-    raise SettingsError(
-        f"BIGD_PARTNER_API_KEY: not set, and no Prefect Secret block {SECRET_BLOCK!r} ({reason})"
-    )
+    return Resources(settings).partner_key()
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy.engine import Connection, Engine
 
+from flows.warehouse.engines import ENGINES
 from flows.warehouse.merge import quote
 from flows.warehouse.tables import TrustedInput
 
@@ -21,7 +22,7 @@ def _sql_string(value: str) -> str:
 class DuckDBLoader:
     """Stage trusted Parquet into DuckDB."""
 
-    dialect = "duckdb"
+    dialect = ENGINES["duckdb"].dialect
 
     def stage(self, engine: Engine, item: TrustedInput) -> None:
         """Create ``staging.<table>`` with the Parquet's own schema."""
@@ -69,3 +70,8 @@ def _is_local(item: TrustedInput) -> bool:
     return isinstance(item.dataset, ds.FileSystemDataset) and isinstance(
         item.dataset.filesystem, pafs.LocalFileSystem
     )
+
+
+def loader(settings: object) -> DuckDBLoader:
+    """The registry's factory (DuckDB needs no settings)."""
+    return DuckDBLoader()

@@ -12,11 +12,11 @@ import logging
 from dataclasses import dataclass, field
 from typing import Protocol
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from flows.config import Settings
 from flows.lake import Lake
+from flows.warehouse.engines import engine_kind
 from flows.warehouse.merge import swap_plan, used_columns
 from flows.warehouse.reconcile import ReconciliationRow, check, reconcile
 from flows.warehouse.tables import TrustedInput, discover, latest_release
@@ -58,49 +58,14 @@ class LoadResult:
         }
 
 
-# A load streams Parquet through DuckDB; capping its buffer pool keeps the load's memory
-# nearly flat with the table size (measured: 5M rows peak 484 MB capped vs 933 MB not)
-# at no cost in speed. Queries from notebooks keep DuckDB's default.
-DUCKDB_LOAD_MEMORY_LIMIT = "256MB"
-
-
 def engine_for(url: str, *, for_load: bool = False) -> Engine:
     """A SQLAlchemy engine for the warehouse URL (``for_load``: tuned for bulk loads)."""
-    if sa.engine.make_url(url).get_backend_name() == "duckdb":
-        # Tables have no row order; letting DuckDB insert in parallel is ~15% faster.
-        config: dict[str, object] = {"preserve_insertion_order": False}
-        if for_load:
-            config["memory_limit"] = DUCKDB_LOAD_MEMORY_LIMIT
-        return sa.create_engine(url, pool_pre_ping=True, connect_args={"config": config})
-    return sa.create_engine(url, pool_pre_ping=True)
+    return engine_kind(url).engine(url, for_load=for_load)
 
 
 def loader_for(engine: Engine, settings: Settings) -> Loader:
-    """The load strategy for the engine's dialect (settings only matter for Redshift)."""
-    backend = engine.url.get_backend_name()
-    if backend == "duckdb":
-        from flows.warehouse.duckdb import DuckDBLoader
-
-        return DuckDBLoader()
-    if backend == "postgresql":
-        from flows.warehouse.postgres import PostgresLoader
-
-        return PostgresLoader()
-    if backend == "redshift":
-        from flows.lake import s3_filesystem
-        from flows.warehouse.redshift import RedshiftLoader
-
-        if not settings.redshift_iam_role or not settings.redshift_staging_prefix:
-            raise ValueError(
-                "a Redshift warehouse needs BIGD_REDSHIFT_IAM_ROLE and BIGD_REDSHIFT_STAGING_PREFIX"
-            )
-        return RedshiftLoader(
-            iam_role=settings.redshift_iam_role,
-            staging_uri=settings.redshift_staging_prefix,
-            slices=settings.redshift_slices,
-            filesystem=s3_filesystem(settings.s3_endpoint_url),
-        )
-    raise ValueError(f"no load strategy for warehouse backend {backend!r}")
+    """The load strategy the registry names for the engine's backend."""
+    return engine_kind(engine.url.get_backend_name()).make_loader(settings)
 
 
 def create_schema(engine: Engine, dialect: str) -> None:

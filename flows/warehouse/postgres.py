@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 from sqlalchemy.engine import Engine
 
+from flows.warehouse.engines import ENGINES
 from flows.warehouse.merge import create_staging_sql, quote
 from flows.warehouse.tables import TrustedInput
 
@@ -71,7 +72,7 @@ def copy_batches(
 class PostgresLoader:
     """Stage trusted Parquet into PostgreSQL with COPY."""
 
-    dialect = "postgres"
+    dialect = ENGINES["postgresql"].dialect
 
     def stage(self, engine: Engine, item: TrustedInput) -> None:
         """Create ``staging.<table>`` (unlogged: scratch) from the Parquet schema; fill it."""
@@ -95,3 +96,8 @@ class PostgresLoader:
         with engine.begin() as conn:
             for item in items:
                 conn.exec_driver_sql(f"DROP TABLE IF EXISTS {item.spec.staging}")
+
+
+def loader(settings: object) -> PostgresLoader:
+    """The registry's factory (COPY needs no settings)."""
+    return PostgresLoader()

@@ -21,6 +21,9 @@ import pyarrow.parquet as pq
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
+from flows.config import Settings
+from flows.lake import s3_filesystem
+from flows.warehouse.engines import ENGINES
 from flows.warehouse.merge import create_staging_sql
 from flows.warehouse.tables import TrustedInput
 
@@ -93,7 +96,7 @@ class RedshiftLoader:
             dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
         )
     )
-    dialect = "redshift"
+    dialect = ENGINES["redshift"].dialect
 
     def _prefix(self, item: TrustedInput) -> str:
         return f"{_split_s3(self.staging_uri)}/{self.load_id}/{item.spec.name}"
@@ -164,3 +167,17 @@ class RedshiftLoader:
         folder = f"{_split_s3(self.staging_uri)}/{self.load_id}"
         if self.filesystem.get_file_info(folder).type != pafs.FileType.NotFound:
             self.filesystem.delete_dir(folder)
+
+
+def loader(settings: Settings) -> RedshiftLoader:
+    """The registry's factory: COPY needs an IAM role and an S3 staging prefix."""
+    if not settings.redshift_iam_role or not settings.redshift_staging_prefix:
+        raise ValueError(
+            "a Redshift warehouse needs BIGD_REDSHIFT_IAM_ROLE and BIGD_REDSHIFT_STAGING_PREFIX"
+        )
+    return RedshiftLoader(
+        iam_role=settings.redshift_iam_role,
+        staging_uri=settings.redshift_staging_prefix,
+        slices=settings.redshift_slices,
+        filesystem=s3_filesystem(settings.s3_endpoint_url),
+    )

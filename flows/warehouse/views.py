@@ -18,8 +18,6 @@ from sqlglot import exp
 
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
 SOURCE_DIALECT = "redshift"
-# SQLAlchemy backend name -> sqlglot dialect.
-SQLGLOT_DIALECTS = {"duckdb": "duckdb", "postgresql": "postgres", "redshift": "redshift"}
 
 _REDSHIFT_ONLY_PROPERTIES = (
     exp.DistKeyProperty,
@@ -36,14 +34,6 @@ class CoreColumn:
     name: str
     type: exp.DataType
     not_null: bool
-
-
-def sqlglot_dialect(backend: str) -> str:
-    """The sqlglot dialect for a SQLAlchemy backend name (``postgresql`` -> ``postgres``)."""
-    try:
-        return SQLGLOT_DIALECTS[backend]
-    except KeyError:
-        raise ValueError(f"no SQL dialect for warehouse backend {backend!r}") from None
 
 
 # Text column types (the only ones DuckDB can store with zstd).
