@@ -27,8 +27,7 @@ from flows.lake import Lake
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
-    from flows.warehouse.engines import EngineKind
-    from flows.warehouse.loading import Loader
+    from flows.warehouse.engines import EngineKind, Loader
 
 PARTNER_KEY_BLOCK = "bigd-partner-api-key"  # Prefect Secret block, when the env has no key
 CNPJ_THREADS = 2  # files parsed at once on threads: each holds ~300 MB at its peak

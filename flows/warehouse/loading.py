@@ -10,29 +10,18 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Protocol
 
 from sqlalchemy.engine import Engine
 
 from flows.config import Settings
 from flows.lake import Lake
-from flows.warehouse.engines import engine_kind
+from flows.warehouse.engines import Loader, engine_kind
 from flows.warehouse.merge import swap_plan, used_columns
 from flows.warehouse.reconcile import ReconciliationRow, check, reconcile
-from flows.warehouse.tables import TrustedInput, discover, latest_release
+from flows.warehouse.tables import discover, latest_release
 from flows.warehouse.views import file_statements, schema_statements, view_statements
 
 log = logging.getLogger(__name__)
-
-
-class Loader(Protocol):
-    """A load strategy: fills ``staging.<table>`` from trusted Parquet, never row by row."""
-
-    dialect: str
-
-    def stage(self, engine: Engine, item: TrustedInput) -> None: ...
-
-    def cleanup(self, engine: Engine, items: list[TrustedInput]) -> None: ...
 
 
 @dataclass
