@@ -68,7 +68,7 @@ def test_flow_ingests_every_dataset_and_publishes_a_summary(prefect_harness, tmp
 
     release = samples.write_public_release(tmp_path / "release")
 
-    state = ingest_public(source=str(release), return_state=True)
+    state = ingest_public(source=str(release), catalog=str(samples.CSV_CATALOG), return_state=True)
     summary = state.result()
 
     assert [(o.dataset, o.rows, o.status) for o in summary.outcomes] == [
@@ -96,7 +96,10 @@ def test_cli_run_fails_only_the_broken_dataset_and_exits_non_zero(prefect_harnes
         release, "pof_food_spending", header, [r.rsplit(";", 1)[0] for r in samples.POF_ROWS]
     )
 
-    result = runner.invoke(app, ["ingest", "public", "--source", str(release)])
+    result = runner.invoke(
+        app,
+        ["ingest", "public", "--source", str(release), "--catalog", str(samples.CSV_CATALOG)],
+    )
 
     assert result.exit_code == 1
     assert "1 of 3 public datasets failed" in result.output

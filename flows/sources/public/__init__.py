@@ -12,6 +12,7 @@ from flows.sources.public.catalog import (
     DatasetEntry,
     load_catalog,
 )
+from flows.sources.public.errors import DatasetError
 from flows.sources.public.ingest import (
     IngestedDataset,
     PlannedDataset,
@@ -22,7 +23,7 @@ from flows.sources.public.ingest import (
     raw_key,
     trusted_key,
 )
-from flows.sources.public.read import DatasetError, read_and_validate
+from flows.sources.public.read import read_and_validate, validate_table
 
 __all__ = [
     "DEFAULT_CATALOG",
@@ -41,4 +42,5 @@ __all__ = [
     "raw_key",
     "read_and_validate",
     "trusted_key",
+    "validate_table",
 ]
