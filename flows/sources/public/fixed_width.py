@@ -111,21 +111,19 @@ def _check_lines(
     raw: np.ndarray, starts: np.ndarray, ends: np.ndarray, length: int, file: str, first: int
 ) -> None:
     """Every line is ``length`` ASCII characters + CRLF, or the file is not this layout."""
-    lengths = ends - starts  # the CR is counted, the LF is not
-    wrong = np.flatnonzero(lengths != length + 1)
-    if wrong.size == 0:
-        wrong = np.flatnonzero(raw[ends - 1] != _CR)
-        if wrong.size:
-            line = first + int(wrong[0])
-            raise DatasetError(f"{file}: line {line} does not end in CRLF")
+    with_cr = ends - starts  # the CR is counted, the LF is not
+    has_cr = (with_cr > 0) & (raw[np.maximum(ends - 1, 0)] == _CR)
+    characters = with_cr - has_cr
+    wrong = np.flatnonzero(characters != length)
     if wrong.size:
         index = int(wrong[0])
-        has_cr = lengths[index] > 0 and raw[ends[index] - 1] == _CR
-        found = int(lengths[index]) - int(has_cr)
         raise DatasetError(
-            f"{file}: line {first + index} has {found} characters, expected {length} "
-            "(fixed-width layout)"
+            f"{file}: line {first + index} has {int(characters[index])} characters, "
+            f"expected {length} (fixed-width layout)"
         )
+    no_cr = np.flatnonzero(~has_cr)
+    if no_cr.size:
+        raise DatasetError(f"{file}: line {first + int(no_cr[0])} does not end in CRLF")
     high = np.flatnonzero(raw > 127)
     if high.size:
         line = first + int(np.searchsorted(ends, high[0]))
