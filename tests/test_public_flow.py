@@ -37,6 +37,12 @@ def test_cli_without_source_says_what_is_missing():
     assert "needs --source" in result.output
 
 
+def test_cli_location_needs_the_dataset_it_replaces(tmp_path):
+    result = runner.invoke(app, ["ingest", "public", "--location", str(tmp_path / "x.xls")])
+    assert result.exit_code == 2
+    assert "name it with --dataset" in result.output
+
+
 def test_only_transient_fetch_errors_are_retried():
     import httpx
 
