@@ -135,8 +135,7 @@ def ingest_public_command(
     try:  # check the request before starting Prefect, so a typo fails in a second
         plan(load_catalog(catalog_path), dataset, source, location=location, production=production)
     except CatalogError as error:
-        hint = "--dataset/--catalog/--source/--location"
-        raise typer.BadParameter(str(error), param_hint=hint) from None
+        raise typer.BadParameter(str(error), param_hint="--dataset/--catalog/--source") from None
     try:
         summary = ingest_public(
             dataset=dataset,
