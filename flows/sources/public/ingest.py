@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from tempfile import gettempdir
 from typing import Any
 
 import httpx
@@ -149,7 +150,7 @@ def fetch(planned: PlannedDataset, lake: Lake, day: dt.date, work_dir: Path | No
     if planned.pin is not None and is_url(planned.location):
         from flows.sources.public.pinned import fetch_pinned
 
-        return fetch_pinned(planned.location, planned.pin, lake, work_dir or Path("."))
+        return fetch_pinned(planned.location, planned.pin, lake, work_dir or Path(gettempdir()))
     key = raw_key(planned.name, day, planned.filename)
     if is_url(planned.location):
 
