@@ -97,7 +97,8 @@ def pof_food_spending(entry: DatasetEntry, catalog: Catalog, raw: RawFile) -> pa
 
         columns = [*SPENDING, "QUADRO", "V9011"]
         for where, line, batch in batches("DESPESA_INDIVIDUAL", columns):
-            quadro = numbers(batch, ["QUADRO"], where, line)[0]
+            # Blank codes are reported before filtering, so the line number is the file's.
+            quadro = numbers(batch, ["QUADRO", "UF", "V9001"], where, line)[0]
             batch = batch.filter(pa.array(np.isin(quadro, FOOD_AWAY_QUADROS)))
             uf, v9001, value, annualisation, weight = _spending(batch, SPENDING, where, line)
             months = batch.column("V9011").to_numpy(zero_copy_only=False).astype(float)
