@@ -114,3 +114,39 @@ def test_cli_run_fails_only_the_broken_dataset_and_exits_non_zero(prefect_harnes
     assert not lake.exists(trusted_key("pof_food_spending"))
     assert pq.read_table(lake.path(trusted_key("ipm_nm_uf"))).num_rows == 4
     assert pq.read_table(lake.path(trusted_key("population_municipalities"))).num_rows == 5
+
+
+@pytest.mark.integration
+def test_a_drifted_ibge_file_fails_only_its_dataset(prefect_harness, tmp_path):
+    import zipfile
+
+    from flows.public_flow import PublicIngestError, ingest_public
+    from flows.sample import generate_release
+
+    release = tmp_path / "release"
+    generate_release(release, establishments=200, seed=5, progress=False)
+    # Cut the third record of MORADOR_QUALI_VIDA short; the other members stay intact.
+    path = release / "public" / "Dados_20230713.zip"
+    with zipfile.ZipFile(path) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    lines = members["MORADOR_QUALI_VIDA.txt"].split(b"\r\n")
+    lines[2] = lines[2][:-5]
+    members["MORADOR_QUALI_VIDA.txt"] = b"\r\n".join(lines)
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+
+    with pytest.raises(PublicIngestError) as caught:
+        ingest_public(source=str(release))
+
+    message = str(caught.value)
+    assert "1 of 3 public datasets failed" in message
+    assert "ipm_nm_uf" in message
+    assert (
+        "Dados_20230713.zip:MORADOR_QUALI_VIDA.txt: line 3 has 184 characters, expected 189"
+        in message
+    )
+    lake = _lake()
+    assert not lake.exists(trusted_key("ipm_nm_uf"))
+    assert pq.read_table(lake.path(trusted_key("pof_food_spending"))).num_rows > 0
+    assert pq.read_table(lake.path(trusted_key("population_municipalities"))).num_rows > 0
