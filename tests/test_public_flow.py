@@ -150,3 +150,19 @@ def test_a_drifted_ibge_file_fails_only_its_dataset(prefect_harness, tmp_path):
     assert not lake.exists(trusted_key("ipm_nm_uf"))
     assert pq.read_table(lake.path(trusted_key("pof_food_spending"))).num_rows > 0
     assert pq.read_table(lake.path(trusted_key("population_municipalities"))).num_rows > 0
+
+
+@pytest.mark.integration
+def test_cli_reads_another_years_estimates_from_location(prefect_harness):
+    from tests.sources.public.ibge_files import real_ibge_file
+
+    path = real_ibge_file("estimativa_dou_2020.xls")
+    result = runner.invoke(
+        app,
+        ["ingest", "public", "--dataset", "population_municipalities", "--location", str(path)],
+    )
+
+    assert result.exit_code == 0, result.output
+    table = pq.read_table(_lake().path(trusted_key("population_municipalities")))
+    assert table.num_rows == 5_570
+    assert set(table.column("reference_year").to_pylist()) == {2020}

@@ -1,7 +1,9 @@
 """Public datasets (IBGE POF, IPM-NM, population) described by a catalog, not by code.
 
-``catalog`` models ``flows/catalog/public.yaml``; ``read`` parses a file with pyarrow and
-validates it with pandera; ``ingest`` fetches into the raw zone and writes trusted Parquet.
+``catalog`` models ``flows/catalog/public.yaml``; ``fixed_width`` and ``spreadsheet`` stream
+IBGE's published formats; ``datasets`` and ``pof`` build each trusted table by IBGE's method;
+``read`` validates tables (and reads plain CSVs) with pyarrow and pandera; ``ingest`` fetches
+into the raw zone (``pinned`` for IBGE's sha256-pinned files) and writes trusted Parquet.
 """
 
 from flows.sources.public.catalog import (
