@@ -8,6 +8,7 @@ import zipfile
 import pyarrow as pa
 import pytest
 
+from flows.municipalities import UF_BY_IBGE_PREFIX
 from flows.sample.fixed_width import format_records
 from flows.sources.public import DatasetError, load_catalog
 from flows.sources.public.catalog import Layout
@@ -125,6 +126,4 @@ def test_the_real_morador_quali_vida_member_reads_whole():
     assert table.num_rows == 178_369  # the README's record count
     for name in ("UF", "COD_UPA", "NUM_DOM", "CONTAGEM_PONDERADA", "PESO_FINAL"):
         assert table.column(name).null_count == 0, name
-    assert set(table.column("UF").to_pylist()) == set(
-        __import__("flows.municipalities").municipalities.UF_BY_IBGE_PREFIX
-    )
+    assert set(table.column("UF").to_pylist()) == set(UF_BY_IBGE_PREFIX)
