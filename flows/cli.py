@@ -119,6 +119,13 @@ def ingest_public_command(
     source: Annotated[
         str | None, typer.Option(help="Folder or base URL that {source} stands for.")
     ] = None,
+    location: Annotated[
+        str | None,
+        typer.Option(help="Read --dataset from this path or URL (e.g. another year's file)."),
+    ] = None,
+    production: Annotated[
+        bool, typer.Option(help="Read from IBGE's published addresses (catalog 'production').")
+    ] = False,
 ) -> None:
     """Ingest the public datasets of the catalog: raw files, validated typed Parquet."""
     from flows.public_flow import PublicIngestError, ingest_public
@@ -126,11 +133,17 @@ def ingest_public_command(
 
     catalog_path = str(catalog) if catalog else None
     try:  # check the request before starting Prefect, so a typo fails in a second
-        plan(load_catalog(catalog_path), dataset, source)
+        plan(load_catalog(catalog_path), dataset, source, location=location, production=production)
     except CatalogError as error:
         raise typer.BadParameter(str(error), param_hint="--dataset/--catalog/--source") from None
     try:
-        summary = ingest_public(dataset=dataset, catalog=catalog_path, source=source)
+        summary = ingest_public(
+            dataset=dataset,
+            catalog=catalog_path,
+            source=source,
+            location=location,
+            production=production,
+        )
     except PublicIngestError as error:
         console.print(f"[red]Failed:[/red] {error}", highlight=False)
         raise typer.Exit(1) from None

@@ -1,8 +1,9 @@
 """Flow ``ingest_public``: every dataset of the public catalog into the lake.
 
-catalog entry -> fetch (path or HTTP) -> raw/public/<dataset>/<day>/ -> read + validate
-(pyarrow, pandera) -> scrub -> trusted/public/<dataset>/data.parquet. A dataset that fails
-does not stop the others; the flow raises at the end naming the ones that failed.
+catalog entry -> fetch (path or HTTP; a pinned IBGE file once, resumable) -> raw/public/ ->
+read as its format says (fixed-width zip, spreadsheet, csv) and build the table (IPM-NM, POF
+aggregates, population) -> validate (pandera) -> scrub -> trusted/public/<dataset>/. A dataset
+that fails does not stop the others; the flow raises at the end naming the ones that failed.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import httpx
 from prefect import flow, get_run_logger, task
@@ -89,9 +91,9 @@ def _transient(task: object, task_run: object, state: object) -> bool:
     cache_policy=NO_CACHE,
     task_run_name="fetch-{planned.name}",
 )
-def fetch_dataset(planned: PlannedDataset, lake: Lake, day: dt.date) -> str:
-    """Copy one dataset's file into ``raw/public/<dataset>/<day>/``."""
-    return fetch(planned, lake, day)
+def fetch_dataset(planned: PlannedDataset, lake: Lake, day: dt.date, work_dir: Path) -> str:
+    """Copy one dataset's file into the raw zone (a pinned file once, resumably)."""
+    return fetch(planned, lake, day, work_dir)
 
 
 @task(cache_policy=NO_CACHE, task_run_name="publish-{planned.name}")
@@ -104,16 +106,23 @@ def publish_dataset(
 
 @flow(name="ingest_public")
 def ingest_public(
-    dataset: str | None = None, catalog: str | None = None, source: str | None = None
+    dataset: str | None = None,
+    catalog: str | None = None,
+    source: str | None = None,
+    location: str | None = None,
+    production: bool = False,
 ) -> PublicIngestSummary:
     """Ingest the catalog's public datasets (or only ``dataset``).
 
     ``catalog`` is a catalog file (default: the package's); ``source`` is the folder or base
-    URL that ``{source}`` stands for in its locations (e.g. a sample release).
+    URL that ``{source}`` stands for in its locations (e.g. a sample release); ``production``
+    reads IBGE's published files; ``location`` reads ``dataset`` from another file.
     """
     log = get_run_logger()
     resources = get_resources()
-    planned = plan(load_catalog(catalog), dataset, source)
+    settings = resources.settings
+    planned = plan(load_catalog(catalog), dataset, source, location=location, production=production)
+    work_dir = settings.data_dir / "downloads" / "public"  # partial downloads, resumable
     lake = resources.lake
     scrub = functools.partial(scrub_table, key=resources.pseudonym_key())
     day = dt.datetime.now(dt.UTC).date()
@@ -123,7 +132,7 @@ def ingest_public(
     for item in planned:
         outcome = DatasetOutcome(item.name)
         try:
-            raw = fetch_dataset(item, lake, day)
+            raw = fetch_dataset(item, lake, day, work_dir)
             result = publish_dataset(item, raw, lake, scrub)
         except Exception as error:  # one dataset's failure must not stop the others
             outcome.status, outcome.message = "failed", str(error) or type(error).__name__

@@ -1,13 +1,15 @@
-"""Small public CSVs written by hand in exactly the sample-release formats (contracts.md).
+"""Small public CSVs written by hand, read through the CSV test catalog.
 
-Fixed rows, so the public-data tests know every expected value and do not depend on the
-sample generator's randomness.
+The shipped catalog reads IBGE's real formats (fixed-width zip, spreadsheet); these CSVs keep
+the generic CSV path (``method: table``) tested: ``CSV_CATALOG`` declares them. Fixed rows, so
+the tests know every expected value and do not depend on the sample generator's randomness.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+CSV_CATALOG = Path(__file__).with_name("public_csv_catalog.yaml")
 POF_FILE = "pof_despesa_alimentar.csv"
 IPM_FILE = "ipm_nm_uf.csv"
 POPULATION_FILE = "populacao_municipios.csv"

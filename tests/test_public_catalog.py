@@ -46,23 +46,68 @@ def test_shipped_catalog_validates_and_every_entry_is_complete():
         assert "ibge.gov.br" in entry.production.landing_page, name
 
 
-def test_shipped_catalog_declares_the_contract_formats_and_readable_names():
-    datasets = load_catalog().datasets
+def test_shipped_catalog_reads_ibge_formats_and_pins_the_microdata():
+    catalog = load_catalog()
     pof, ipm, population = (
-        datasets["pof_food_spending"],
-        datasets["ipm_nm_uf"],
-        datasets["population_municipalities"],
+        catalog.datasets["pof_food_spending"],
+        catalog.datasets["ipm_nm_uf"],
+        catalog.datasets["population_municipalities"],
     )
-    assert (pof.read.encoding, pof.read.separator, pof.read.decimal) == ("latin-1", ";", ",")
-    assert (ipm.read.encoding, ipm.read.separator, ipm.read.decimal) == ("utf-8", ";", ",")
-    assert (population.read.separator, population.read.decimal) == (",", ".")
-    assert pof.rename_map["V8000_DEFLA"] == "annual_spending_brl"
-    assert {"PESO_FINAL", "RENDA_TOTAL"} <= set(pof.rename_map)
-    assert ipm.rename_map["Saúde e alimentação"] == "health_and_food"
-    assert ipm.rename_map["IPM-NM"] == "ipm_nm"
-    assert population.rename_map["POPULACAO"] == "population"
-    # The real POF microdata are fixed-width files in a zip: the catalog says so.
-    assert pof.production.format == "fixed_width"
+    assert (pof.read.format, pof.method) == ("fixed_width", "pof_food_spending")
+    assert (ipm.read.format, ipm.method) == ("fixed_width", "ipm_nm")
+    assert (population.read.format, population.method) == ("spreadsheet", "population")
+    assert ipm.read.members == ["MORADOR_QUALI_VIDA.txt"]
+    assert {"CADERNETA_COLETIVA.txt", "DESPESA_INDIVIDUAL.txt", "MORADOR.txt"} == set(
+        pof.read.members
+    )
+    # One pinned download serves both POF datasets.
+    assert pof.production == ipm.production
+    assert (pof.production.size, pof.production.sha256) == (
+        146_294_013,
+        "f5b71f85452345e6e82caee15c70578c948981d8a8e5f99bd90ec60fac5b7932",
+    )
+    # The published positions (1-based start, width).
+    assert catalog.layouts["MORADOR_QUALI_VIDA"].field("CONTAGEM_PONDERADA").start == 22
+    assert catalog.layouts["MORADOR_QUALI_VIDA"].field("PESO_FINAL").start == 176
+    assert catalog.layouts["CADERNETA_COLETIVA"].length == 138
+    assert catalog.layouts["DESPESA_INDIVIDUAL"].field("V9011").start == 47
+    assert catalog.layouts["MORADOR"].field("PESO_FINAL").width == 14
+    assert [c.name for c in pof.columns] == [
+        "uf_code",
+        "uf",
+        "category",
+        "monthly_spending_per_family_brl",
+        "families_weighted",
+        "records",
+    ]
+    assert [c.name for c in ipm.columns] == ["uf_code", "uf", "period", "ipm_nm", "poor_share"]
+    assert [c.name for c in population.columns] == [
+        "ibge_code",
+        "uf",
+        "name",
+        "population",
+        "reference_year",
+    ]
+
+
+def test_a_layout_field_beyond_the_record_is_refused(tmp_path):
+    document = {
+        "version": 1,
+        "layouts": {"X": {"length": 10, "fields": [{"name": "A", "start": 9, "width": 3,
+                                                       "type": "string"}]}},
+        "datasets": {"my_table": _minimal_entry()},
+    }  # fmt: skip
+    path = tmp_path / "catalog.yaml"
+    path.write_text(yaml.safe_dump(document), encoding="utf-8")
+    with pytest.raises(CatalogError, match="field A ends beyond the record"):
+        load_catalog(path)
+
+
+def test_a_fixed_width_member_needs_a_layout(tmp_path):
+    read = {"location": "x.zip", "format": "fixed_width", "members": ["NOPE.txt"]}
+    path = _write_catalog(tmp_path, {"my_table": _minimal_entry(read=read, method="ipm_nm")})
+    with pytest.raises(CatalogError, match=r"no layout for member NOPE\.txt"):
+        load_catalog(path)
 
 
 @pytest.mark.parametrize(

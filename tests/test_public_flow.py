@@ -37,6 +37,12 @@ def test_cli_without_source_says_what_is_missing():
     assert "needs --source" in result.output
 
 
+def test_cli_location_needs_the_dataset_it_replaces(tmp_path):
+    result = runner.invoke(app, ["ingest", "public", "--location", str(tmp_path / "x.xls")])
+    assert result.exit_code == 2
+    assert "name it with --dataset" in result.output
+
+
 def test_only_transient_fetch_errors_are_retried():
     import httpx
 
@@ -68,7 +74,7 @@ def test_flow_ingests_every_dataset_and_publishes_a_summary(prefect_harness, tmp
 
     release = samples.write_public_release(tmp_path / "release")
 
-    state = ingest_public(source=str(release), return_state=True)
+    state = ingest_public(source=str(release), catalog=str(samples.CSV_CATALOG), return_state=True)
     summary = state.result()
 
     assert [(o.dataset, o.rows, o.status) for o in summary.outcomes] == [
@@ -96,7 +102,10 @@ def test_cli_run_fails_only_the_broken_dataset_and_exits_non_zero(prefect_harnes
         release, "pof_food_spending", header, [r.rsplit(";", 1)[0] for r in samples.POF_ROWS]
     )
 
-    result = runner.invoke(app, ["ingest", "public", "--source", str(release)])
+    result = runner.invoke(
+        app,
+        ["ingest", "public", "--source", str(release), "--catalog", str(samples.CSV_CATALOG)],
+    )
 
     assert result.exit_code == 1
     assert "1 of 3 public datasets failed" in result.output
@@ -105,3 +114,55 @@ def test_cli_run_fails_only_the_broken_dataset_and_exits_non_zero(prefect_harnes
     assert not lake.exists(trusted_key("pof_food_spending"))
     assert pq.read_table(lake.path(trusted_key("ipm_nm_uf"))).num_rows == 4
     assert pq.read_table(lake.path(trusted_key("population_municipalities"))).num_rows == 5
+
+
+@pytest.mark.integration
+def test_a_drifted_ibge_file_fails_only_its_dataset(prefect_harness, tmp_path):
+    import zipfile
+
+    from flows.public_flow import PublicIngestError, ingest_public
+    from flows.sample import generate_release
+
+    release = tmp_path / "release"
+    generate_release(release, establishments=200, seed=5, progress=False)
+    # Cut the third record of MORADOR_QUALI_VIDA short; the other members stay intact.
+    path = release / "public" / "Dados_20230713.zip"
+    with zipfile.ZipFile(path) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    lines = members["MORADOR_QUALI_VIDA.txt"].split(b"\r\n")
+    lines[2] = lines[2][:-5]
+    members["MORADOR_QUALI_VIDA.txt"] = b"\r\n".join(lines)
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+
+    with pytest.raises(PublicIngestError) as caught:
+        ingest_public(source=str(release))
+
+    message = str(caught.value)
+    assert "1 of 3 public datasets failed" in message
+    assert "ipm_nm_uf" in message
+    assert (
+        "Dados_20230713.zip:MORADOR_QUALI_VIDA.txt: line 3 has 184 characters, expected 189"
+        in message
+    )
+    lake = _lake()
+    assert not lake.exists(trusted_key("ipm_nm_uf"))
+    assert pq.read_table(lake.path(trusted_key("pof_food_spending"))).num_rows > 0
+    assert pq.read_table(lake.path(trusted_key("population_municipalities"))).num_rows > 0
+
+
+@pytest.mark.integration
+def test_cli_reads_another_years_estimates_from_location(prefect_harness):
+    from tests.sources.public.ibge_files import real_ibge_file
+
+    path = real_ibge_file("estimativa_dou_2020.xls")
+    result = runner.invoke(
+        app,
+        ["ingest", "public", "--dataset", "population_municipalities", "--location", str(path)],
+    )
+
+    assert result.exit_code == 0, result.output
+    table = pq.read_table(_lake().path(trusted_key("population_municipalities")))
+    assert table.num_rows == 5_570
+    assert set(table.column("reference_year").to_pylist()) == {2020}

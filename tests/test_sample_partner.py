@@ -1,4 +1,4 @@
-"""The sample release's partner JSON and public CSVs: contracts, coherence, planted signal."""
+"""The sample release's partner JSON and public IBGE files: contracts, coherence, signal."""
 
 from __future__ import annotations
 
@@ -47,18 +47,6 @@ UF_SIGLA = {
     "52": "GO",
     "53": "DF",
 }
-IPM_COLUMNS = [
-    "Código UF",
-    "UF",
-    "Período",
-    "Moradia",
-    "Acesso aos serviços de utilidade pública",
-    "Saúde e alimentação",
-    "Educação",
-    "Acesso a serviços financeiros e padrão de vida",
-    "Transporte e lazer",
-    "IPM-NM",
-]
 
 
 @pytest.fixture(scope="module")
@@ -90,20 +78,29 @@ def registry(release) -> dict[str, list[str]]:
 
 
 @pytest.fixture(scope="module")
-def pof_income(release) -> dict[str, float]:
-    """Weighted mean household income per state sigla, from the POF file."""
-    totals = defaultdict(lambda: [0.0, 0.0])
-    seen = set()
-    with (release / "public" / "pof_despesa_alimentar.csv").open(encoding="latin-1") as file:
-        for row in csv.DictReader(file, delimiter=";"):
-            household = (row["COD_UPA"], row["NUM_DOM"])
-            if household in seen:
-                continue
-            seen.add(household)
-            weight = float(row["PESO_FINAL"].replace(",", "."))
-            totals[UF_SIGLA[row["UF"]]][0] += weight * float(row["RENDA_TOTAL"].replace(",", "."))
-            totals[UF_SIGLA[row["UF"]]][1] += weight
-    return {uf: total / weight for uf, (total, weight) in totals.items()}
+def public_tables(release) -> dict:
+    """The sample's public files read by Big D's own builders (no Prefect, no lake)."""
+    from flows.sources.public import load_catalog
+    from flows.sources.public.datasets import RawFile, methods
+
+    catalog = load_catalog()
+    files = {
+        "pof_food_spending": "Dados_20230713.zip",
+        "ipm_nm_uf": "Dados_20230713.zip",
+        "population_municipalities": "POP2025_20260113.xlsx",
+    }
+    tables = {}
+    for name, filename in files.items():
+        path = release / "public" / filename
+        entry = catalog.datasets[name]
+        raw = RawFile(filename, lambda path=path: path.open("rb"))
+        tables[name] = methods()[entry.method](entry, catalog, raw).to_pylist()
+    return tables
+
+
+@pytest.fixture(scope="module")
+def ipm_by_state(public_tables) -> dict[str, float]:
+    return {row["uf"]: row["ipm_nm"] for row in public_tables["ipm_nm_uf"] if row["uf"] != "BR"}
 
 
 def _spearman(x, y) -> float:
@@ -155,7 +152,7 @@ def test_sales_contract(partner):
     }
 
 
-def test_planted_signal_channel_and_income(partner, registry, pof_income):
+def test_planted_signal_channel_and_poverty(partner, registry, ipm_by_state):
     totals = defaultdict(float)
     for sale in partner["sales"]:
         totals[sale["cnpj"]] += sale["value"]
@@ -168,53 +165,70 @@ def test_planted_signal_channel_and_income(partner, registry, pof_income):
     # snack bars.
     big = [v for c in ("4711301", "4711302", "4691500", "4637107") for v in by_channel[c]]
     assert big and np.mean(big) > np.mean(by_channel["5611203"]) + 0.7
+    # Poorer states (higher IPM-NM, as Big D computes it from the sample's POF) buy less.
     states = sorted(s for s in by_state if len(by_state[s]) >= 3)
-    correlation = _spearman([pof_income[s] for s in states], [np.mean(by_state[s]) for s in states])
-    assert correlation > 0.3
+    correlation = _spearman(
+        [ipm_by_state[s] for s in states], [np.mean(by_state[s]) for s in states]
+    )
+    assert correlation < -0.3
 
 
-def test_public_pof_matches_partner_categories(release, partner):
-    raw = (release / "public" / "pof_despesa_alimentar.csv").read_bytes()
-    text = raw.decode("latin-1")
-    rows = list(csv.reader(io.StringIO(text), delimiter=";"))
-    assert rows[0] == [
-        "UF",
-        "ESTRATO_POF",
-        "COD_UPA",
-        "NUM_DOM",
-        "NUM_UC",
-        "CATEGORIA",
-        "V8000_DEFLA",
-        "PESO_FINAL",
-        "RENDA_TOTAL",
-    ]
-    assert {r[0] for r in rows[1:]} == set(UF_SIGLA)
-    assert all(re.fullmatch(r"\d{9}", r[2]) for r in rows[1:])
-    assert all(re.fullmatch(r"\d+,\d+", r[6]) for r in rows[1:])
-    assert {r[5] for r in rows[1:]} <= {c["name"] for c in partner["categories"]}
-    assert "Feijão".encode("latin-1") in raw
+def test_public_microdata_is_fixed_width_in_the_published_layouts(release, partner):
+    from flows.sources.public import load_catalog
+
+    catalog = load_catalog()
+    with zipfile.ZipFile(release / "public" / "Dados_20230713.zip") as archive:
+        names = sorted(archive.namelist())
+        assert names == [
+            "CADERNETA_COLETIVA.txt",
+            "DESPESA_INDIVIDUAL.txt",
+            "MORADOR.txt",
+            "MORADOR_QUALI_VIDA.txt",
+        ]
+        for name in names:
+            lines = archive.read(name).split(b"\r\n")
+            assert lines[-1] == b"", name  # every record ends in CRLF
+            length = catalog.layouts[name.removesuffix(".txt")].length
+            assert {len(line) for line in lines[:-1]} == {length}, name
+            assert all(line.isascii() for line in lines[:-1]), name
 
 
-def test_public_ipm_nm_is_consistent_with_income(release, pof_income):
-    text = (release / "public" / "ipm_nm_uf.csv").read_text(encoding="utf-8")
-    rows = list(csv.reader(io.StringIO(text), delimiter=";"))
-    assert rows[0] == IPM_COLUMNS and len(rows) == 55
-    assert {(r[2]) for r in rows[1:]} == {"2008-2009", "2017-2018"}
-    values = [float(v.replace(",", ".")) for r in rows[1:] for v in r[3:]]
-    assert all(0 <= v <= 1 for v in values)
-    recent = {r[1]: float(r[9].replace(",", ".")) for r in rows[1:] if r[2] == "2017-2018"}
-    assert all(UF_SIGLA[r[0]] == r[1] for r in rows[1:])
-    states = sorted(recent)
-    assert _spearman([pof_income[s] for s in states], [recent[s] for s in states]) < -0.5
+def test_public_pof_covers_every_state_and_only_partner_categories(public_tables, partner):
+    rows = public_tables["pof_food_spending"]
+    assert {r["uf_code"] for r in rows} == set(UF_SIGLA)
+    categories = {r["category"] for r in rows}
+    assert categories <= {c["name"] for c in partner["categories"]}
+    assert {"Cerveja", "Feijão", "Vinho"} <= categories
+    assert all(r["monthly_spending_per_family_brl"] > 0 for r in rows)
+    # Regional tastes survive IBGE's method: wine per family is higher in RS than in MA.
+    wine = {r["uf"]: r["monthly_spending_per_family_brl"] for r in rows if r["category"] == "Vinho"}
+    assert wine["RS"] > wine["MA"]
 
 
-def test_public_population_covers_the_crosswalk(release):
-    with (release / "public" / "populacao_municipios.csv").open(encoding="utf-8") as file:
-        rows = list(csv.DictReader(file))
-    assert list(rows[0]) == ["COD_MUNIC", "NOME_MUNIC", "UF", "POPULACAO"]
-    assert {r["COD_MUNIC"] for r in rows} == {ibge for ibge, _ in package_crosswalk}
-    assert all(int(r["POPULACAO"]) > 0 and UF_SIGLA[r["COD_MUNIC"][:2]] == r["UF"] for r in rows)
-    assert any("ã" in r["NOME_MUNIC"] for r in rows)
+def test_public_ipm_nm_is_on_ibge_scale_and_falls_with_income(ipm_by_state, public_tables):
+    from flows.sample.vocab import STATES
+
+    brasil = next(r for r in public_tables["ipm_nm_uf"] if r["uf"] == "BR")
+    assert 0.5 < brasil["ipm_nm"] < 10  # the real Brasil 2017-2018 figure is 2.3 (0-100)
+    assert set(ipm_by_state) == set(UF_SIGLA.values())
+    states = sorted(ipm_by_state)
+    income = [STATES[s][3] for s in states]
+    assert _spearman(income, [ipm_by_state[s] for s in states]) < -0.5
+
+
+def test_public_population_covers_the_crosswalk(public_tables, release):
+    rows = public_tables["population_municipalities"]
+    assert {r["ibge_code"] for r in rows} == {ibge for ibge, _ in package_crosswalk}
+    assert all(r["population"] > 0 and UF_SIGLA[r["ibge_code"][:2]] == r["uf"] for r in rows)
+    assert any("ã" in r["name"] for r in rows)
+    assert {r["reference_year"] for r in rows} == {2025}
+    # The workbook carries IBGE's footnote marks; the reader strips them.
+    from python_calamine import CalamineWorkbook
+
+    sheet = CalamineWorkbook.from_path(str(release / "public" / "POP2025_20260113.xlsx"))
+    cells = [c for row in sheet.get_sheet_by_name("Municípios").to_python() for c in row]
+    assert any(isinstance(c, str) and re.search(r"\(\d+\)$", c) for c in cells)
+    assert not any("(" in r["name"] for r in rows)
 
 
 def test_manifest_documents_signal_and_personal_data(release, partner):
@@ -222,7 +236,7 @@ def test_manifest_documents_signal_and_personal_data(release, partner):
     assert manifest["seed"] == 23 and manifest["establishments"] == ESTABLISHMENTS
     signal = manifest["demand_signal"]
     assert signal["channel_demand"]["4691500"] > signal["channel_demand"]["5611203"]
-    assert signal["income_elasticity"] > 0
+    assert signal["poverty_slope"] > 0
     personal = manifest["planted_personal_data"]
     assert personal["mei_names_with_cpf"] > 0 and personal["person_partners_masked_cpf"] > 0
     assert manifest["partner"]["sales"] == len(partner["sales"])

@@ -162,34 +162,30 @@ def write_public(root: Path) -> None:
     """``trusted/public/<dataset>/data.parquet`` named as in flows/catalog/public.yaml."""
     pof = pa.table(
         {
-            "uf_code": ["35", "35", "35", "33"],
-            "survey_stratum": pa.array([3501, 3501, 3502, 3301], pa.int32()),
-            "cod_upa": ["350000001", "350000001", "350000002", "330000001"],
-            "household_number": pa.array([1, 1, 1, 1], pa.int32()),
-            "consumption_unit": pa.array([1, 1, 1, 1], pa.int32()),
-            "category": ["Cerveja", "Arroz", "Cerveja", "Vinho"],
-            "annual_spending_brl": [600.0, 400.0, 200.0, 800.0],
-            "expansion_weight": [100.0, 100.0, 300.0, 50.0],
-            "monthly_income_brl": [5000.0, 5000.0, 2000.0, 7000.0],
+            "uf_code": ["35", "35", "33"],
+            "uf": ["SP", "SP", "RJ"],
+            "category": ["Cerveja", "Arroz", "Vinho"],
+            "monthly_spending_per_family_brl": [50.0, 30.0, 40.0],
+            "families_weighted": [1000.0, 1000.0, 500.0],
+            "records": [3, 2, 1],
         }
     )
     _write(root, "trusted/public/pof_food_spending/data.parquet", pof)
-    indicators = ["housing", "public_utilities_access", "health_and_food", "education"]
-    indicators += ["financial_services_and_living_standard", "transport_and_leisure"]
     ipm = {
-        "uf_code": ["35", "35", "33", "33"],
-        "uf": ["SP", "SP", "RJ", "RJ"],
-        "period": ["2008-2009", "2017-2018", "2008-2009", "2017-2018"],
-        **{name: [0.1, 0.1, 0.1, 0.1] for name in indicators},
-        "ipm_nm": [0.2, 0.1, 0.25, 0.15],
+        "uf_code": ["BR", "35", "33"],
+        "uf": ["BR", "SP", "RJ"],
+        "period": ["2017-2018"] * 3,
+        "ipm_nm": [2.3, 1.1, 1.5],
+        "poor_share": [0.22, 0.1, 0.15],
     }
     _write(root, "trusted/public/ipm_nm_uf/data.parquet", pa.table(ipm))
     population = pa.table(
         {
-            "municipality_code": [SP, RIO],
-            "municipality_name": ["São Paulo", "Rio de Janeiro"],
+            "ibge_code": [SP, RIO],
             "uf": ["SP", "RJ"],
+            "name": ["São Paulo", "Rio de Janeiro"],
             "population": [12_000_000, 6_700_000],
+            "reference_year": pa.array([2025, 2025], pa.int16()),
         }
     )
     _write(root, "trusted/public/population_municipalities/data.parquet", population)
@@ -234,17 +230,17 @@ EXPECTED = {
         ("supermarket", "RJ", RIO): (1, 1, 0),
         ("snack_bar", "EX", None): (1, 0, 1),
     },
-    # (uf_code, category) -> expanded spending: SP Cerveja 600*100 + 200*300
+    # (uf_code, category) -> (per family, expanded = per family x families_weighted)
     "food_spending_by_uf_category": {
-        ("35", "Cerveja"): 120_000.0,
-        ("35", "Arroz"): 40_000.0,
-        ("33", "Vinho"): 40_000.0,
+        ("35", "Cerveja"): (50.0, 50_000.0),
+        ("35", "Arroz"): (30.0, 30_000.0),
+        ("33", "Vinho"): (40.0, 20_000.0),
     },
-    # ibge -> (population, ipm_period, ipm_nm, food per household, active outlets)
-    # SP food: households 1000 (w 100) and 200 (w 300): (100000 + 60000) / 400 = 400
+    # ibge -> (population, ipm_period, ipm_nm, poor_share, food per family, active outlets)
+    # SP food per family: the UF's categories summed, 50 + 30 = 80
     "regional_indicators": {
-        (SP,): (12_000_000, "2017-2018", 0.1, 400.0, 3),
-        (RIO,): (6_700_000, "2017-2018", 0.15, 800.0, 1),
+        (SP,): (12_000_000, "2017-2018", 1.1, 0.1, 80.0, 3),
+        (RIO,): (6_700_000, "2017-2018", 1.5, 0.15, 40.0, 1),
     },
 }
 
@@ -273,13 +269,14 @@ def view_rows(engine: sa.Engine, view: str) -> dict[tuple, object]:
             3,
         ),
         "food_spending_by_uf_category": (
-            "SELECT uf_code, category, expanded_annual_spending "
-            "FROM mart.food_spending_by_uf_category",
+            "SELECT uf_code, category, monthly_spending_per_family_brl, "
+            "expanded_monthly_spending FROM mart.food_spending_by_uf_category",
             2,
         ),
         "regional_indicators": (
-            "SELECT ibge_code, population, ipm_period, ipm_nm, food_spending_per_household, "
-            "active_establishments FROM mart.regional_indicators "
+            "SELECT ibge_code, population, ipm_period, ipm_nm, poor_share, "
+            "monthly_food_spending_per_family, active_establishments "
+            "FROM mart.regional_indicators "
             f"WHERE ibge_code IN ('{SP}', '{RIO}')",
             1,
         ),

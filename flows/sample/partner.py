@@ -32,7 +32,7 @@ CHANNEL_DEMAND = {
     "4637107": 6.0,
 }
 PORTE_FACTOR = {"00": 1.0, "01": 1.0, "03": 1.8, "05": 3.0}
-INCOME_ELASTICITY = 0.8
+POVERTY_SLOPE = 0.12  # per IPM-NM point above the mean of the states
 SPENDING_ELASTICITY = 0.5
 POPULATION_ELASTICITY = 0.10
 POPULATION_REFERENCE = 50_000
@@ -94,7 +94,7 @@ def demand_factor(customers: dict, world: World, economy: RegionalEconomy) -> np
     """Each customer's demand multiplier, before the category's regional spending term."""
     channels = np.array([CHANNEL_DEMAND[code] for code, *_ in vocab.CHANNELS])
     uf = world.uf_of_muni[customers["municipality"]]
-    income = (economy.income[uf] / economy.national_income) ** INCOME_ELASTICITY
+    poverty = np.exp(-POVERTY_SLOPE * (economy.ipm_nm[uf] - economy.national_ipm_nm))
     population = world.population[customers["municipality"]] / POPULATION_REFERENCE
     age_years = (world.release_days - customers["start"]) / 365.25
     age = 0.5 + 0.5 * (1 - np.exp(-age_years / AGE_SCALE_YEARS))
@@ -104,7 +104,7 @@ def demand_factor(customers: dict, world: World, economy: RegionalEconomy) -> np
     )
     return (
         channels[customers["channel"]]
-        * income
+        * poverty
         * population**POPULATION_ELASTICITY
         * age
         * porte
@@ -151,6 +151,7 @@ def write_partner(
     prices = np.array([price for _, _, price, _ in cats])
     units = np.array([u for *_, u in cats], dtype=float)
     spend_ratio = (economy.spending / economy.spending.mean(axis=0)) ** SPENDING_ELASTICITY
+    spend_ratio = np.nan_to_num(spend_ratio, nan=1.0)  # categories without a POF equivalent
     channel_codes = [code for code, *_ in vocab.CHANNELS]
     affinities = np.stack([affinity(code) for code in channel_codes])
     demand = demand_factor(customers, world, economy)
@@ -224,14 +225,16 @@ def signal_parameters() -> dict:
     """The planted formula's parameters, for MANIFEST.json."""
     return {
         "formula": "E[amount] = base_units[category] * D * spend_ratio[uf, category]^"
-        f"{SPENDING_ELASTICITY} * season[category, month] * row_noise; D = channel * "
-        f"(income_uf / mean income)^{INCOME_ELASTICITY} * (population / "
+        f"{SPENDING_ELASTICITY} * season[category, month] * row_noise; spend_ratio = POF "
+        "monthly_spending_per_family_brl[uf, category] / its mean over UFs (1 without a POF "
+        "equivalent); D = channel * "
+        f"exp(-{POVERTY_SLOPE} * (ipm_nm_uf - mean over UFs)) * (population / "
         f"{POPULATION_REFERENCE})^{POPULATION_ELASTICITY} * (0.5 + 0.5 * (1 - exp(-age_years / "
         f"{AGE_SCALE_YEARS}))) * porte * clip((capital_social / {CAPITAL_REFERENCE:.0f})^"
         f"{CAPITAL_ELASTICITY}, 0.5, 2) * exp({CUSTOMER_NOISE_SIGMA} * N(0, 1))",
         "channel_demand": CHANNEL_DEMAND,
         "porte_factor": PORTE_FACTOR,
-        "income_elasticity": INCOME_ELASTICITY,
+        "poverty_slope": POVERTY_SLOPE,
         "spending_elasticity": SPENDING_ELASTICITY,
         "population_elasticity": POPULATION_ELASTICITY,
         "capital_elasticity": CAPITAL_ELASTICITY,

@@ -1,4 +1,4 @@
-"""Write one coherent sample release (CNPJ zips, public CSVs, partner JSON), streamed."""
+"""Write one coherent sample release (CNPJ zips, IBGE public files, partner JSON), streamed."""
 
 from __future__ import annotations
 
@@ -51,7 +51,7 @@ class SampleSummary:
             "  cnpj/: " + ", ".join(f"{k} {v:,}" for k, v in sorted(totals.items())),
             f"  planted bad rows: {len(self.bad_rows)} (see MANIFEST.json)",
             "  partner/: " + ", ".join(f"{k} {v:,}" for k, v in self.partner.items()),
-            "  public/: pof_despesa_alimentar.csv, ipm_nm_uf.csv, populacao_municipios.csv",
+            f"  public/: {public.MICRODATA} (POF fixed-width), {public.POPULATION}",
         ]
         return "\n".join(lines)
 
@@ -77,13 +77,11 @@ def generate_release(
     parts = part_count(establishments)
     summary = SampleSummary(out=out, seed=seed, establishments=establishments, parts=parts)
 
-    economy, pof_rows = public.write_pof(folders["public"], world, seed)
-    summary.rows["public/pof_despesa_alimentar.csv"] = pof_rows
-    summary.rows["public/ipm_nm_uf.csv"] = public.write_ipm_nm(
-        folders["public"], world, economy, seed
-    )
-    summary.rows["public/populacao_municipios.csv"] = public.write_population(
-        folders["public"], world
+    economy, members = public.write_microdata(folders["public"], world, seed)
+    for member, rows in members.items():
+        summary.rows[f"public/{public.MICRODATA}/{member}"] = rows
+    summary.rows[f"public/{public.POPULATION}"] = public.write_population(
+        folders["public"], world, seed
     )
 
     customers, stats, examples = _write_registry(
@@ -190,9 +188,8 @@ def _write_manifest(out: Path, summary: SampleSummary, examples: dict) -> None:
         "parts": summary.parts,
         "encoding": {
             "cnpj": "latin-1",
-            "pof": "latin-1",
-            "ipm_nm": "utf-8",
-            "population": "utf-8",
+            "pof_microdata": "ascii (fixed width, CRLF)",
+            "population": "xlsx",
             "partner": "utf-8",
         },
         "zip_compression": f"deflate level {receita.COMPRESS_LEVEL}",

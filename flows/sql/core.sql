@@ -100,33 +100,29 @@ CREATE TABLE IF NOT EXISTS core.sales (
     amount BIGINT
 ) DISTKEY (cnpj_hash) SORTKEY (sale_date);
 
+-- Public datasets (flows/catalog/public.yaml names each one's table under `warehouse:`).
+-- POF 2017-2018: mean monthly spending per family per UF x partner category (IBGE's method).
 CREATE TABLE IF NOT EXISTS core.pof_food_spending (
     uf_code VARCHAR(2) NOT NULL,
-    survey_stratum INTEGER,
-    cod_upa VARCHAR(9) NOT NULL,
-    household_number INTEGER NOT NULL,
-    consumption_unit INTEGER NOT NULL,
+    uf VARCHAR(2),
     category VARCHAR(256) NOT NULL,
-    annual_spending_brl DOUBLE PRECISION NOT NULL,
-    expansion_weight DOUBLE PRECISION NOT NULL,
-    monthly_income_brl DOUBLE PRECISION
+    monthly_spending_per_family_brl DOUBLE PRECISION NOT NULL,
+    families_weighted DOUBLE PRECISION NOT NULL,
+    records BIGINT
 ) DISTSTYLE ALL SORTKEY (uf_code);
 
+-- IPM-NM (0-100) and the weighted share of poor persons per UF; uf_code 'BR' is Brasil.
 CREATE TABLE IF NOT EXISTS core.poverty_index (
     uf_code VARCHAR(2) NOT NULL,
     uf VARCHAR(2),
     period VARCHAR(9) NOT NULL,
-    housing DOUBLE PRECISION,
-    public_utilities_access DOUBLE PRECISION,
-    health_and_food DOUBLE PRECISION,
-    education DOUBLE PRECISION,
-    financial_services_and_living_standard DOUBLE PRECISION,
-    transport_and_leisure DOUBLE PRECISION,
-    ipm_nm DOUBLE PRECISION NOT NULL
+    ipm_nm DOUBLE PRECISION NOT NULL,
+    poor_share DOUBLE PRECISION
 ) DISTSTYLE ALL;
 
 CREATE TABLE IF NOT EXISTS core.population (
-    ibge_code VARCHAR(7) NOT NULL, name VARCHAR(256), uf VARCHAR(2), population BIGINT NOT NULL
+    ibge_code VARCHAR(7) NOT NULL, name VARCHAR(256), uf VARCHAR(2), population BIGINT NOT NULL,
+    reference_year SMALLINT
 ) DISTSTYLE ALL;
 
 CREATE TABLE IF NOT EXISTS core.municipality_crosswalk (

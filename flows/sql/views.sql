@@ -103,32 +103,29 @@ SELECT
 FROM mart.customer_status
 GROUP BY channel, uf, ibge_code, city;
 
--- POF: expanded (weighted) annual food spending per UF and category.
+-- POF: mean monthly spending per family per UF and partner category, and the UF's total
+-- (the mean times the expanded number of families).
 CREATE VIEW mart.food_spending_by_uf_category AS
 SELECT
     uf_code,
+    uf,
     category,
-    SUM(annual_spending_brl * expansion_weight) AS expanded_annual_spending,
-    COUNT(*) AS records
-FROM core.pof_food_spending
-GROUP BY uf_code, category;
+    monthly_spending_per_family_brl,
+    monthly_spending_per_family_brl * families_weighted AS expanded_monthly_spending,
+    records
+FROM core.pof_food_spending;
 
 -- One row per municipality of the IBGE<->Receita crosswalk: population, its state's
--- latest IPM-NM and weighted mean household food spending (POF), and active outlets.
+-- latest IPM-NM and share of poor persons, monthly spending per family on the partner's
+-- categories (POF), and active outlets.
 CREATE VIEW mart.regional_indicators AS
-WITH pof_households AS (
-    SELECT uf_code, cod_upa, household_number, consumption_unit,
-           MAX(expansion_weight) AS weight, SUM(annual_spending_brl) AS annual_spending
+WITH pof_uf AS (
+    SELECT uf_code, SUM(monthly_spending_per_family_brl) AS monthly_food_spending_per_family
     FROM core.pof_food_spending
-    GROUP BY uf_code, cod_upa, household_number, consumption_unit
-),
-pof_uf AS (
-    SELECT uf_code, SUM(annual_spending * weight) / SUM(weight) AS food_spending_per_household
-    FROM pof_households
     GROUP BY uf_code
 ),
 ipm AS (
-    SELECT uf_code, period, ipm_nm
+    SELECT uf_code, period, ipm_nm, poor_share
     FROM core.poverty_index
     WHERE period = (SELECT MAX(period) FROM core.poverty_index)
 ),
@@ -145,7 +142,8 @@ SELECT
     p.population,
     ipm.period AS ipm_period,
     ipm.ipm_nm,
-    pof_uf.food_spending_per_household,
+    ipm.poor_share,
+    pof_uf.monthly_food_spending_per_family,
     COALESCE(outlets.active_establishments, 0) AS active_establishments
 FROM core.municipality_crosswalk AS x
 LEFT JOIN core.population AS p ON p.ibge_code = x.ibge_code

@@ -1,10 +1,10 @@
 """What is loaded: every core table, where its trusted Parquet lives, how it is partitioned.
 
-This is the one place that maps trusted column names to core column names (the public
-datasets' snake_case names are chosen at ingestion; each core column lists the trusted
-names it accepts, first match wins). Columns declared ``NOT NULL`` in ``core.sql`` are
-required; any other core column missing from the Parquet (e.g. dropped by the scrub
-policy) is loaded as NULL and reported.
+This is the one place that maps trusted column names to core column names (each core column
+lists the trusted names it accepts, first match wins); public datasets declare their core
+table and renames in their catalog entry (``flows/catalog/public.yaml``, ``warehouse:``).
+Columns declared ``NOT NULL`` in ``core.sql`` are required; any other core column missing
+from the Parquet (e.g. dropped by the scrub policy) is loaded as NULL and reported.
 """
 
 from __future__ import annotations
@@ -70,17 +70,26 @@ PARTNER_TABLES = (
     TableSpec("core.partner_establishments", "trusted/partner/establishments", "snapshot"),
     TableSpec("core.sales", "trusted/partner/sales", "sale_date"),
 )
-# Dataset and column names from flows/catalog/public.yaml (the catalog's snake_case names).
-PUBLIC_TABLES = (
-    TableSpec("core.pof_food_spending", "trusted/public/pof_food_spending", "snapshot"),
-    TableSpec("core.poverty_index", "trusted/public/ipm_nm_uf", "snapshot"),
-    TableSpec(
-        "core.population",
-        "trusted/public/population_municipalities",
-        "snapshot",
-        {"ibge_code": ("municipality_code",), "name": ("municipality_name",)},
-    ),
-)
+
+
+def public_tables(catalog_path: str | None = None) -> tuple[TableSpec, ...]:
+    """The public datasets that declare a warehouse table in the catalog (``warehouse:``), so
+    a new public dataset is a catalog entry plus its DDL in ``core.sql``."""
+    from flows.sources.public.catalog import load_catalog
+
+    return tuple(
+        TableSpec(
+            entry.warehouse.table,
+            f"trusted/public/{name}",
+            "snapshot",
+            {core: tuple(names) for core, names in entry.warehouse.renames.items()},
+        )
+        for name, entry in load_catalog(catalog_path).datasets.items()
+        if entry.warehouse is not None
+    )
+
+
+PUBLIC_TABLES = public_tables()
 CROSSWALK = TableSpec("core.municipality_crosswalk", "flows.municipalities", "snapshot")
 
 

@@ -1,7 +1,9 @@
 """Public datasets (IBGE POF, IPM-NM, population) described by a catalog, not by code.
 
-``catalog`` models ``flows/catalog/public.yaml``; ``read`` parses a file with pyarrow and
-validates it with pandera; ``ingest`` fetches into the raw zone and writes trusted Parquet.
+``catalog`` models ``flows/catalog/public.yaml``; ``fixed_width`` and ``spreadsheet`` stream
+IBGE's published formats; ``datasets`` and ``pof`` build each trusted table by IBGE's method;
+``read`` validates tables (and reads plain CSVs) with pyarrow and pandera; ``ingest`` fetches
+into the raw zone (``pinned`` for IBGE's sha256-pinned files) and writes trusted Parquet.
 """
 
 from flows.sources.public.catalog import (
@@ -12,6 +14,7 @@ from flows.sources.public.catalog import (
     DatasetEntry,
     load_catalog,
 )
+from flows.sources.public.errors import DatasetError
 from flows.sources.public.ingest import (
     IngestedDataset,
     PlannedDataset,
@@ -22,7 +25,7 @@ from flows.sources.public.ingest import (
     raw_key,
     trusted_key,
 )
-from flows.sources.public.read import DatasetError, read_and_validate
+from flows.sources.public.read import read_and_validate, validate_table
 
 __all__ = [
     "DEFAULT_CATALOG",
@@ -41,4 +44,5 @@ __all__ = [
     "raw_key",
     "read_and_validate",
     "trusted_key",
+    "validate_table",
 ]

@@ -1,8 +1,11 @@
 """Fetch a public dataset into the raw zone, then read, validate, scrub and write it to trusted/.
 
-Raw files land under ``raw/public/<dataset>/<YYYY-MM-DD>/<filename>`` as fetched; the typed
-table goes to ``trusted/public/<dataset>/data.parquet``. Both are written to a temporary key
-and renamed, so a reader never sees half a file and a re-run simply replaces them.
+Raw files land under ``raw/public/<dataset>/<YYYY-MM-DD>/<filename>`` as fetched; a file
+pinned in the catalog (size + sha256 of IBGE's published bytes) lands once under
+``raw/public/pinned/<sha256>/<filename>``, so one download of the POF microdata zip serves
+both datasets read from it. The typed table goes to ``trusted/public/<dataset>/data.parquet``.
+Both are written to a temporary key and renamed, so a reader never sees half a file and a
+re-run simply replaces them.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from tempfile import gettempdir
 from typing import Any
 
 import httpx
@@ -21,8 +25,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from flows.lake import Lake
-from flows.sources.public.catalog import Catalog, CatalogError, DatasetEntry
-from flows.sources.public.read import DatasetError, read_and_validate
+from flows.sources.public.catalog import Catalog, CatalogError, DatasetEntry, ProductionSpec
+from flows.sources.public.datasets import RawFile, methods
+from flows.sources.public.errors import DatasetError
+from flows.sources.public.read import read_and_validate, validate_table
 
 SOURCE_PLACEHOLDER = "{source}"
 HTTP_TIMEOUT = httpx.Timeout(30.0, read=120.0)
@@ -40,10 +46,19 @@ class PlannedDataset:
     name: str
     entry: DatasetEntry
     location: str
+    catalog: Catalog | None = None  # layouts and the category map live beside the datasets
 
     @property
     def filename(self) -> str:
         return self.location.rstrip("/").rsplit("/", 1)[-1]
+
+    @property
+    def pin(self) -> ProductionSpec | None:
+        """The production entry, when this run reads its pinned file (size and sha256)."""
+        production = self.entry.production
+        if production and production.sha256 and production.location == self.location:
+            return production
+        return None
 
 
 def resolve_location(location: str, source: str | None, catalog_dir: Path | None) -> str:
@@ -62,19 +77,38 @@ def resolve_location(location: str, source: str | None, catalog_dir: Path | None
 
 
 def plan(
-    catalog: Catalog, dataset: str | None = None, source: str | None = None
+    catalog: Catalog,
+    dataset: str | None = None,
+    source: str | None = None,
+    *,
+    location: str | None = None,
+    production: bool = False,
 ) -> list[PlannedDataset]:
-    """The datasets of one run: all of them, or the one named (an unknown name is an error)."""
+    """The datasets of one run: all of them, or the one named (an unknown name is an error).
+
+    ``production`` reads each dataset from IBGE's published address (the catalog's
+    ``production.location``); ``location`` reads the one named dataset from another file
+    (e.g. another year's estimates) without editing the catalog.
+    """
     if dataset is not None and dataset not in catalog.datasets:
         known = ", ".join(sorted(catalog.datasets))
         raise CatalogError(f"unknown dataset {dataset!r}; the catalog lists: {known}")
+    if location is not None and dataset is None:
+        raise CatalogError("a location replaces one dataset's file: name it with --dataset")
     names = [dataset] if dataset is not None else list(catalog.datasets)
     catalog_dir = catalog.path.parent if catalog.path else None
     planned = []
     for name in names:
         entry = catalog.datasets[name]
-        location = resolve_location(entry.read.location, source, catalog_dir)
-        planned.append(PlannedDataset(name, entry, location))
+        declared = entry.read.location
+        if location is not None:
+            declared = location
+        elif production:
+            if entry.production is None:
+                raise CatalogError(f"dataset {name!r} has no production location")
+            declared = entry.production.location
+        where = resolve_location(declared, source, catalog_dir)
+        planned.append(PlannedDataset(name, entry, where, catalog))
     return planned
 
 
@@ -111,8 +145,12 @@ def _write_atomically(lake: Lake, key: str, write: Callable[[Any], None]) -> Non
             lake.delete(temporary)
 
 
-def fetch(planned: PlannedDataset, lake: Lake, day: dt.date) -> str:
+def fetch(planned: PlannedDataset, lake: Lake, day: dt.date, work_dir: Path | None = None) -> str:
     """Copy the dataset's file (local path or HTTP) into the raw zone; returns its key."""
+    if planned.pin is not None and is_url(planned.location):
+        from flows.sources.public.pinned import fetch_pinned
+
+        return fetch_pinned(planned.location, planned.pin, lake, work_dir or Path(gettempdir()))
     key = raw_key(planned.name, day, planned.filename)
     if is_url(planned.location):
 
@@ -160,22 +198,39 @@ class IngestedDataset:
 def ingest_dataset(
     planned: PlannedDataset, raw: str, lake: Lake, scrub: Scrubber
 ) -> IngestedDataset:
-    """Read the raw file, validate and rename it, scrub it and write it to trusted/."""
+    """Read the raw file as its catalog entry says, validate it, scrub it, write trusted/."""
     entry = planned.entry
-    if entry.read.format != "csv":
-        raise DatasetError(
-            f"{planned.name}: format {entry.read.format!r} is declared but no reader is built "
-            "for it yet (only csv)"
-        )
-    with lake.open_input(raw) as source:
-        data = source.read()
-    table, notes = read_and_validate(planned.name, entry, data)
+    if entry.method == "table":
+        if entry.read.format != "csv":
+            raise DatasetError(
+                f"{planned.name}: format {entry.read.format!r} needs a method that builds the "
+                "table from it (population, ipm_nm, pof_food_spending); plain tables are csv"
+            )
+        with lake.open_input(raw) as source:
+            data = source.read()
+        table, notes = read_and_validate(planned.name, entry, data)
+        digest = hashlib.sha256(data).hexdigest()
+    else:
+        if planned.catalog is None:
+            raise DatasetError(f"{planned.name}: method {entry.method!r} needs its catalog")
+        raw_file = RawFile(planned.filename, lambda: lake.open_input(raw))
+        built = methods()[entry.method](entry, planned.catalog, raw_file)
+        table, notes = validate_table(planned.name, entry, built)
+        digest = _sha256(lake, raw)
     clean, report = scrub(f"public.{planned.name}", table)
     metadata = {
         b"bigd.dataset": planned.name.encode(),
         b"bigd.raw_key": raw.encode(),
-        b"bigd.raw_sha256": hashlib.sha256(data).hexdigest().encode(),
+        b"bigd.raw_sha256": digest.encode(),
     }
     clean = clean.replace_schema_metadata({**(clean.schema.metadata or {}), **metadata})
     key = write_trusted(lake, planned.name, clean)
     return IngestedDataset(planned.name, clean.num_rows, raw, key, notes, report)
+
+
+def _sha256(lake: Lake, key: str) -> str:
+    digest = hashlib.sha256()
+    with lake.open_input(key) as source:
+        while chunk := source.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()

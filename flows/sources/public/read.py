@@ -1,4 +1,4 @@
-"""Read a public CSV with pyarrow and validate it against its catalog entry with pandera.
+"""Read a public CSV with pyarrow and validate tables against their catalog entry with pandera.
 
 pyarrow does the parsing (encoding, separator, decimal comma); pandera checks the declared
 schema (required columns, types, nullability, ranges, patterns, keys) and reports every
@@ -19,6 +19,7 @@ import pyarrow.csv as pcsv
 from pandera.errors import SchemaErrors
 
 from flows.sources.public.catalog import ARROW_TYPES, ColumnSpec, DatasetEntry
+from flows.sources.public.errors import DatasetError
 
 # pyarrow parses these itself from the declared type. Floats are left to its inference (with
 # the file's decimal mark) and integers are read as text, so that a bad value becomes a
@@ -45,10 +46,6 @@ TO_PANDAS: dict[pa.DataType, Any] = {
     pa.string(): pd.StringDtype(),
     pa.date32(): pd.ArrowDtype(pa.date32()),
 }
-
-
-class DatasetError(RuntimeError):
-    """One dataset could not be ingested; the message names the column and the problem."""
 
 
 def read_csv(entry: DatasetEntry, data: bytes, *, infer_numbers: bool = True) -> pa.Table:
@@ -209,6 +206,24 @@ def read_and_validate(name: str, entry: DatasetEntry, data: bytes) -> tuple[pa.T
     extra = [column for column in table.column_names if column not in declared]
     table = _numbers_with_decimal_point(entry, table.drop_columns(extra))
     frame = table.to_pandas(types_mapper=TO_PANDAS.get)
+    typed = _validated(name, entry, frame)
+    notes = f"ignored undeclared columns: {', '.join(extra)}" if extra else ""
+    return typed, notes
+
+
+def validate_table(name: str, entry: DatasetEntry, table: pa.Table) -> tuple[pa.Table, str]:
+    """Check a built table (IPM-NM, POF aggregates, population) against its declared columns.
+
+    Row numbers in messages count the table's rows from 1 plus one, as for a file's header.
+    """
+    declared = [c.source for c in entry.columns]
+    extra = [column for column in table.column_names if column not in declared]
+    frame = table.drop_columns(extra).to_pandas(types_mapper=TO_PANDAS.get)
+    notes = f"left out undeclared columns: {', '.join(extra)}" if extra else ""
+    return _validated(name, entry, frame), notes
+
+
+def _validated(name: str, entry: DatasetEntry, frame: pd.DataFrame) -> pa.Table:
     try:
         frame = pandera_schema(name, entry).validate(frame, lazy=True)
     except SchemaErrors as errors:
@@ -223,6 +238,4 @@ def read_and_validate(name: str, entry: DatasetEntry, data: bytes) -> tuple[pa.T
             arrays.append(values.cast(arrow_type))
         else:
             arrays.append(pa.nulls(len(frame), arrow_type))
-    typed = pa.Table.from_arrays(arrays, schema=entry.arrow_schema)
-    notes = f"ignored undeclared columns: {', '.join(extra)}" if extra else ""
-    return typed, notes
+    return pa.Table.from_arrays(arrays, schema=entry.arrow_schema)
