@@ -73,7 +73,7 @@ def partner_api(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
 ) -> None:
     """Serve the partner's sales API (the real contract) from a sample release."""
-    from flows.partner_api import serve_forever
+    from flows.sample.partner_api import serve_forever
 
     if not key:
         raise typer.BadParameter("give the key clients must send", param_hint="--key")
@@ -154,7 +154,7 @@ def ingest_partner_command(
 ) -> None:
     """Ingest the partner API: categories, establishments, and sales day by day."""
     from flows.partner_flow import ingest_partner
-    from flows.sources.partner_api import PartnerApiError
+    from flows.sources.partner.client import PartnerApiError
 
     if get_settings().partner_api_url is None:
         raise SettingsError("BIGD_PARTNER_API_URL: required to ingest the partner API")

@@ -20,8 +20,8 @@ from prefect.cache_policies import NONE
 
 from flows.resources import get_resources
 from flows.scrub import ScrubReport, publish_scrub_report
-from flows.sources.partner_api import PartnerApiClient, PartnerApiError, RetryPolicy
-from flows.sources.partner_ingest import (
+from flows.sources.partner.client import PartnerApiClient, PartnerApiError, RetryPolicy
+from flows.sources.partner.ingest import (
     IngestContext,
     SalesOutcome,
     TableResult,

@@ -28,8 +28,8 @@ import pyarrow.parquet as pq
 
 from flows.lake import Lake
 from flows.scrub import ScrubReport, scrub_table
-from flows.sources.partner_api import PartnerApiClient, PartnerResponse
-from flows.sources.partner_records import Rejection, to_arrow, validate_records
+from flows.sources.partner.client import PartnerApiClient, PartnerResponse
+from flows.sources.partner.records import Rejection, to_arrow, validate_records
 
 TABLE_NAMES = {"Category": "categories", "Establishment": "establishments", "Sale": "sales"}
 WATERMARK_KEY = "state/partner/watermark.json"

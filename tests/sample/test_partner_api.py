@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from flows.identifiers import format_cnpj
-from flows.partner_api import ENDPOINT, PartnerApiServer
+from flows.sample.partner_api import ENDPOINT, PartnerApiServer
 from tests.partner_data import CATEGORIES, CNPJS, DAYS, sales, write_partner_release
 
 KEY = "test-function-key-7Qx"

@@ -15,9 +15,9 @@ from pydantic import SecretStr
 
 from flows.config import SettingsError, get_settings
 from flows.lake import Lake
-from flows.partner_api import PartnerApiServer
-from flows.sources import partner_ingest
-from flows.sources.partner_api import (
+from flows.sample.partner_api import PartnerApiServer
+from flows.sources.partner import ingest as partner_ingest
+from flows.sources.partner.client import (
     PartnerApiClient,
     PartnerApiError,
     PartnerAuthError,
@@ -25,7 +25,7 @@ from flows.sources.partner_api import (
     SecretRedactor,
     resolve_key,
 )
-from flows.sources.partner_ingest import (
+from flows.sources.partner.ingest import (
     IngestContext,
     advance,
     ingest_full_table,
@@ -34,7 +34,7 @@ from flows.sources.partner_ingest import (
     plan_days,
     read_watermark,
 )
-from flows.sources.partner_records import validate_records
+from flows.sources.partner.records import validate_records
 from tests.partner_data import CNPJS, DAYS, sales, write_partner_release
 
 # Characters a query string must percent-encode, so redaction must catch the encoded form too.
@@ -524,7 +524,7 @@ def test_cli_ingest_partner(prefect_harness, api, partner_settings):
 def test_key_from_a_prefect_secret_block(prefect_harness):
     from prefect.blocks.system import Secret
 
-    from flows.sources.partner_api import SECRET_BLOCK
+    from flows.sources.partner.client import SECRET_BLOCK
 
     with pytest.raises(SettingsError, match="BIGD_PARTNER_API_KEY: not set"):
         resolve_key(get_settings())
