@@ -30,6 +30,7 @@ from flows.sources.partner.ingest import (
     plan_days,
     read_watermark,
 )
+from flows.sources.partner.tables import CATEGORIES, ESTABLISHMENTS
 
 DAYS_PER_TASK = 31
 
@@ -121,8 +122,8 @@ def ingest_partner(
     with client:
         ctx = IngestContext(lake, client, resources.pseudonym_key())
         try:
-            for table in ("Category", "Establishment"):
-                summary.results.append(ingest_table(ctx, table))
+            for table in (CATEGORIES, ESTABLISHMENTS):
+                summary.results.append(ingest_table(ctx, table.api))
             watermark = read_watermark(lake)
             days = plan_days(watermark, since, until, today=dt.date.today())
             summary.watermark = watermark

@@ -24,6 +24,7 @@ import pyarrow.parquet as pq
 
 from flows.lake import Lake
 from flows.municipalities import municipalities
+from flows.sources.partner import tables as partner
 
 Partition = Literal["release", "sale_date", "snapshot"]
 RELEASE_PATTERN = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
@@ -65,11 +66,7 @@ CNPJ_TABLES = (
     *(_cnpj(domain, domain) for domain in ("cnaes", "municipios", "naturezas")),
     *(_cnpj(domain, domain) for domain in ("qualificacoes", "paises", "motivos")),
 )
-PARTNER_TABLES = (
-    TableSpec("core.categories", "trusted/partner/categories", "snapshot"),
-    TableSpec("core.partner_establishments", "trusted/partner/establishments", "snapshot"),
-    TableSpec("core.sales", "trusted/partner/sales", "sale_date"),
-)
+PARTNER_TABLES = tuple(TableSpec(t.core, t.trusted, t.partition) for t in partner.TABLES)
 # Dataset and column names from flows/catalog/public.yaml (the catalog's snake_case names).
 PUBLIC_TABLES = (
     TableSpec("core.pof_food_spending", "trusted/public/pof_food_spending", "snapshot"),

@@ -30,10 +30,10 @@ from flows.lake import Lake
 from flows.scrub import ScrubReport, scrub_table
 from flows.sources.partner.client import PartnerApiClient, PartnerResponse
 from flows.sources.partner.records import Rejection, to_arrow, validate_records
+from flows.sources.partner.tables import BY_API, SALES, STATE_PREFIX
 
-TABLE_NAMES = {"Category": "categories", "Establishment": "establishments", "Sale": "sales"}
-WATERMARK_KEY = "state/partner/watermark.json"
-STAGING_PREFIX = "state/partner/staging"
+WATERMARK_KEY = f"{STATE_PREFIX}watermark.json"
+STAGING_PREFIX = f"{STATE_PREFIX}staging"
 DEFAULT_BACKFILL_DAYS = 365
 
 logger = logging.getLogger(__name__)
@@ -173,15 +173,15 @@ def store_response(
     ctx: IngestContext, response: PartnerResponse, sale_day: dt.date | None = None
 ) -> TableResult:
     """Keep the raw body, validate, quarantine the invalid, scrub and replace the trusted copy."""
-    name = TABLE_NAMES[response.table]
-    dataset = f"partner.{name}"
-    stem = f"sale_date={sale_day}" if sale_day else name
-    raw_key = f"raw/partner/{name}/{ctx.fetched_at:%Y-%m-%d}/{stem}_{ctx.run_tag}.json"
+    table = BY_API[response.table]
+    dataset = table.dataset
+    stem = f"sale_date={sale_day}" if sale_day else table.lake
+    raw_key = f"{table.raw}/{ctx.fetched_at:%Y-%m-%d}/{stem}_{ctx.run_tag}.json"
     ctx.lake.write_bytes(raw_key, response.body)
 
     validated = validate_records(response.table, response.records, sale_day)
     quarantine_day = sale_day or ctx.fetched_at.date()
-    quarantine_prefix = f"quarantine/partner/{name}/{quarantine_day}"
+    quarantine_prefix = f"{table.quarantine}/{quarantine_day}"
     if sale_day is not None:
         ctx.lake.delete_prefix(quarantine_prefix)  # a re-run replaces the day's rejections too
     if validated.rejected:
@@ -199,10 +199,10 @@ def store_response(
 
     typed = to_arrow(response.table, validated.records)
     clean, scrub = scrub_table(dataset, typed, ctx.pseudonym_key)
-    trusted_prefix = f"trusted/partner/{name}" + (f"/sale_date={sale_day}" if sale_day else "")
+    trusted_prefix = table.trusted + (f"/sale_date={sale_day}" if sale_day else "")
     _write_parquet_replacing(ctx.lake, trusted_prefix, clean)
     return TableResult(
-        table=name,
+        table=table.lake,
         day=sale_day,
         fetched=len(response.records),
         rows=clean.num_rows,
@@ -222,7 +222,7 @@ def ingest_full_table(ctx: IngestContext, table: str) -> TableResult:
 
 def ingest_sales_day(ctx: IngestContext, day: dt.date) -> TableResult:
     """Fetch one day of sales and replace that day's partition."""
-    return store_response(ctx, ctx.client.fetch("Sale", sale_date=day), sale_day=day)
+    return store_response(ctx, ctx.client.fetch(SALES.api, sale_date=day), sale_day=day)
 
 
 @dataclass
