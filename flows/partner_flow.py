@@ -20,7 +20,7 @@ from prefect.cache_policies import NONE
 
 from flows.resources import get_resources
 from flows.scrub import ScrubReport, publish_scrub_report
-from flows.sources.partner.client import PartnerApiClient, PartnerApiError, RetryPolicy
+from flows.sources.partner.client import PartnerApiError
 from flows.sources.partner.ingest import (
     IngestContext,
     SalesOutcome,
@@ -110,13 +110,11 @@ def ingest_partner(
     log = get_run_logger()
     resources = get_resources()
     lake = resources.lake
-    retry = RetryPolicy(attempts=retry_attempts, base_delay=retry_base_seconds)
-    client = PartnerApiClient(
-        resources.partner_url(),
-        resources.partner_key(),
+    client = resources.partner_client(
         timeout=timeout_seconds,
         max_concurrency=max_concurrency,
-        retry=retry,
+        attempts=retry_attempts,
+        base_delay=retry_base_seconds,
     )
     summary = PartnerRunSummary()
     with client:

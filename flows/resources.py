@@ -27,6 +27,7 @@ from flows.lake import Lake
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
+    from flows.sources.partner.client import PartnerApiClient
     from flows.warehouse.engines import EngineKind
     from flows.warehouse.loading import Loader
 
@@ -104,6 +105,13 @@ class Resources:
         if not self.settings.partner_api_url:
             raise SettingsError("BIGD_PARTNER_API_URL: required to ingest the partner API")
         return self.settings.partner_api_url
+
+    def partner_client(self, **options: Any) -> PartnerApiClient:
+        """A client of the partner's API with the URL and key resolved here; ``options``
+        (timeout, concurrency, attempts, delays) go to ``PartnerApiClient``. Close it."""
+        from flows.sources.partner.client import PartnerApiClient
+
+        return PartnerApiClient(self.partner_url(), self.partner_key(), **options)
 
     def task_runner(self, max_workers: int = CNPJ_THREADS) -> Any:
         """Threads by default; a Dask cluster (given address or a small local one) by setting.
