@@ -18,13 +18,58 @@ from tests.partner_data import DAYS, write_partner_release
 KEY = "s3cr3t/Key+with=signs=="  # signs a query string must encode: both spellings are checked
 D1, D2, D3 = (dt.date.fromisoformat(day) for day in DAYS)
 
-pytestmark = pytest.mark.integration
-
 
 @pytest.fixture
 def api(tmp_path):
     with PartnerApiServer(write_partner_release(tmp_path / "release"), key=KEY) as server:
         yield server
+
+
+# ---- contradictory dates are refused before any request and before Prefect starts --------
+
+
+@pytest.fixture
+def no_flow_run(monkeypatch):
+    """The flow replaced by a recorder: a refused command must never reach it."""
+    import flows.partner_flow
+
+    calls: list[dict] = []
+    monkeypatch.setattr(flows.partner_flow, "ingest_partner", lambda **kw: calls.append(kw))
+    monkeypatch.setenv("BIGD_PARTNER_API_URL", "http://partner.test")
+    get_settings.cache_clear()
+    return calls
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--since", DAYS[2], "--until", DAYS[0]], f"--since {DAYS[2]} is after --until {DAYS[0]}"),
+        (["--until", "2999-01-01"], "--until 2999-01-01 is after today"),
+        (["--since", "2999-01-01"], "--since 2999-01-01 is after --until"),
+    ],
+)
+def test_cli_refuses_contradictory_dates_before_the_flow_starts(no_flow_run, arguments, message):
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+
+    result = CliRunner().invoke(app, ["ingest", "partner", *arguments])
+    assert result.exit_code == 2, result.output
+    assert message in " ".join(result.output.split())  # rich wraps the box's lines
+    assert no_flow_run == []
+
+
+def test_the_flow_refuses_contradictory_dates_before_any_request(monkeypatch):
+    from flows.partner_flow import ingest_partner
+    from flows.sources.partner.ingest import PartnerDateError
+
+    monkeypatch.setenv("BIGD_PARTNER_API_URL", "http://127.0.0.1:9")  # nothing listens there
+    monkeypatch.setenv("BIGD_PARTNER_API_KEY", KEY)
+    get_settings.cache_clear()
+    with pytest.raises(PartnerDateError, match=f"--since {D3} is after --until {D1}"):
+        ingest_partner.fn(since=D3, until=D1)
+    with pytest.raises(PartnerDateError, match="is after today"):
+        ingest_partner.fn(until=D3, today=D2)
 
 
 class CollectingHandler(logging.Handler):
@@ -67,6 +112,7 @@ def spellings_of_the_key() -> list[str]:
     return [KEY, quote(KEY, safe=""), quote_plus(KEY), "s3cr3t"]
 
 
+@pytest.mark.integration
 def test_flow_runs_for_real_and_never_leaks_the_key(
     prefect_harness, api, partner_settings, all_logs, capfd
 ):
@@ -116,6 +162,7 @@ def test_flow_runs_for_real_and_never_leaks_the_key(
             assert spelling.encode() not in lake.read_bytes(stored.key)
 
 
+@pytest.mark.integration
 def test_flow_with_a_wrong_key_fails_fast_and_clearly(
     prefect_harness, api, monkeypatch, all_logs, capfd
 ):
@@ -136,6 +183,7 @@ def test_flow_with_a_wrong_key_fails_fast_and_clearly(
         assert spelling not in text
 
 
+@pytest.mark.integration
 def test_cli_ingest_partner(prefect_harness, api, partner_settings):
     from typer.testing import CliRunner
 

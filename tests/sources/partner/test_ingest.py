@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
+from zoneinfo import ZoneInfo
 
 import pyarrow as pa
 import pyarrow.dataset as ds
@@ -18,13 +20,19 @@ from flows.lake import Lake
 from flows.sample.partner_api import PartnerApiServer
 from flows.sources.partner import ingest as partner_ingest
 from flows.sources.partner.ingest import (
+    WATERMARK_KEY,
     IngestContext,
+    PartnerDateError,
     advance,
+    check_dates,
     ingest_full_table,
     ingest_sales_day,
     ingest_sales_days,
+    last_complete_day,
+    partner_today,
     plan_days,
     read_watermark,
+    write_watermark,
 )
 from tests.partner_data import CNPJS, DAYS, sales, write_partner_release
 from tests.sources.partner.conftest import KEY, PSEUDONYM_KEY, make_client
@@ -102,13 +110,85 @@ def test_plan_days():
     ]
     assert plan_days(yesterday, None, None, today) == []
     assert plan_days(yesterday, D1, D2, today) == [D1, D2]  # explicit since re-fetches
+    assert plan_days(None, None, D2, today, backfill_days=2) == [D1, D2]
+    assert plan_days(None, yesterday, today, today) == [yesterday, today]  # today: a preview
 
 
-def test_watermark_moves_only_onto_the_next_day():
-    assert advance(None, D2) == D2
-    assert advance(D1, D2) == D2
-    assert advance(D1, D3) == D1  # D2 missing: moving on would skip it for good
-    assert advance(D3, D1) == D3  # a re-run of an old day never moves it back
+def test_watermark_moves_only_onto_the_next_complete_day():
+    assert advance(None, D2, last_complete=D3) == D2
+    assert advance(D1, D2, last_complete=D3) == D2
+    assert advance(D1, D3, last_complete=D3) == D1  # D2 missing: moving on would skip it
+    assert advance(D3, D1, last_complete=D3) == D3  # a re-run of an old day never moves it back
+    assert advance(D2, D3, last_complete=D2) == D2  # D3 is not over: its sales may still come
+    assert advance(None, D3, last_complete=D2) is None
+
+
+# ---- the partner's day: the watermark never passes the last complete day -----------------
+
+
+def test_today_is_the_partners_day_not_utcs():
+    late_evening = dt.datetime(2026, 12, 2, 1, 30, tzinfo=dt.UTC)  # 22:30 on Dec 1 in São Paulo
+    assert partner_today(late_evening) == dt.date(2026, 12, 1)
+    assert partner_today(dt.datetime(2026, 12, 2, 3, 0, tzinfo=dt.UTC)) == dt.date(2026, 12, 2)
+    assert last_complete_day(dt.date(2026, 12, 1)) == dt.date(2026, 11, 30)
+    ctx = IngestContext(None, None, PSEUDONYM_KEY, fetched_at=late_evening)
+    assert ctx.today == dt.date(2026, 12, 1)
+
+
+def test_a_future_until_never_moves_the_watermark_past_yesterday(lake, stub):
+    # Real dates and no injected "today": this is what `ingest partner --until` did.
+    today = dt.datetime.now(ZoneInfo("America/Sao_Paulo")).date()
+    yesterday, tomorrow = today - dt.timedelta(days=1), today + dt.timedelta(days=1)
+    outcome = ingest_sales_days(
+        IngestContext(lake, stub, PSEUDONYM_KEY), [yesterday, today, tomorrow]
+    )
+    assert outcome.failed_day is None and len(outcome.results) == 3
+    assert outcome.watermark == yesterday
+    assert read_watermark(lake) == yesterday
+
+
+def test_until_today_is_a_preview_the_next_run_fetches_again(lake, stub):
+    ctx = IngestContext(lake, stub, PSEUDONYM_KEY, today=D3)
+    days = plan_days(None, D1, D3, today=D3)
+    outcome = ingest_sales_days(ctx, days)
+    assert [result.day for result in outcome.results] == [D1, D2, D3]
+    assert sorted(sale_ids(lake, D3)) == day_ids(D3)  # today's sales so far, for a preview
+    assert outcome.watermark == read_watermark(lake) == D2
+    # The next day's scheduled run fetches the previewed day again, whole this time.
+    assert plan_days(read_watermark(lake), None, None, today=D3 + dt.timedelta(days=1)) == [D3]
+
+
+def test_a_watermark_written_before_its_day_was_over_is_read_back_to_the_day_before(lake):
+    # What an earlier `ingest partner --until 2026-12-31` run on 2026-11-10 left behind.
+    state = {"last_complete_day": "2026-12-31", "updated_at": "2026-11-10T12:00:00+00:00"}
+    lake.write_bytes(WATERMARK_KEY, json.dumps(state).encode())
+    assert read_watermark(lake) == dt.date(2026, 11, 9)
+    assert plan_days(read_watermark(lake), None, None, today=dt.date(2026, 11, 12)) == [
+        dt.date(2026, 11, 10),
+        dt.date(2026, 11, 11),
+    ]
+
+
+def test_a_watermark_is_read_back_as_written(lake, tmp_path):
+    write_watermark(lake, D2)
+    assert read_watermark(lake) == D2
+    assert read_watermark(Lake.from_url(str(tmp_path / "empty"))) is None
+
+
+@pytest.mark.parametrize(
+    ("since", "until", "message"),
+    [
+        (D3, D1, f"--since {D3} is after --until {D1}"),
+        (None, D3 + dt.timedelta(days=1), f"--until {D3 + dt.timedelta(days=1)} is after today"),
+        (D3, None, f"--since {D3} is after --until {D2} (the default: the last complete day)"),
+        (D3 + dt.timedelta(days=5), D3 + dt.timedelta(days=9), "is after today"),
+    ],
+)
+def test_contradictory_or_future_dates_are_refused(since, until, message):
+    with pytest.raises(PartnerDateError, match=re.escape(message)):
+        check_dates(since, until, today=D3)
+    with pytest.raises(PartnerDateError):
+        plan_days(None, since, until, today=D3)
 
 
 @pytest.mark.integration
