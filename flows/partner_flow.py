@@ -25,8 +25,10 @@ from flows.sources.partner.ingest import (
     IngestContext,
     SalesOutcome,
     TableResult,
+    check_dates,
     ingest_full_table,
     ingest_sales_days,
+    partner_today,
     plan_days,
     read_watermark,
 )
@@ -101,12 +103,19 @@ def ingest_sales(ctx: IngestContext, days: list[dt.date], workers: int) -> Sales
 def ingest_partner(
     since: dt.date | None = None,
     until: dt.date | None = None,
+    today: dt.date | None = None,
     timeout_seconds: float = 30.0,
     retry_attempts: int = 5,
     retry_base_seconds: float = 1.0,
     max_concurrency: int = 4,
 ) -> PartnerRunSummary:
-    """Categories and establishments in full, then the sale days not yet ingested."""
+    """Categories and establishments in full, then the sale days not yet ingested.
+
+    ``today`` (the partner's, in America/Sao_Paulo, by default) is for tests: days from it
+    on are not over, so they may be fetched as a preview but never move the watermark.
+    """
+    today = today or partner_today()
+    check_dates(since, until, today)  # before any request: contradictory dates fetch nothing
     log = get_run_logger()
     resources = get_resources()
     lake = resources.lake
@@ -118,12 +127,12 @@ def ingest_partner(
     )
     summary = PartnerRunSummary()
     with client:
-        ctx = IngestContext(lake, client, resources.pseudonym_key())
+        ctx = IngestContext(lake, client, resources.pseudonym_key(), today=today)
         try:
             for table in (CATEGORIES, ESTABLISHMENTS):
                 summary.results.append(ingest_table(ctx, table.api))
             watermark = read_watermark(lake)
-            days = plan_days(watermark, since, until, today=dt.date.today())
+            days = plan_days(watermark, since, until, today=today)
             summary.watermark = watermark
             log.info("sales: %d days to fetch (watermark %s)", len(days), watermark)
             for start in range(0, len(days), DAYS_PER_TASK):
