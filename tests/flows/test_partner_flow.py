@@ -129,16 +129,19 @@ def test_flow_runs_for_real_and_never_leaks_the_key(
     api.inject("duplicate", table="Sale", sale_date=D3)
     state = ingest_partner(since=D1, until=D3, retry_base_seconds=0.01, return_state=True)
     summary = state.result()
-    assert summary.watermark == D3
-    assert (summary.requests, summary.retries) == (2 + 2 + 3 + 1, 3)
-    assert summary.total("rows", "sales") == 36 and summary.total("duplicates") == 3
-    assert summary.total("rows", "categories") == 3
+    totals = summary.totals
+    assert totals["watermark"] == D3.isoformat() and totals["failed_day"] is None
+    assert (totals["requests"], totals["retries"]) == (2 + 2 + 3 + 1, 3)
+    assert (totals["sales"], totals["days"], totals["duplicates"]) == (36, 3, 3)
+    assert (totals["categories"], totals["establishments"]) == (3, 4)
+    assert str(summary).startswith("36 sales over 3 days, 4 establishments, 3 categories; ")
     lake = Lake.from_url(get_settings().lake_root)
     assert read_watermark(lake) == D3
 
     # A scheduled run the next day fetches only what is new: nothing, here.
     again = ingest_partner(until=D3, retry_base_seconds=0.01)
-    assert [result.table for result in again.results] == ["categories", "establishments"]
+    assert [row["table"] for row in again.rows] == ["categories", "establishments", "TOTAL"]
+    assert again.totals["days"] == 0 and again.totals["watermark"] == D3.isoformat()
 
     with get_client(sync_client=True) as client:
         artifacts = client.read_artifacts(
@@ -147,8 +150,8 @@ def test_flow_runs_for_real_and_never_leaks_the_key(
             )
         )
     by_key = {artifact.key: artifact for artifact in artifacts}
-    assert {"partner-ingest-summary", "partner-scrub-report"} <= set(by_key)
-    summary_rows = by_key["partner-ingest-summary"].data
+    assert {"ingest-partner", "ingest-partner-scrub"} <= set(by_key)
+    summary_rows = by_key["ingest-partner"].data
     summary_rows = json.loads(summary_rows) if isinstance(summary_rows, str) else summary_rows
     assert summary_rows[-1]["requests"] == 8 and summary_rows[-1]["retries"] == 3
 

@@ -85,18 +85,6 @@ class TableResult:
     trusted_prefix: str
     scrub: ScrubReport = field(repr=False, default_factory=ScrubReport.empty)
 
-    def row(self) -> dict[str, object]:
-        """This result as a line of the run-summary table (no data values)."""
-        return {
-            "table": self.table,
-            "day": self.day.isoformat() if self.day else "full",
-            "fetched": self.fetched,
-            "rows": self.rows,
-            "quarantined": self.quarantined,
-            "duplicates": self.duplicates,
-            "attempts": self.attempts,
-        }
-
 
 # ---- the partner's day and the watermark --------------------------------------------------
 
