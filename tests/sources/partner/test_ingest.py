@@ -19,6 +19,7 @@ import pytest
 from flows.lake import Lake
 from flows.sample.partner_api import PartnerApiServer
 from flows.sources.partner import ingest as partner_ingest
+from flows.sources.partner.client import PartnerApiError
 from flows.sources.partner.ingest import (
     WATERMARK_KEY,
     IngestContext,
@@ -35,9 +36,14 @@ from flows.sources.partner.ingest import (
     write_watermark,
 )
 from tests.partner_data import CNPJS, DAYS, sales, write_partner_release
-from tests.sources.partner.conftest import KEY, PSEUDONYM_KEY, make_client
+from tests.sources.partner.conftest import KEY, PSEUDONYM_KEY, StubClient, make_client
 
 D1, D2, D3 = (dt.date.fromisoformat(day) for day in DAYS)
+
+
+@pytest.fixture
+def stub_ctx(lake, stub):
+    return IngestContext(lake, stub, PSEUDONYM_KEY)
 
 
 def sale_ids(lake: Lake, day: dt.date) -> list[int]:
@@ -52,16 +58,11 @@ def day_ids(day: dt.date) -> list[int]:
 # ---- validation, quarantine, duplicates --------------------------------------------------
 
 
-@pytest.mark.integration
-def test_invalid_records_are_quarantined_with_reasons_and_kept_out(tmp_path, lake, sleep):
+def test_invalid_records_are_quarantined_with_reasons_and_kept_out(lake):
     rows = sales()
     rows[0] = {**rows[0], "cnpj": "99999999999999"}
     rows[2] = {**rows[2], "value": "12,50"}
-    with (
-        PartnerApiServer(write_partner_release(tmp_path / "bad", rows), key=KEY) as api,
-        make_client(api.url, sleep) as client,
-    ):
-        result = ingest_sales_day(IngestContext(lake, client, PSEUDONYM_KEY), D1)
+    result = ingest_sales_day(IngestContext(lake, StubClient(rows), PSEUDONYM_KEY), D1)
     assert (result.fetched, result.rows, result.quarantined) == (12, 10, 2)
     assert sorted(sale_ids(lake, D1)) == [i for i in day_ids(D1) if i not in (1, 3)]
     [quarantine] = lake.list(f"quarantine/partner/sales/{D1}")
@@ -73,17 +74,17 @@ def test_invalid_records_are_quarantined_with_reasons_and_kept_out(tmp_path, lak
     assert b"99999999999999" in lake.read_bytes(result.raw_key)
 
 
-@pytest.mark.integration
-def test_duplicate_ids_are_removed_and_counted(api, ctx, lake):
-    api.inject("duplicate", table="Sale", sale_date=D2)
-    result = ingest_sales_day(ctx, D2)
+def test_duplicate_ids_are_removed_and_counted(lake):
+    day_rows = [sale for sale in sales() if sale["saleDate"].startswith(DAYS[1])]
+    repeated = [*day_rows, *day_rows[:3]]
+    result = ingest_sales_day(IngestContext(lake, StubClient(repeated), PSEUDONYM_KEY), D2)
     assert (result.fetched, result.rows, result.duplicates) == (15, 12, 3)
     ids = sale_ids(lake, D2)
     assert sorted(ids) == day_ids(D2) and len(set(ids)) == len(ids)
 
 
-@pytest.mark.integration
-def test_full_tables_are_scrubbed_typed_and_replaced(ctx, lake):
+def test_full_tables_are_scrubbed_typed_and_replaced(stub_ctx, lake):
+    ctx = stub_ctx
     first = ingest_full_table(ctx, "Establishment")
     again = ingest_full_table(ctx, "Establishment")
     assert first.trusted_prefix == again.trusted_prefix == "trusted/partner/establishments"
@@ -219,7 +220,8 @@ def test_a_rerun_of_a_day_replaces_exactly_that_day(tmp_path, lake, sleep):
 
 
 @pytest.mark.integration
-def test_watermark_advances_only_after_a_day_is_fully_written(api, ctx, lake, monkeypatch):
+def test_watermark_advances_only_after_a_day_is_fully_written(stub_ctx, lake, monkeypatch):
+    ctx = stub_ctx
     original_write = partner_ingest.write_watermark
     written: list[dt.date] = []
 
@@ -249,8 +251,18 @@ def test_watermark_advances_only_after_a_day_is_fully_written(api, ctx, lake, mo
     assert written == [D1, D2, D3]
 
 
+def test_a_day_that_keeps_failing_holds_the_watermark_before_it(lake):
+    failing = StubClient(fail={D2: PartnerApiError("GET ...saleDate=2026-03-15 failed: HTTP 503")})
+    outcome = ingest_sales_days(
+        IngestContext(lake, failing, PSEUDONYM_KEY), [D1, D2, D3], workers=2
+    )
+    assert outcome.failed_day == D2 and "HTTP 503" in outcome.error
+    assert outcome.watermark == read_watermark(lake) == D1
+    assert not lake.exists(f"trusted/partner/sales/sale_date={D2}")
+
+
 @pytest.mark.integration
-def test_a_day_that_keeps_failing_holds_the_watermark_before_it(api, ctx, lake):
+def test_a_day_the_server_keeps_refusing_holds_the_watermark_and_hides_the_key(api, ctx, lake):
     api.inject("status", table="Sale", sale_date=D2, status=503, times=10)
     outcome = ingest_sales_days(ctx, [D1, D2, D3], workers=2)
     assert outcome.failed_day == D2 and "HTTP 503" in outcome.error
