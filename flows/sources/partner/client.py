@@ -33,7 +33,13 @@ from pydantic import SecretStr
 
 from flows.config import SettingsError
 from flows.resources import PARTNER_KEY_BLOCK as SECRET_BLOCK
-from flows.retry import RETRIABLE_STATUS, TransientError, retry_after_seconds, retrying
+from flows.retry import (
+    RETRIABLE_STATUS,
+    TransientError,
+    is_transient,
+    retry_after_seconds,
+    retrying,
+)
 
 ENDPOINT = "/api/InteliFunctionGetData"
 
@@ -269,8 +275,9 @@ class PartnerApiClient:
                 )
             except httpx.RequestError as error:  # connection, timeout, protocol, decoding
                 problem = f"{type(error).__name__}: {redactor.redact(str(error)) or 'no detail'}"
+                heals = is_transient(error)  # the shared rule: e.g. a redirect loop does not
         if problem is not None:
-            raise TransientError(problem)
+            raise TransientError(problem) if heals else PartnerApiError(f"{described}: {problem}")
         status = response.status_code
         text = redactor.redact(response.text[:300].strip()) if status != 200 else ""
         if status in AUTH_STATUSES:

@@ -127,6 +127,18 @@ def test_connection_errors_are_retried_then_fail_clearly_without_the_key(sleep):
     assert len(script.requests) == 3 and len(sleep.waits) == 2
 
 
+def test_an_http_error_the_shared_rule_calls_permanent_fails_at_once(sleep):
+    def loop(request: httpx.Request) -> Exception:
+        return httpx.TooManyRedirects(f"redirect loop at {request.url}", request=request)
+
+    script = Script(loop)
+    with mock_client(script, sleep) as client, pytest.raises(PartnerApiError) as error:
+        client.fetch("Category")
+    assert "TooManyRedirects: redirect loop" in str(error.value)
+    assert not any(spelling in str(error.value) for spelling in SPELLINGS)
+    assert len(script.requests) == 1 and sleep.waits == []
+
+
 def test_a_body_that_is_not_json_is_retried(sleep):
     script = Script(httpx.Response(200, content=b'[{"id": 1, "na'), ok())
     with mock_client(script, sleep) as client:
