@@ -183,11 +183,36 @@ def test_a_refused_key_fails_at_once_and_for_every_later_call(sleep, status):
     assert len(script.requests) == 1 and sleep.waits == []
 
 
-def test_every_log_line_is_redacted(sleep, caplog):
+class Collected(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(self.format(record))
+
+
+@pytest.fixture
+def client_logs():
+    """httpx's and the client's records at DEBUG, collected on their own loggers (the CLI's
+    logging setup, run by other tests, stops them propagating to pytest's handler)."""
+    handler = Collected()
+    loggers = [logging.getLogger(name) for name in ("httpx", "flows.sources.partner.client")]
+    levels = [target.level for target in loggers]
+    for target in loggers:
+        target.setLevel(logging.DEBUG)
+        target.addHandler(handler)
+    yield handler.messages
+    for target, level in zip(loggers, levels, strict=True):
+        target.removeHandler(handler)
+        target.setLevel(level)
+
+
+def test_every_log_line_is_redacted(sleep, client_logs):
     script = Script(httpx.Response(503), ok())
-    with caplog.at_level(logging.DEBUG), mock_client(script, sleep) as client:
+    with mock_client(script, sleep) as client:
         client.fetch("Category")
-    text = "\n".join(record.getMessage() for record in caplog.records)
+    text = "\n".join(client_logs)
     assert "HTTP Request: GET" in text  # httpx's own request line was logged ...
     assert "code=***" in text  # ... redacted, like the retry warning
     assert "retry 1/3" in text
