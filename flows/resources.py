@@ -27,7 +27,6 @@ from flows.lake import Lake
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
-    from flows.sources.partner.client import PartnerApiClient
     from flows.warehouse.engines import EngineKind
     from flows.warehouse.loading import Loader
 
@@ -59,6 +58,10 @@ class Warehouse:
     def loader(self) -> Loader:
         """The engine's load strategy (Redshift's needs its IAM role and staging prefix)."""
         return self.kind.make_loader(self.settings)
+
+
+if TYPE_CHECKING:  # the partner client is imported only when one is built
+    from flows.sources.partner.client import PartnerApiClient
 
 
 class Resources:
