@@ -73,7 +73,7 @@ def partner_api(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
 ) -> None:
     """Serve the partner's sales API (the real contract) from a sample release."""
-    from flows.partner_api import serve_forever
+    from flows.sample.partner_api import serve_forever
 
     if not key:
         raise typer.BadParameter("give the key clients must send", param_hint="--key")
@@ -162,19 +162,27 @@ def ingest_partner_command(
     ] = None,
     until: Annotated[
         datetime | None,
-        typer.Option(formats=["%Y-%m-%d"], help="Last sale day (default: yesterday)."),
+        typer.Option(
+            formats=["%Y-%m-%d"],
+            help="Last sale day (default: yesterday, the last complete day in São Paulo). "
+            "Today is a preview: written, but fetched again by the next run.",
+        ),
     ] = None,
 ) -> None:
     """Ingest the partner API: categories, establishments, and sales day by day."""
     from flows.partner_flow import ingest_partner
-    from flows.sources.partner_api import PartnerApiError
+    from flows.sources.partner.client import PartnerApiError
+    from flows.sources.partner.ingest import PartnerDateError, check_dates, partner_today
 
+    first, last = (since.date() if since else None), (until.date() if until else None)
+    try:  # here, so contradictory dates are refused before Prefect starts
+        check_dates(first, last, partner_today())
+    except PartnerDateError as error:
+        raise typer.BadParameter(str(error), param_hint="--since/--until") from None
     if get_settings().partner_api_url is None:
         raise SettingsError("BIGD_PARTNER_API_URL: required to ingest the partner API")
     try:
-        summary = ingest_partner(
-            since=since.date() if since else None, until=until.date() if until else None
-        )
+        summary = ingest_partner(since=first, until=last)
     except PartnerApiError as error:
         console.print(f"[red]Failed:[/red] {error}", highlight=False)
         raise typer.Exit(1) from None

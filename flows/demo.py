@@ -110,10 +110,10 @@ def _describe(result: object) -> str:
 
 def run_demo(workdir: Path, establishments: int = 5_000) -> None:
     """Generate, serve, ingest, scrub and load; then print where the results are."""
-    from flows.partner_api import PartnerApiServer
     from flows.pipeline import pipeline
     from flows.purge_flow import purge
     from flows.sample import generate_release
+    from flows.sample.partner_api import PartnerApiServer
 
     started = time.perf_counter()
     workdir = workdir.resolve()

@@ -4,76 +4,37 @@ partner API ──► raw/partner (restricted) ──► validate ──► quar
                                                  └──► scrub ──► trusted/partner (Parquet)
 
 Sales are incremental: the run fetches the days after the watermark in
-``state/partner/watermark.json`` up to yesterday (the first run: the last
-365 days), and the watermark moves only after a day is fully written. ``since``
-re-fetches older days; each day's partition is replaced whole.
+``state/partner/watermark.json`` up to yesterday in São Paulo (the first run: the last
+365 days), and the watermark moves only after a day is fully written, never past
+yesterday. ``since`` re-fetches older days; each day's partition is replaced whole.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
 
 from prefect import flow, get_run_logger, task
-from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NONE
 
 from flows.resources import get_resources
-from flows.scrub import ScrubReport, publish_scrub_report
-from flows.sources.partner_api import PartnerApiClient, PartnerApiError, RetryPolicy
-from flows.sources.partner_ingest import (
+from flows.runs import RunSummary, publish_run
+from flows.sources.partner.client import PartnerApiError
+from flows.sources.partner.ingest import (
     IngestContext,
     SalesOutcome,
     TableResult,
+    check_dates,
     ingest_full_table,
     ingest_sales_days,
+    last_complete_day,
+    partner_today,
     plan_days,
     read_watermark,
 )
+from flows.sources.partner.summary import PartnerRun, run_summary
+from flows.sources.partner.tables import CATEGORIES, ESTABLISHMENTS
 
 DAYS_PER_TASK = 31
-
-
-@dataclass
-class PartnerRunSummary:
-    """What a run did, for the caller and the run-summary artifact."""
-
-    requests: int = 0
-    retries: int = 0
-    results: list[TableResult] = field(default_factory=list)
-    watermark: dt.date | None = None
-    failed_day: dt.date | None = None
-    error: str | None = None
-
-    def total(self, name: str, table: str | None = None) -> int:
-        return sum(
-            getattr(result, name) for result in self.results if table in (None, result.table)
-        )
-
-    def rows(self) -> list[dict[str, object]]:
-        """One line per table and day, then a totals line with requests and retries."""
-        lines = [{**result.row(), "requests": "", "retries": ""} for result in self.results]
-        totals = {
-            "table": "TOTAL",
-            "day": f"watermark {self.watermark or '-'}",
-            **{name: self.total(name) for name in ("fetched", "rows", "quarantined")},
-            "duplicates": self.total("duplicates"),
-            "attempts": self.total("attempts"),
-            "requests": self.requests,
-            "retries": self.retries,
-        }
-        return [*lines, totals]
-
-    def __str__(self) -> str:
-        days = sum(1 for result in self.results if result.day)
-        text = (
-            f"{self.total('rows', 'sales'):,} sales over {days} days, "
-            f"{self.total('rows', 'establishments'):,} establishments, "
-            f"{self.total('rows', 'categories'):,} categories; "
-            f"{self.total('quarantined')} quarantined, {self.total('duplicates')} duplicates; "
-            f"{self.requests} requests, {self.retries} retries; watermark {self.watermark}"
-        )
-        return text + (f"; FAILED at {self.failed_day}" if self.failed_day else "")
 
 
 @task(cache_policy=NONE)
@@ -100,58 +61,47 @@ def ingest_sales(ctx: IngestContext, days: list[dt.date], workers: int) -> Sales
 def ingest_partner(
     since: dt.date | None = None,
     until: dt.date | None = None,
+    today: dt.date | None = None,
     timeout_seconds: float = 30.0,
     retry_attempts: int = 5,
     retry_base_seconds: float = 1.0,
     max_concurrency: int = 4,
-) -> PartnerRunSummary:
-    """Categories and establishments in full, then the sale days not yet ingested."""
+) -> RunSummary:
+    """Categories and establishments in full, then the sale days not yet ingested.
+
+    ``today`` (the partner's, in America/Sao_Paulo, by default) is for tests: days from it
+    on are not over, so they may be fetched as a preview but never move the watermark.
+    """
+    today = today or partner_today()
+    check_dates(since, until, today)  # before any request: contradictory dates fetch nothing
     log = get_run_logger()
     resources = get_resources()
-    lake = resources.lake
-    retry = RetryPolicy(attempts=retry_attempts, base_delay=retry_base_seconds)
-    client = PartnerApiClient(
-        resources.partner_url(),
-        resources.partner_key(),
+    client = resources.partner_client(
         timeout=timeout_seconds,
         max_concurrency=max_concurrency,
-        retry=retry,
+        attempts=retry_attempts,
+        base_delay=retry_base_seconds,
     )
-    summary = PartnerRunSummary()
+    run = PartnerRun(last_complete=last_complete_day(today))
     with client:
-        ctx = IngestContext(lake, client, resources.pseudonym_key())
+        ctx = IngestContext(resources.lake, client, resources.pseudonym_key(), today=today)
         try:
-            for table in ("Category", "Establishment"):
-                summary.results.append(ingest_table(ctx, table))
-            watermark = read_watermark(lake)
-            days = plan_days(watermark, since, until, today=dt.date.today())
-            summary.watermark = watermark
-            log.info("sales: %d days to fetch (watermark %s)", len(days), watermark)
+            for table in (CATEGORIES, ESTABLISHMENTS):
+                run.results.append(ingest_table(ctx, table.api))
+            run.watermark = read_watermark(resources.lake)
+            days = plan_days(run.watermark, since, until, today=today)
+            log.info("sales: %d days to fetch (watermark %s)", len(days), run.watermark)
             for start in range(0, len(days), DAYS_PER_TASK):
                 outcome = ingest_sales(ctx, days[start : start + DAYS_PER_TASK], max_concurrency)
-                summary.results.extend(outcome.results)
-                summary.watermark = outcome.watermark
+                run.results.extend(outcome.results)
+                run.watermark = outcome.watermark
                 if outcome.failed_day is not None:
-                    summary.failed_day, summary.error = outcome.failed_day, outcome.error
+                    run.failed_day, run.error = outcome.failed_day, outcome.error
                     break
-        finally:
-            summary.requests, summary.retries = client.stats.requests, client.stats.retries
-            _publish(summary)
-    log.info("partner: %s", summary)
-    if summary.failed_day is not None:
-        raise PartnerApiError(f"sales of {summary.failed_day} failed: {summary.error}")
+        finally:  # what was done is published even when a step failed
+            run.requests, run.retries = client.stats.requests, client.stats.retries
+            summary = run_summary(run)
+            publish_run(summary)
+    if run.failed_day is not None:
+        raise PartnerApiError(f"sales of {run.failed_day} failed: {run.error}")
     return summary
-
-
-def _publish(summary: PartnerRunSummary) -> None:
-    """The run summary and the scrub counts as Prefect table artifacts."""
-    create_table_artifact(
-        key="partner-ingest-summary",
-        table=summary.rows(),
-        description="Partner API ingestion: rows fetched, written, quarantined and "
-        "duplicated per table and sale day; requests and retries of the run.",
-    )
-    scrub = ScrubReport.empty()
-    for result in summary.results:
-        scrub = scrub.merge(result.scrub)
-    publish_scrub_report(scrub, key="partner-scrub-report")

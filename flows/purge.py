@@ -16,10 +16,10 @@ import re
 from dataclasses import dataclass, field
 
 from flows.lake import Lake, LakeObject
+from flows.sources.partner.tables import RAW_PREFIX as PARTNER_RAW_PREFIX
 
 logger = logging.getLogger(__name__)
 
-PARTNER_RAW_PREFIX = "raw/partner/"
 _PARTITION_DATE = re.compile(r"^(?:[A-Za-z_]+=)?(\d{4}-\d{2}-\d{2})$")
 
 

@@ -59,6 +59,10 @@ class Warehouse:
         return self.kind.make_loader(self.settings)
 
 
+if TYPE_CHECKING:  # the partner client is imported only when one is built
+    from flows.sources.partner.client import PartnerApiClient
+
+
 class Resources:
     """Everything built from one Settings object (cheap to make; parts built on demand)."""
 
@@ -103,6 +107,13 @@ class Resources:
         if not self.settings.partner_api_url:
             raise SettingsError("BIGD_PARTNER_API_URL: required to ingest the partner API")
         return self.settings.partner_api_url
+
+    def partner_client(self, **options: Any) -> PartnerApiClient:
+        """A client of the partner's API with the URL and key resolved here; ``options``
+        (timeout, concurrency, attempts, delays) go to ``PartnerApiClient``. Close it."""
+        from flows.sources.partner.client import PartnerApiClient
+
+        return PartnerApiClient(self.partner_url(), self.partner_key(), **options)
 
     def task_runner(self, max_workers: int = CNPJ_THREADS) -> Any:
         """Threads by default; a Dask cluster (given address or a small local one) by setting.

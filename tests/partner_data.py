@@ -14,6 +14,7 @@ CATEGORIES = [
     {"id": 3, "name": "Feijão", "isActive": False},
 ]
 CNPJS = [make_cnpj(f"{11222333 + step:08d}", "0001") for step in range(4)]
+ESTABLISHMENTS = [{"id": number + 1, "cnpj": cnpj} for number, cnpj in enumerate(CNPJS)]
 
 
 def sales() -> list[dict]:
@@ -41,9 +42,8 @@ def write_partner_release(folder: Path, sale_rows: list[dict] | None = None) -> 
     """Write ``folder/partner/{categories,establishments,sales}.json``; returns ``folder``."""
     partner = folder / "partner"
     partner.mkdir(parents=True, exist_ok=True)
-    establishments = [{"id": number + 1, "cnpj": cnpj} for number, cnpj in enumerate(CNPJS)]
     (partner / "categories.json").write_text(json.dumps(CATEGORIES, ensure_ascii=False))
-    (partner / "establishments.json").write_text(json.dumps(establishments))
+    (partner / "establishments.json").write_text(json.dumps(ESTABLISHMENTS))
     rows = sales() if sale_rows is None else sale_rows
     (partner / "sales.json").write_text(json.dumps(rows, ensure_ascii=False))
     return folder

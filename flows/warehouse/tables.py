@@ -24,6 +24,7 @@ import pyarrow.parquet as pq
 
 from flows.lake import Lake
 from flows.municipalities import municipalities
+from flows.sources.partner import tables as partner
 
 Partition = Literal["release", "sale_date", "snapshot"]
 RELEASE_PATTERN = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
@@ -65,11 +66,7 @@ CNPJ_TABLES = (
     *(_cnpj(domain, domain) for domain in ("cnaes", "municipios", "naturezas")),
     *(_cnpj(domain, domain) for domain in ("qualificacoes", "paises", "motivos")),
 )
-PARTNER_TABLES = (
-    TableSpec("core.categories", "trusted/partner/categories", "snapshot"),
-    TableSpec("core.partner_establishments", "trusted/partner/establishments", "snapshot"),
-    TableSpec("core.sales", "trusted/partner/sales", "sale_date"),
-)
+PARTNER_TABLES = tuple(TableSpec(t.core, t.trusted, t.partition) for t in partner.TABLES)
 
 
 def public_tables(catalog_path: str | None = None) -> tuple[TableSpec, ...]:

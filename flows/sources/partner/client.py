@@ -7,19 +7,20 @@ outside ``except`` blocks so no httpx exception (which carries the request and i
 is chained to them; and installs a logging filter on the httpx and httpcore loggers that
 replaces the key in every record they emit, at any level.
 
-Retries: connection errors, timeouts, 5xx, 429 (waiting what ``Retry-After`` asks) and
-bodies that are not valid JSON are retried with exponential backoff and jitter. A
-refused key (401/403) fails at once, and every later call of the same client fails
-without a request, so concurrent day fetches cannot turn it into a retry storm.
+Retries go through ``flows.retry`` (tenacity, the project's one "is this transient?"
+rule): connection errors, timeouts, HTTP 408/429/5xx (waiting what ``Retry-After`` asks,
+up to a cap) and bodies that are not valid JSON are retried with exponential backoff and
+jitter; anything else fails at once. A refused key (401/403) fails at once, and every
+later call of the same client fails without a request, so concurrent day fetches cannot
+turn it into a retry storm. The key is resolved by ``flows.resources``
+(``Resources.partner_client``), never here.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import email.utils
 import json
 import logging
-import random
 import threading
 import time
 from collections.abc import Callable
@@ -27,10 +28,18 @@ from dataclasses import dataclass, field
 from urllib.parse import quote, quote_plus
 
 import httpx
+import tenacity
 from pydantic import SecretStr
 
-from flows.config import Settings, SettingsError
+from flows.config import SettingsError
 from flows.resources import PARTNER_KEY_BLOCK as SECRET_BLOCK
+from flows.retry import (
+    RETRIABLE_STATUS,
+    TransientError,
+    is_transient,
+    retry_after_seconds,
+    retrying,
+)
 
 ENDPOINT = "/api/InteliFunctionGetData"
 
@@ -44,7 +53,6 @@ HTTP_LOGGERS = (
     "httpcore.proxy",
     "httpcore.socks",
 )
-RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 AUTH_STATUSES = frozenset({401, 403})
 
 logger = logging.getLogger(__name__)
@@ -110,32 +118,6 @@ def protect_secret(secret: str) -> None:
             target.addFilter(redactor)
 
 
-def resolve_key(settings: Settings) -> SecretStr:
-    """The key from ``BIGD_PARTNER_API_KEY``, else from the Prefect Secret block."""
-    from flows.resources import Resources
-
-    return Resources(settings).partner_key()
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How often and how long to retry; tests pass tiny delays."""
-
-    attempts: int = 5
-    base_delay: float = 1.0
-    max_delay: float = 30.0
-    max_retry_after: float = 300.0
-
-    def __post_init__(self) -> None:
-        if self.attempts < 1 or self.base_delay < 0 or self.max_delay < 0:
-            raise ValueError("retries need attempts >= 1 and delays >= 0")
-
-    def backoff(self, retry_number: int) -> float:
-        """Exponential backoff with "equal jitter": half fixed, half random."""
-        ceiling = min(self.max_delay, self.base_delay * 2 ** (retry_number - 1))
-        return ceiling / 2 + random.uniform(0, ceiling / 2)
-
-
 @dataclass
 class ClientStats:
     """Counters for the run summary (thread-safe)."""
@@ -173,15 +155,22 @@ class PartnerApiClient:
         *,
         timeout: float = 30.0,
         max_concurrency: int = 4,
-        retry: RetryPolicy | None = None,
+        attempts: int = 5,
+        base_delay: float = 1.0,
+        max_delay: float = 30.0,
+        max_retry_after: float = 300.0,
         sleep: Callable[[float], None] = time.sleep,
+        transport: httpx.BaseTransport | None = None,
     ):
         self._key = key if isinstance(key, SecretStr) else SecretStr(key)
         if not self._key.get_secret_value():
             raise SettingsError("BIGD_PARTNER_API_KEY: the partner API key is empty")
         protect_secret(self._key.get_secret_value())
+        if attempts < 1 or base_delay < 0 or max_delay < 0 or max_retry_after < 0:
+            raise ValueError("retries need attempts >= 1 and delays >= 0")
         self.base_url = base_url.rstrip("/")
-        self.retry = retry or RetryPolicy()
+        self.attempts, self.base_delay, self.max_delay = attempts, base_delay, max_delay
+        self.max_retry_after = max_retry_after
         self.stats = ClientStats()
         self._sleep = sleep
         self._slots = threading.BoundedSemaphore(max_concurrency)
@@ -191,6 +180,7 @@ class PartnerApiClient:
             timeout=httpx.Timeout(timeout),
             limits=httpx.Limits(max_connections=max_concurrency),
             follow_redirects=False,
+            transport=transport,  # tests pass httpx.MockTransport
         )
 
     def __repr__(self) -> str:
@@ -227,38 +217,52 @@ class PartnerApiClient:
         if sale_category is not None:
             params["saleCategory"] = str(sale_category)
         described = self.describe(params)
-        for attempt in range(1, self.retry.attempts + 1):
-            outcome = self._attempt(params, described)
-            if isinstance(outcome, PartnerResponse):
-                return PartnerResponse(
-                    table, params, outcome.body, outcome.records, attempt, described
-                )
-            problem, wait = outcome
-            if attempt == self.retry.attempts:
-                break
-            wait = self.retry.backoff(attempt) if wait is None else wait
+        problem = None
+        try:
+            for attempt in self._retrying(described):
+                with attempt:
+                    response = self._attempt(params, described)
+        except TransientError as error:  # the last attempt failed too
+            problem = str(error)
+        if problem is not None:  # raised here, outside the except: nothing chained to it
+            self.stats.add(failures=1)
+            raise PartnerApiError(
+                f"{described} failed after {self.attempts} attempts; last error: {problem}"
+            )
+        number = attempt.retry_state.attempt_number
+        return PartnerResponse(table, params, response.body, response.records, number, described)
+
+    def _retrying(self, described: str) -> tenacity.Retrying:
+        """The shared retry rule, counting and logging each retry with the redacted request."""
+
+        def on_retry(state: tenacity.RetryCallState) -> None:
+            self.stats.add(retries=1)
+            error = state.outcome.exception() if state.outcome else None
+            wait = state.next_action.sleep if state.next_action else 0.0
             logger.warning(
                 "%s: %s; retry %d/%d in %.2f s",
                 described,
-                problem,
-                attempt,
-                self.retry.attempts - 1,
+                error,
+                state.attempt_number,
+                self.attempts - 1,
                 wait,
             )
-            self.stats.add(retries=1)
-            self._sleep(wait)
-        self.stats.add(failures=1)
-        raise PartnerApiError(
-            f"{described} failed after {self.retry.attempts} attempts; last error: {problem}"
+
+        return retrying(
+            attempts=self.attempts,
+            base_delay=self.base_delay,
+            max_delay=self.max_delay,
+            sleep=self._sleep,
+            on_retry=on_retry,
         )
 
-    def _attempt(
-        self, params: dict[str, str], described: str
-    ) -> PartnerResponse | tuple[str, float | None]:
-        """One request: the response, or (what went wrong, how long to wait; None = backoff).
+    def _attempt(self, params: dict[str, str], described: str) -> PartnerResponse:
+        """One request: the response, or an error that says whether to try again.
 
-        Errors that must not be retried are raised here, never inside an ``except`` block,
-        so the httpx exception (and the URL it carries) is not chained to ours.
+        Trouble that can heal (the shared rule's statuses, a dropped connection, a body cut
+        short) is a ``TransientError``; anything else a ``PartnerApiError``. Both are raised
+        here, never inside an ``except`` block, so the httpx exception (and the URL with
+        the key it carries) is not chained to ours; their text is redacted.
         """
         if self._refused is not None:
             raise PartnerAuthError(self._refused)
@@ -271,8 +275,9 @@ class PartnerApiClient:
                 )
             except httpx.RequestError as error:  # connection, timeout, protocol, decoding
                 problem = f"{type(error).__name__}: {redactor.redact(str(error)) or 'no detail'}"
+                heals = is_transient(error)  # the shared rule: e.g. a redirect loop does not
         if problem is not None:
-            return problem, None
+            raise TransientError(problem) if heals else PartnerApiError(f"{described}: {problem}")
         status = response.status_code
         text = redactor.redact(response.text[:300].strip()) if status != 200 else ""
         if status in AUTH_STATUSES:
@@ -282,14 +287,14 @@ class PartnerApiClient:
                 "not retrying."
             )
             raise PartnerAuthError(self._refused)
-        if status in RETRY_STATUSES:
-            wait = _retry_after(response.headers.get("Retry-After")) if status == 429 else None
-            if wait is not None and wait > self.retry.max_retry_after:
+        if status in RETRIABLE_STATUS:
+            wait = retry_after_seconds(response.headers.get("Retry-After"))
+            if wait is not None and wait > self.max_retry_after:
                 raise PartnerApiError(
-                    f"{described}: HTTP 429 asks to wait {wait:.0f} s, more than the "
-                    f"{self.retry.max_retry_after:.0f} s limit"
+                    f"{described}: HTTP {status} asks to wait {wait:.0f} s, more than the "
+                    f"{self.max_retry_after:.0f} s limit"
                 )
-            return f"HTTP {status} {text}".strip(), wait
+            raise TransientError(f"HTTP {status} {text}".strip(), retry_after=wait)
         if status != 200:
             raise PartnerApiError(f"{described}: HTTP {status}: {text}")
         body = response.content
@@ -298,23 +303,8 @@ class PartnerApiClient:
         except ValueError as error:
             problem = f"invalid JSON ({redactor.redact(str(error))}; {len(body):,} bytes)"
         if problem is not None:
-            return problem, None
+            raise TransientError(problem)
         if not isinstance(records, list):
             kind = type(records).__name__
             raise PartnerApiError(f"{described}: expected a JSON array, got {kind}")
         return PartnerResponse(params["table"], params, body, records, 1, described)
-
-
-def _retry_after(value: str | None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header: seconds (fractions allowed) or a date."""
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())

@@ -17,8 +17,7 @@ import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from flows.identifiers import is_valid_cnpj, normalize_cnpj
-
-TABLES = ("Category", "Establishment", "Sale")
+from flows.sources.partner.tables import CATEGORIES, ESTABLISHMENTS, SALES
 
 
 class _Record(BaseModel):
@@ -84,9 +83,9 @@ class SaleRecord(_Record):
 
 
 MODELS: dict[str, type[_Record]] = {
-    "Category": CategoryRecord,
-    "Establishment": EstablishmentRecord,
-    "Sale": SaleRecord,
+    CATEGORIES.api: CategoryRecord,
+    ESTABLISHMENTS.api: EstablishmentRecord,
+    SALES.api: SaleRecord,
 }
 
 
@@ -147,9 +146,11 @@ def validate_records(
 
 
 SCHEMAS = {
-    "Category": pa.schema([("id", pa.int64()), ("name", pa.string()), ("is_active", pa.bool_())]),
-    "Establishment": pa.schema([("id", pa.int64()), ("cnpj", pa.string())]),
-    "Sale": pa.schema(
+    CATEGORIES.api: pa.schema(
+        [("id", pa.int64()), ("name", pa.string()), ("is_active", pa.bool_())]
+    ),
+    ESTABLISHMENTS.api: pa.schema([("id", pa.int64()), ("cnpj", pa.string())]),
+    SALES.api: pa.schema(
         [
             ("id", pa.int64()),
             ("cnpj", pa.string()),

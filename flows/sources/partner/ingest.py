@@ -12,6 +12,12 @@ Lake layout (``<fetch-date>`` is the UTC day the run fetched, so retention count
   ``trusted/partner/sales/sale_date=YYYY-MM-DD/part-0.parquet`` (a day is replaced whole);
 - ``state/partner/watermark.json``: the last sale day such that it and every day before
   it (since the first run) is fully written.
+
+Days are the partner's days (``America/Sao_Paulo``): a day is complete once it is over
+there. The watermark never passes the last complete day (yesterday), so a scheduled run
+always fetches again a day that was still going on when it was last fetched. ``until``
+may be today: today's sales so far are written as a preview and replaced by the next run;
+a later ``until`` (no sale exists yet) and a ``since`` after ``until`` are refused.
 """
 
 from __future__ import annotations
@@ -22,19 +28,21 @@ import logging
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from flows.lake import Lake
 from flows.scrub import ScrubReport, scrub_table
-from flows.sources.partner_api import PartnerApiClient, PartnerResponse
-from flows.sources.partner_records import Rejection, to_arrow, validate_records
+from flows.sources.partner.client import PartnerApiClient, PartnerResponse
+from flows.sources.partner.records import Rejection, to_arrow, validate_records
+from flows.sources.partner.tables import BY_API, SALES, STATE_PREFIX
 
-TABLE_NAMES = {"Category": "categories", "Establishment": "establishments", "Sale": "sales"}
-WATERMARK_KEY = "state/partner/watermark.json"
-STAGING_PREFIX = "state/partner/staging"
+WATERMARK_KEY = f"{STATE_PREFIX}watermark.json"
+STAGING_PREFIX = f"{STATE_PREFIX}staging"
 DEFAULT_BACKFILL_DAYS = 365
+PARTNER_TIMEZONE = ZoneInfo("America/Sao_Paulo")  # where the partner's sale days begin and end
 
 logger = logging.getLogger(__name__)
 
@@ -48,11 +56,14 @@ class IngestContext:
         client: PartnerApiClient,
         pseudonym_key: bytes,
         fetched_at: dt.datetime | None = None,
+        today: dt.date | None = None,
     ):
         self.lake = lake
         self.client = client
         self.pseudonym_key = pseudonym_key
         self.fetched_at = fetched_at or dt.datetime.now(dt.UTC)
+        # The partner's today: days from it on are not over and never move the watermark.
+        self.today = today or partner_today(self.fetched_at)
         self.run_tag = f"{self.fetched_at:%Y%m%dT%H%M%S%fZ}"
 
     def __repr__(self) -> str:
@@ -74,27 +85,61 @@ class TableResult:
     trusted_prefix: str
     scrub: ScrubReport = field(repr=False, default_factory=ScrubReport.empty)
 
-    def row(self) -> dict[str, object]:
-        """This result as a line of the run-summary table (no data values)."""
-        return {
-            "table": self.table,
-            "day": self.day.isoformat() if self.day else "full",
-            "fetched": self.fetched,
-            "rows": self.rows,
-            "quarantined": self.quarantined,
-            "duplicates": self.duplicates,
-            "attempts": self.attempts,
-        }
+
+# ---- the partner's day and the watermark --------------------------------------------------
 
 
-# ---- the watermark ----------------------------------------------------------------------
+class PartnerDateError(ValueError):
+    """The sale days asked for contradict each other or lie in the future."""
+
+
+def partner_today(now: dt.datetime | None = None) -> dt.date:
+    """The date in the partner's time zone at ``now`` (default: this moment)."""
+    return (now or dt.datetime.now(dt.UTC)).astimezone(PARTNER_TIMEZONE).date()
+
+
+def last_complete_day(today: dt.date) -> dt.date:
+    """The last sale day that is over: yesterday, in the partner's time zone."""
+    return today - dt.timedelta(days=1)
+
+
+def check_dates(since: dt.date | None, until: dt.date | None, today: dt.date) -> None:
+    """Refuse an ``until`` after today (no sale exists yet) and a ``since`` after ``until``
+    (or after yesterday, the default ``until``), which would otherwise fetch nothing."""
+    if until is not None and until > today:
+        raise PartnerDateError(
+            f"--until {until} is after today ({today} in {PARTNER_TIMEZONE.key}): "
+            "no sale of that day exists yet"
+        )
+    last = until or last_complete_day(today)
+    if since is not None and since > last:
+        default = "" if until is not None else " (the default: the last complete day)"
+        raise PartnerDateError(f"--since {since} is after --until {last}{default}: no day to fetch")
 
 
 def read_watermark(lake: Lake) -> dt.date | None:
-    """The last fully written sale day, or None before the first run."""
+    """The last fully written sale day, or None before the first run.
+
+    A watermark is never later than the day before it was written: one that is (left by
+    a run that counted a day not yet over) is read as that day, so the days it skipped
+    are fetched again.
+    """
     if not lake.exists(WATERMARK_KEY):
         return None
-    return dt.date.fromisoformat(json.loads(lake.read_bytes(WATERMARK_KEY))["last_complete_day"])
+    state = json.loads(lake.read_bytes(WATERMARK_KEY))
+    day = dt.date.fromisoformat(state["last_complete_day"])
+    if "updated_at" in state:
+        written = dt.datetime.fromisoformat(state["updated_at"])
+        complete_then = last_complete_day(partner_today(written))
+        if day > complete_then:
+            logger.warning(
+                "watermark %s was written on %s, before that day was over: using %s",
+                day,
+                written.date(),
+                complete_then,
+            )
+            day = complete_then
+    return day
 
 
 def write_watermark(lake: Lake, day: dt.date) -> None:
@@ -104,8 +149,11 @@ def write_watermark(lake: Lake, day: dt.date) -> None:
     lake.write_bytes(WATERMARK_KEY, json.dumps(state).encode())
 
 
-def advance(watermark: dt.date | None, day: dt.date) -> dt.date | None:
-    """The watermark after ``day`` is written: it moves only onto the next day, never past a gap."""
+def advance(watermark: dt.date | None, day: dt.date, last_complete: dt.date) -> dt.date | None:
+    """The watermark after ``day`` is written: it moves only onto the next day, never past a
+    gap, and never onto a day after ``last_complete`` (its sales may still be coming)."""
+    if day > last_complete:
+        return watermark
     if watermark is None or day == watermark + dt.timedelta(days=1):
         return day
     return watermark
@@ -120,11 +168,13 @@ def plan_days(
 ) -> list[dt.date]:
     """The sale days to fetch, oldest first.
 
-    ``until`` defaults to yesterday (today's sales are not over). ``since`` defaults to
-    the day after the watermark, or on a first run to ``backfill_days`` before ``until``.
-    An explicit ``since`` re-fetches (and replaces) days already ingested.
+    ``until`` defaults to yesterday (today's sales are not over); today is allowed, as a
+    preview. ``since`` defaults to the day after the watermark, or on a first run to
+    ``backfill_days`` before ``until``. An explicit ``since`` re-fetches (and replaces)
+    days already ingested. Contradictory dates raise :class:`PartnerDateError`.
     """
-    last = until or today - dt.timedelta(days=1)
+    check_dates(since, until, today)
+    last = until or last_complete_day(today)
     if since is not None:
         first = since
     elif watermark is not None:
@@ -173,15 +223,15 @@ def store_response(
     ctx: IngestContext, response: PartnerResponse, sale_day: dt.date | None = None
 ) -> TableResult:
     """Keep the raw body, validate, quarantine the invalid, scrub and replace the trusted copy."""
-    name = TABLE_NAMES[response.table]
-    dataset = f"partner.{name}"
-    stem = f"sale_date={sale_day}" if sale_day else name
-    raw_key = f"raw/partner/{name}/{ctx.fetched_at:%Y-%m-%d}/{stem}_{ctx.run_tag}.json"
+    table = BY_API[response.table]
+    dataset = table.dataset
+    stem = f"sale_date={sale_day}" if sale_day else table.lake
+    raw_key = f"{table.raw}/{ctx.fetched_at:%Y-%m-%d}/{stem}_{ctx.run_tag}.json"
     ctx.lake.write_bytes(raw_key, response.body)
 
     validated = validate_records(response.table, response.records, sale_day)
     quarantine_day = sale_day or ctx.fetched_at.date()
-    quarantine_prefix = f"quarantine/partner/{name}/{quarantine_day}"
+    quarantine_prefix = f"{table.quarantine}/{quarantine_day}"
     if sale_day is not None:
         ctx.lake.delete_prefix(quarantine_prefix)  # a re-run replaces the day's rejections too
     if validated.rejected:
@@ -199,10 +249,10 @@ def store_response(
 
     typed = to_arrow(response.table, validated.records)
     clean, scrub = scrub_table(dataset, typed, ctx.pseudonym_key)
-    trusted_prefix = f"trusted/partner/{name}" + (f"/sale_date={sale_day}" if sale_day else "")
+    trusted_prefix = table.trusted + (f"/sale_date={sale_day}" if sale_day else "")
     _write_parquet_replacing(ctx.lake, trusted_prefix, clean)
     return TableResult(
-        table=name,
+        table=table.lake,
         day=sale_day,
         fetched=len(response.records),
         rows=clean.num_rows,
@@ -222,7 +272,7 @@ def ingest_full_table(ctx: IngestContext, table: str) -> TableResult:
 
 def ingest_sales_day(ctx: IngestContext, day: dt.date) -> TableResult:
     """Fetch one day of sales and replace that day's partition."""
-    return store_response(ctx, ctx.client.fetch("Sale", sale_date=day), sale_day=day)
+    return store_response(ctx, ctx.client.fetch(SALES.api, sale_date=day), sale_day=day)
 
 
 @dataclass
@@ -259,14 +309,28 @@ def ingest_sales_days(ctx: IngestContext, days: list[dt.date], workers: int = 4)
                 continue
             outcome.results.append(result)
             if outcome.failed_day is None:
-                moved = advance(outcome.watermark, day)
+                moved = advance(outcome.watermark, day, last_complete_day(ctx.today))
                 if moved != outcome.watermark:
                     write_watermark(ctx.lake, moved)
                     outcome.watermark = moved
-    if days and outcome.failed_day is None and (outcome.watermark or days[0]) < days[-1]:
+    if outcome.failed_day is None:
+        _explain_watermark(outcome.watermark, days, last_complete_day(ctx.today))
+    return outcome
+
+
+def _explain_watermark(watermark: dt.date | None, days: list[dt.date], last: dt.date) -> None:
+    """Say why the watermark did not reach the last day written, when it did not."""
+    complete = [day for day in days if day <= last]
+    if complete and (watermark or complete[0]) < complete[-1]:
         logger.warning(
             "watermark stays at %s: the days between it and %s were never ingested",
-            outcome.watermark,
-            days[0],
+            watermark,
+            complete[0],
         )
-    return outcome
+    if days and days[-1] > last:
+        logger.info(
+            "sales after %s fetched as a preview: those days are not over, so the watermark "
+            "stays at %s and the next run fetches them again",
+            last,
+            watermark,
+        )
