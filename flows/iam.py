@@ -8,6 +8,7 @@ same documents serve ``s3://my-lake`` and ``s3://shared-bucket/bigd``.
 from __future__ import annotations
 
 import json
+import logging
 import re
 from pathlib import Path
 
@@ -39,3 +40,62 @@ def render_policy(role: str, lake_url: str) -> dict:
     if "{{" in text:
         raise ValueError(f"s3-{role}.json has an unknown placeholder")
     return json.loads(text)
+
+
+# Warehouse grants. sqlglot models GRANT/REVOKE on a schema or an object; the other three
+# Redshift forms we use become opaque commands, so each is checked against its grammar
+# here. All five forms mean the same in PostgreSQL (the tests' stand-in for Redshift), so
+# the translation is sqlglot's for the modelled ones and the identity for the others.
+WAREHOUSE_FILES = ("redshift_groups.sql", "redshift_grants.sql")
+_NAME = r"[a-z_][a-z0-9_]*"
+_PRIVILEGES = (
+    r"(?:ALL|SELECT|INSERT|UPDATE|DELETE|REFERENCES)(?:\s*,\s*(?:SELECT|INSERT|UPDATE|DELETE))*"
+)
+COMMAND_FORMS = (
+    re.compile(rf"CREATE GROUP {_NAME}"),
+    re.compile(rf"GRANT {_PRIVILEGES} ON ALL TABLES IN SCHEMA {_NAME} TO GROUP {_NAME}"),
+    re.compile(
+        rf"ALTER DEFAULT PRIVILEGES (?:FOR USER {_NAME} )?IN SCHEMA {_NAME} "
+        rf"GRANT {_PRIVILEGES} ON TABLES TO GROUP {_NAME}"
+    ),
+)
+
+
+def warehouse_grants(
+    dialect: str = "redshift", files: tuple[str, ...] = WAREHOUSE_FILES
+) -> list[str]:
+    """The statements of the warehouse IAM files, parsed as Redshift SQL, for ``dialect``
+    (``redshift`` or ``postgres``); a statement of no known form is an error."""
+    import sqlglot
+    from sqlglot import exp
+    from sqlglot.errors import ErrorLevel
+
+    statements = []
+    sqlglot_logger = logging.getLogger("sqlglot")
+    level = sqlglot_logger.level
+    sqlglot_logger.setLevel(logging.ERROR)  # "falling back to a Command" is expected here
+    try:
+        parsed = {
+            name: sqlglot.parse(
+                (IAM_DIR / name).read_text(encoding="utf-8"),
+                read="redshift",
+                error_level=ErrorLevel.RAISE,
+            )
+            for name in files
+        }
+    finally:
+        sqlglot_logger.setLevel(level)
+    for name, file_statements in parsed.items():
+        for statement in file_statements:
+            if statement is None:
+                continue
+            if isinstance(statement, exp.Grant | exp.Revoke):
+                statements.append(statement.sql(dialect=dialect, comments=False))
+                continue
+            text = " ".join(statement.sql(dialect="redshift", comments=False).split())
+            if not isinstance(statement, exp.Command) or not any(
+                form.fullmatch(text) for form in COMMAND_FORMS
+            ):
+                raise ValueError(f"{name}: not a known Redshift grant form: {text}")
+            statements.append(text)
+    return statements
