@@ -82,7 +82,9 @@ def partner_api(
 
 @ingest_app.command("cnpj")
 def ingest_cnpj_command(
-    release: Annotated[str, typer.Option(help="The release month, YYYY-MM.")],
+    release: Annotated[
+        str | None, typer.Option(help="The release month, YYYY-MM (default: latest published).")
+    ] = None,
     source: Annotated[
         str | None, typer.Option(help="Base URL or a local folder of zips (default: Receita).")
     ] = None,
@@ -98,10 +100,12 @@ def ingest_cnpj_command(
     from flows.sources.cnpj.release import check_release
 
     try:
-        check_release(release)
+        if release is not None:
+            check_release(release)
     except ValueError as error:
         raise typer.BadParameter(str(error), param_hint="--release") from None
     summary = ingest_cnpj(release=release, source=source, cnae=cnae or None, uf=uf or None)
+    release = summary.release
     for table, rows in sorted(summary.tables().items()):
         console.print(f"trusted/cnpj/{release}/{table}: {rows:,} rows")
     quarantined = sum(file.rows_quarantined for file in summary.files)

@@ -109,11 +109,12 @@ def ingest_public(
     """Ingest the catalog's public datasets (or only ``dataset``).
 
     ``catalog`` is a catalog file (default: the package's); ``source`` is the folder or base
-    URL that ``{source}`` stands for in its locations (e.g. a sample release).
+    URL that ``{source}`` stands for in its locations (e.g. a sample release; default:
+    ``BIGD_PUBLIC_SOURCE``).
     """
     log = get_run_logger()
     settings = get_settings()
-    planned = plan(load_catalog(catalog), dataset, source)
+    planned = plan(load_catalog(catalog), dataset, source or settings.public_source)
     lake = Lake.from_url(settings.lake_root, settings.s3_endpoint_url)
     scrub = functools.partial(scrub_table, key=settings.pseudonym_secret())
     day = dt.datetime.now(dt.UTC).date()

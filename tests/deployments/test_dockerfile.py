@@ -116,7 +116,6 @@ def test_base_user_home_and_no_secrets():
     env = " ".join(rest for keyword, rest in steps if keyword == "ENV")
     assert "BIGD_HOME=/opt/bigd" in env
     assert ("WORKDIR", "/opt/bigd") in steps
-    assert "PREFECT_LOGGING_EXTRA_LOGGERS=flows" in env
     declared = " ".join(rest for keyword, rest in steps if keyword in {"ENV", "ARG"})
     assert not re.search(r"(KEY|SECRET|PASSWORD|TOKEN)\w*=", declared, re.IGNORECASE)
     assert not any(keyword == "ENTRYPOINT" for keyword, _ in steps), "work pools set the command"
