@@ -219,6 +219,20 @@ def demo(
     run_demo(workdir, establishments=establishments)
 
 
+@app.command()
+def deploy(
+    pool: Annotated[str, typer.Option(help="Work pool the deployments run on.")] = "bigd-process",
+    pool_type: Annotated[
+        str, typer.Option(help="process, or a container pool: docker, kubernetes, ecs.")
+    ] = "process",
+) -> None:
+    """Create the work pool and the blocks (from env variables), then deploy every flow."""
+    from flows.deploy import deploy_all
+
+    report = deploy_all(pool=pool, pool_type=pool_type)
+    console.print(report.describe(), highlight=False)
+
+
 def main() -> None:
     """Entry point: a wrong setting is one red line and exit code 2; a failed run ends
     with one red line naming the error and exit code 1 (the traceback is in the run's
