@@ -225,11 +225,17 @@ def deploy(
     pool_type: Annotated[
         str, typer.Option(help="process, or a container pool: docker, kubernetes, ecs.")
     ] = "process",
+    image: Annotated[
+        str | None, typer.Option(help="Image built from the Dockerfile (container pools).")
+    ] = None,
 ) -> None:
     """Create the work pool and the blocks (from env variables), then deploy every flow."""
     from flows.deploy import deploy_all
 
-    report = deploy_all(pool=pool, pool_type=pool_type)
+    try:
+        report = deploy_all(pool=pool, pool_type=pool_type, image=image)
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--pool-type/--image") from None
     console.print(report.describe(), highlight=False)
 
 

@@ -135,9 +135,20 @@ def ensure_work_pool(name: str, pool_type: str, env: Mapping[str, str], run: Run
     return True
 
 
+def deploy_command(pool: str, image: str | None) -> list[str]:
+    """``prefect deploy --all``, moved to another pool (and image) when asked."""
+    command = [*prefect_command(), "--no-prompt", "deploy", "--all"]
+    if pool != "bigd-process":
+        command += ["--pool", pool]
+    if image:
+        command += ["--job-variable", f"image={image}"]
+    return command
+
+
 def deploy_all(
     pool: str = "bigd-process",
     pool_type: str = "process",
+    image: str | None = None,
     environ: Mapping[str, str] | None = None,
     root: Path = REPO_ROOT,
     run: Runner = subprocess.run,
@@ -145,16 +156,17 @@ def deploy_all(
     """Pool, blocks, deployments (see the module docstring)."""
     if pool_type not in POOL_TYPES:
         raise ValueError(f"pool type {pool_type!r}: use one of {', '.join(POOL_TYPES)}")
+    if (pool_type == "process") == bool(image):
+        raise ValueError("a container pool needs --image (the Dockerfile's); a process pool none")
     env = deploy_environment(os.environ if environ is None else environ, pool_type, root)
     report = DeployReport(pool=pool)
     report.pool_created = ensure_work_pool(pool, pool_type, env, run)
     for name, block in blocks_from_environment(env):
         block.save(name, overwrite=True)
         report.blocks.append(name)
-    command = [*prefect_command(), "--no-prompt", "deploy", "--all"]
-    if pool != "bigd-process":
-        command += ["--pool", pool]
-    result = run(command, cwd=root, env=env, capture_output=True, text=True, check=False)
+    result = run(
+        deploy_command(pool, image), cwd=root, env=env, capture_output=True, text=True, check=False
+    )
     report.deploy_output = result.stdout + result.stderr
     if result.returncode != 0:
         raise RuntimeError(f"prefect deploy failed:\n{report.deploy_output[-4000:]}")
