@@ -115,7 +115,25 @@ def blocks_from_environment(environ: Mapping[str, str]) -> list[object]:
 
 
 def ensure_work_pool(name: str, pool_type: str, env: Mapping[str, str], run: Runner) -> bool:
-    """Create the pool unless it exists; ``True`` when created."""
+    """Create the pool unless it exists; ``True`` when created. A process pool goes through
+    the API client here (each ``prefect`` CLI call costs a Prefect import); a container
+    pool through the CLI, which finds its worker type's default job template."""
+    if pool_type == "process":
+        from prefect.client.orchestration import get_client
+        from prefect.client.schemas.actions import WorkPoolCreate
+        from prefect.exceptions import ObjectNotFound
+        from prefect.workers.process import ProcessWorker
+
+        with get_client(sync_client=True) as client:
+            try:
+                client.read_work_pool(name)
+                return False
+            except ObjectNotFound:
+                template = ProcessWorker.get_default_base_job_template()
+                client.create_work_pool(
+                    WorkPoolCreate(name=name, type="process", base_job_template=template)
+                )
+                return True
     inspect = run(
         [*prefect_command(), "work-pool", "inspect", name],
         env=env,
@@ -152,6 +170,7 @@ def deploy_all(
     environ: Mapping[str, str] | None = None,
     root: Path = REPO_ROOT,
     run: Runner = subprocess.run,
+    ensure_pool: Callable[[str, str, Mapping[str, str], Runner], bool] = ensure_work_pool,
 ) -> DeployReport:
     """Pool, blocks, deployments (see the module docstring)."""
     if pool_type not in POOL_TYPES:
@@ -160,7 +179,7 @@ def deploy_all(
         raise ValueError("a container pool needs --image (the Dockerfile's); a process pool none")
     env = deploy_environment(os.environ if environ is None else environ, pool_type, root)
     report = DeployReport(pool=pool)
-    report.pool_created = ensure_work_pool(pool, pool_type, env, run)
+    report.pool_created = ensure_pool(pool, pool_type, env, run)
     for name, block in blocks_from_environment(env):
         block.save(name, overwrite=True)
         report.blocks.append(name)

@@ -27,27 +27,45 @@ class FakeRunner:
 
 
 def test_process_pool_points_the_workers_at_this_checkout(tmp_path):
-    runner = FakeRunner(pool_exists=False)
-    report = deploy.deploy_all(environ={}, root=tmp_path, run=runner)
+    runner, pools = FakeRunner(pool_exists=False), []
+
+    def ensure_pool(name, pool_type, env, run):
+        pools.append((name, pool_type))
+        return True
+
+    report = deploy.deploy_all(environ={}, root=tmp_path, run=runner, ensure_pool=ensure_pool)
     assert report.pool_created and report.blocks == []
-    create, _ = runner.calls[1]
-    assert create[-5:] == ["work-pool", "create", "bigd-process", "--type", "process"]
-    command, kwargs = runner.calls[-1]
+    assert pools == [("bigd-process", "process")]
+    (call,) = runner.calls
+    command, kwargs = call
     assert command[-3:] == ["--no-prompt", "deploy", "--all"]
     assert kwargs["cwd"] == tmp_path and kwargs["env"]["BIGD_HOME"] == str(tmp_path)
 
 
-def test_an_existing_pool_is_left_alone_and_a_failed_deploy_is_an_error(tmp_path):
+def test_a_container_pool_is_created_by_the_cli_once(tmp_path):
+    runner = FakeRunner(pool_exists=False)
+    assert deploy.ensure_work_pool("bigd-ecs", "ecs", {}, runner)
+    assert runner.calls[-1][0][-5:] == ["work-pool", "create", "bigd-ecs", "--type", "ecs"]
+    runner = FakeRunner(pool_exists=True)
+    assert not deploy.ensure_work_pool("bigd-ecs", "ecs", {}, runner)
+    assert not any("create" in command for command, _ in runner.calls)
+
+
+def test_a_failed_deploy_is_an_error(tmp_path):
     runner = FakeRunner(pool_exists=True, deploy_rc=1)
     with pytest.raises(RuntimeError, match="prefect deploy failed"):
-        deploy.deploy_all(environ={}, root=tmp_path, run=runner)
-    assert not any("create" in command for command, _ in runner.calls)
+        deploy.deploy_all(environ={}, root=tmp_path, run=runner, ensure_pool=lambda *a: False)
 
 
 def test_a_container_pool_runs_the_image_code(tmp_path):
     runner = FakeRunner(pool_exists=True)
     deploy.deploy_all(
-        pool="bigd-k8s", pool_type="kubernetes", image="bigd:1", environ={}, run=runner
+        pool="bigd-k8s",
+        pool_type="kubernetes",
+        image="bigd:1",
+        environ={},
+        run=runner,
+        ensure_pool=lambda *a: False,
     )
     command, kwargs = runner.calls[-1]
     assert command[-4:] == ["--pool", "bigd-k8s", "--job-variable", "image=bigd:1"]

@@ -68,8 +68,9 @@ def _clean_checkout(target: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def prefect_server():
-    """``prefect server start`` on a free port with its own PREFECT_HOME; yields the env
-    every Prefect command of the test uses."""
+    """``prefect server start`` on a free port with its own PREFECT_HOME (healthy after
+    15-40 s); yields a function that waits for it and returns the env of every Prefect
+    command of the test."""
     home = Path(tempfile.mkdtemp(prefix="bigd-prefect-home-"))
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "BIGD_"))}
@@ -88,18 +89,21 @@ def prefect_server():
         start_new_session=True,
     )
     api = f"http://127.0.0.1:{port}/api"
-    try:
+
+    def wait_healthy() -> dict[str, str]:
         deadline = time.monotonic() + 120
         while True:
             try:
                 if httpx.get(f"{api}/health", timeout=2).status_code == 200:
-                    break
+                    return env | {"PREFECT_API_URL": api}
             except httpx.HTTPError:
                 pass
             if time.monotonic() > deadline or server.poll() is not None:
                 raise RuntimeError((home / "server.log").read_text()[-3000:])
             time.sleep(1)
-        yield env | {"PREFECT_API_URL": api}
+
+    try:
+        yield wait_healthy  # the test prepares its sources while the server starts
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         try:
@@ -144,7 +148,7 @@ def sources(tmp_path_factory):
 def deployed(prefect_server, sources, tmp_path_factory):
     """``python -m flows deploy`` run from a clean checkout; yields (env, checkout, output)."""
     checkout = _clean_checkout(tmp_path_factory.mktemp("checkout"))
-    env = prefect_server | sources
+    env = prefect_server() | sources
     result = subprocess.run(
         [sys.executable, "-m", "flows", "deploy"],
         cwd=checkout,
