@@ -163,3 +163,14 @@ def test_lake_location_and_placeholders():
             lake_location(bad)
     with pytest.raises(ValueError):
         render_policy("intern", "s3://my-lake")
+
+
+@pytest.mark.parametrize("role", ["analyst", "marketing"])
+def test_readers_list_only_the_zones_they_read(role):
+    """Listing is limited by the ``s3:prefix`` condition of ListBucket. moto does not
+    evaluate that condition (only ``sts:ExternalId``), so this is checked on the document,
+    against the same matrix, and on AWS only for real."""
+    policy = render_policy(role, LAKE)
+    (listing,) = [s for s in policy["Statement"] if s["Action"] == "s3:ListBucket"]
+    prefixes = listing["Condition"]["StringLike"]["s3:prefix"]
+    assert sorted(prefixes) == sorted(f"bigd/{prefix}*" for prefix in READS[role])
