@@ -276,3 +276,29 @@ def test_the_pipeline_runs_on_its_defaults_and_its_load_fires_the_triggered_depl
     # The pipeline's own ingestions are sub-flows, not deployment runs: no second load.
     (load_key,) = [k for k in on_server if k.startswith("load_warehouse/")]
     assert _runs_of(env, on_server[load_key]["id"]) == []
+
+
+def test_a_completed_ingestion_deployment_run_triggers_the_load(deployed):
+    """The load's trigger matches the ingestion *deployments* by name: a completed run of
+    each (its state set through the API, no worker needed) starts one load run."""
+    env, _, _ = deployed
+    on_server = _deployments(env)
+    (load_key,) = [k for k in on_server if k.startswith("load_warehouse/")]
+    load_id = on_server[load_key]["id"]
+    spec = next(d for d in CONFIG["deployments"] if d["entrypoint"].endswith(":load_warehouse"))
+    (trigger,) = spec["triggers"]
+    for expected, name in enumerate(trigger["match_related"]["prefect.resource.name"], start=1):
+        (key,) = [k for k in on_server if k.endswith(f"/{name}")]
+        run = _api(env, "POST", f"/deployments/{on_server[key]['id']}/create_flow_run")
+        for state in ("RUNNING", "COMPLETED"):
+            _api(
+                env,
+                "POST",
+                f"/flow_runs/{run['id']}/set_state",
+                state={"type": state},
+                force=True,
+            )
+        deadline = time.monotonic() + 60
+        while len(_runs_of(env, load_id)) < expected and time.monotonic() < deadline:
+            time.sleep(1)
+        assert len(_runs_of(env, load_id)) == expected, name
