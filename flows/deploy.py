@@ -23,6 +23,7 @@ import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 IMAGE_HOME = "/opt/bigd"
@@ -72,11 +73,11 @@ def deploy_environment(
     return env
 
 
-def blocks_from_environment(environ: Mapping[str, str]) -> list[object]:
+def blocks_from_environment(environ: Mapping[str, str]) -> list[tuple[str, Any]]:
     """The blocks whose variables are set, ready to save (names fixed, values secret)."""
     from prefect.blocks.system import Secret
 
-    blocks: list[tuple[str, object]] = []
+    blocks: list[tuple[str, Any]] = []
     credentials = None
     if environ.get("AWS_ACCESS_KEY_ID") and environ.get("AWS_SECRET_ACCESS_KEY"):
         from prefect_aws import AwsClientParameters, AwsCredentials
