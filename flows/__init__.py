@@ -1,10 +1,19 @@
 """Big D: Prefect flows that turn CNPJ, IBGE and partner data into demand intelligence."""
 
+import logging
 import os
 
 # Prefect reads these when it is first imported; the defaults log telemetry errors on an
 # offline machine and give the temporary local server too little time to start.
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
+
+# Deployed runs add Prefect's run-log handler to the `flows` loggers
+# (PREFECT_LOGGING_EXTRA_LOGGERS=flows, prefect.yaml); without a level of their own they
+# would inherit the root logger's WARNING and drop every INFO line.
+_level = os.environ.get("BIGD_LOG_LEVEL", "INFO").upper()
+logging.getLogger("flows").setLevel(
+    _level if _level in {"DEBUG", "INFO", "WARNING", "ERROR"} else "INFO"
+)
 
 __version__ = "0.1.0"

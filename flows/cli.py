@@ -82,7 +82,9 @@ def partner_api(
 
 @ingest_app.command("cnpj")
 def ingest_cnpj_command(
-    release: Annotated[str, typer.Option(help="The release month, YYYY-MM.")],
+    release: Annotated[
+        str | None, typer.Option(help="The release month, YYYY-MM (default: latest published).")
+    ] = None,
     source: Annotated[
         str | None, typer.Option(help="Base URL or a local folder of zips (default: Receita).")
     ] = None,
@@ -98,10 +100,12 @@ def ingest_cnpj_command(
     from flows.sources.cnpj.release import check_release
 
     try:
-        check_release(release)
+        if release is not None:
+            check_release(release)
     except ValueError as error:
         raise typer.BadParameter(str(error), param_hint="--release") from None
     summary = ingest_cnpj(release=release, source=source, cnae=cnae or None, uf=uf or None)
+    release = summary.release
     for table, rows in sorted(summary.tables().items()):
         console.print(f"trusted/cnpj/{release}/{table}: {rows:,} rows")
     quarantined = sum(file.rows_quarantined for file in summary.files)
@@ -234,6 +238,26 @@ def demo(
     from flows.demo import run_demo
 
     run_demo(workdir, establishments=establishments)
+
+
+@app.command()
+def deploy(
+    pool: Annotated[str, typer.Option(help="Work pool the deployments run on.")] = "bigd-process",
+    pool_type: Annotated[
+        str, typer.Option(help="process, or a container pool: docker, kubernetes, ecs.")
+    ] = "process",
+    image: Annotated[
+        str | None, typer.Option(help="Image built from the Dockerfile (container pools).")
+    ] = None,
+) -> None:
+    """Create the work pool and the blocks (from env variables), then deploy every flow."""
+    from flows.deploy import deploy_all
+
+    try:
+        report = deploy_all(pool=pool, pool_type=pool_type, image=image)
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--pool-type/--image") from None
+    console.print(report.describe(), highlight=False)
 
 
 def main() -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from prefect import flow, task
+from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
 
 from flows.config import Settings, get_settings
@@ -82,19 +82,23 @@ def ingest_cnpj_files(
 
 @flow(name="ingest_cnpj")
 def ingest_cnpj(
-    release: str,
+    release: str | None = None,
     source: str | None = None,
     cnae: list[str] | None = None,
     uf: list[str] | None = None,
 ) -> cnpj_release.ReleaseSummary:
-    """Ingest one CNPJ release (``YYYY-MM``) from the Receita's site, a URL or a folder."""
+    """Ingest one CNPJ release (``YYYY-MM``; default: the latest published) from the
+    Receita's site, a URL or a folder."""
     return _ingest(release, source, cnae, uf)
 
 
 def _ingest(
-    release_name: str, source: str | None, cnaes: list[str] | None, ufs: list[str] | None
+    release_name: str | None, source: str | None, cnaes: list[str] | None, ufs: list[str] | None
 ) -> cnpj_release.ReleaseSummary:
     settings = get_settings()
+    if release_name is None:
+        release_name = download.latest_release(source or settings.cnpj_base_url)
+        get_run_logger().info("latest CNPJ release published: %s", release_name)
     cnpj_release.check_release(release_name)
     settings.pseudonym_secret()  # fail before any work when the key is missing
     lake = _lake(settings)

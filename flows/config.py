@@ -56,6 +56,9 @@ class Settings(BaseSettings):
         None, description="scheduler address for task_runner=dask; unset = local cluster"
     )
     cnpj_base_url: str = Field(RECEITA_CNPJ_BASE_URL, description="CNPJ open-data base URL")
+    public_source: str | None = Field(
+        None, description="folder or base URL that {source} stands for in the public catalog"
+    )
     s3_endpoint_url: str | None = Field(None, description="S3 API endpoint (tests, MinIO)")
     redshift_iam_role: str | None = Field(
         None, description="IAM role ARN Redshift assumes to COPY from the staging prefix"

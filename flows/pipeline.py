@@ -18,14 +18,16 @@ from flows.public_flow import ingest_public
 
 @flow(name="pipeline", log_prints=True)
 def pipeline(
-    release: str,
+    release: str | None = None,
     cnpj_source: str | None = None,
     public_source: str | None = None,
     partner_since: dt.date | None = None,
     partner_until: dt.date | None = None,
 ) -> dict[str, object]:
-    """Ingest the CNPJ release, the public catalog and the partner's new days, then load."""
+    """Ingest the CNPJ release (default: the latest published), the public catalog and the
+    partner's new days, then load."""
     cnpj = ingest_cnpj(release=release, source=cnpj_source)
+    release = cnpj.release
     public = ingest_public(source=public_source)
     partner = ingest_partner(since=partner_since, until=partner_until)
     warehouse = load_warehouse(release=release)

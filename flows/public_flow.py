@@ -115,13 +115,20 @@ def ingest_public(
     """Ingest the catalog's public datasets (or only ``dataset``).
 
     ``catalog`` is a catalog file (default: the package's); ``source`` is the folder or base
-    URL that ``{source}`` stands for in its locations (e.g. a sample release); ``production``
-    reads IBGE's published files; ``location`` reads ``dataset`` from another file.
+    URL that ``{source}`` stands for in its locations (e.g. a sample release; default:
+    ``BIGD_PUBLIC_SOURCE``); ``production`` reads IBGE's published files; ``location`` reads
+    ``dataset`` from another file.
     """
     log = get_run_logger()
     resources = get_resources()
     settings = resources.settings
-    planned = plan(load_catalog(catalog), dataset, source, location=location, production=production)
+    planned = plan(
+        load_catalog(catalog),
+        dataset,
+        source or settings.public_source,
+        location=location,
+        production=production,
+    )
     work_dir = settings.data_dir / "downloads" / "public"  # partial downloads, resumable
     lake = resources.lake
     scrub = functools.partial(scrub_table, key=resources.pseudonym_key())

@@ -64,6 +64,35 @@ def release_location(release: str, source: str) -> str:
     return str(Path(source))
 
 
+# A release folder in the Receita's listing: href="2026-11/" (or a full path ending so).
+_RELEASE_FOLDER = re.compile(r'href="(?:[^"]*/)?(\d{4}-(?:0[1-9]|1[0-2]))/?"', re.IGNORECASE)
+
+
+def releases_in_listing(html: str) -> list[str]:
+    """The ``YYYY-MM`` release folders a web index page links to, oldest first."""
+    return sorted(set(_RELEASE_FOLDER.findall(html)))
+
+
+def latest_release(source: str, client: httpx.Client | None = None) -> str:
+    """The newest release published at ``source``: the Receita's listing (or any web index
+    of ``YYYY-MM/`` folders), or a local folder of ``YYYY-MM`` sub-folders."""
+    if is_url(source):
+        with _client(client) as http:
+            response = http.get(f"{source.rstrip('/')}/")
+        response.raise_for_status()
+        releases = releases_in_listing(response.text)
+    else:
+        folder = Path(source)
+        releases = sorted(
+            path.name
+            for path in (folder.iterdir() if folder.is_dir() else [])
+            if path.is_dir() and releases_in_listing(f'href="{path.name}/"')
+        )
+    if not releases:
+        raise DownloadError(f"no YYYY-MM release folder listed at {source}; give the release")
+    return releases[-1]
+
+
 def list_release(location: str, client: httpx.Client | None = None) -> list[str]:
     """The CNPJ zip names in a release folder (a web index page or a local folder)."""
     if is_url(location):
