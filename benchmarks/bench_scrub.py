@@ -18,6 +18,7 @@ import re
 import time
 from decimal import Decimal
 
+import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -35,7 +36,7 @@ from flows.scrub.detectors import (
     PHONE_PASSES,
     TOKENS,
 )
-from flows.scrub.pseudonym import HASH_HEX_CHARS, hmac_hex_duckdb
+from flows.scrub.pseudonym import HASH_HEX_CHARS, hmac_pads
 
 FIRST = ["MARIA", "JOSE", "ANA", "JOAO", "ANTONIO", "FRANCISCA", "CARLOS", "PAULO", "LUCAS"]
 LAST = ["SILVA", "SANTOS", "OLIVEIRA", "SOUZA", "RODRIGUES", "FERREIRA", "ALVES", "PEREIRA"]
@@ -194,6 +195,23 @@ _CNPJ_RUN, _CNPJ_SHAPE = re.compile(CNPJ_RUN), re.compile(CNPJ_SHAPE)
 
 def _naive_hmac(key: bytes, value: str) -> str:
     return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()[:HASH_HEX_CHARS]
+
+
+def hmac_hex_duckdb(values: pa.Array, key: bytes) -> pa.Array:
+    """The same HMAC in DuckDB SQL (native, multi-threaded ``sha256``): the alternative that
+    ``flows.scrub.pseudonym`` was measured against, kept here because only this file runs it."""
+    inner, outer = hmac_pads(key)
+    source = pa.table({"v": values.cast(pa.binary())})  # BLOB: a VARCHAR cast rejects non-ASCII
+    connection = duckdb.connect()
+    try:
+        connection.register("source", source)
+        result = connection.sql(
+            "SELECT left(sha256($outer || unhex(sha256($inner || v))), $chars) AS h FROM source",
+            params={"inner": inner, "outer": outer, "chars": HASH_HEX_CHARS},
+        ).to_arrow_table()
+    finally:
+        connection.close()
+    return result.column("h").combine_chunks().cast(pa.string())
 
 
 def _naive_text(value: str | None, detectors: tuple[str, ...]) -> str | None:

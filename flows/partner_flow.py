@@ -15,11 +15,10 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from prefect import flow, get_run_logger, task
-from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NONE
 
 from flows.resources import get_resources
-from flows.scrub import ScrubReport, publish_scrub_report
+from flows.runs import RunSummary, merge_scrub_reports, publish_run
 from flows.sources.partner_api import PartnerApiClient, PartnerApiError, RetryPolicy
 from flows.sources.partner_ingest import (
     IngestContext,
@@ -144,14 +143,14 @@ def ingest_partner(
 
 
 def _publish(summary: PartnerRunSummary) -> None:
-    """The run summary and the scrub counts as Prefect table artifacts."""
-    create_table_artifact(
-        key="partner-ingest-summary",
-        table=summary.rows(),
-        description="Partner API ingestion: rows fetched, written, quarantined and "
-        "duplicated per table and sale day; requests and retries of the run.",
+    """The run summary and the scrub counts, published the way every flow publishes them."""
+    publish_run(
+        RunSummary(
+            flow="ingest_partner",
+            line=str(summary),
+            rows=summary.rows(),
+            scrub=merge_scrub_reports(result.scrub for result in summary.results),
+            description="Partner API ingestion: rows fetched, written, quarantined and "
+            "duplicated per table and sale day; requests and retries of the run.",
+        )
     )
-    scrub = ScrubReport.empty()
-    for result in summary.results:
-        scrub = scrub.merge(result.scrub)
-    publish_scrub_report(scrub, key="partner-scrub-report")

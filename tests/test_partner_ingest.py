@@ -471,8 +471,8 @@ def test_flow_runs_for_real_and_never_leaks_the_key(
             )
         )
     by_key = {artifact.key: artifact for artifact in artifacts}
-    assert {"partner-ingest-summary", "partner-scrub-report"} <= set(by_key)
-    summary_rows = by_key["partner-ingest-summary"].data
+    assert {"ingest-partner", "ingest-partner-scrub"} <= set(by_key)
+    summary_rows = by_key["ingest-partner"].data
     summary_rows = json.loads(summary_rows) if isinstance(summary_rows, str) else summary_rows
     assert summary_rows[-1]["requests"] == 8 and summary_rows[-1]["retries"] == 3
 

@@ -8,7 +8,7 @@ this package; ``docs/personal-data.md`` explains it.
 from flows.scrub.engine import MASK_TOKEN, scrub_table
 from flows.scrub.policy import Policy, PolicyError, load_policy
 from flows.scrub.pseudonym import HASH_HEX_CHARS, hmac_hex
-from flows.scrub.report import ScrubReport, publish_scrub_report
+from flows.scrub.report import ScrubReport
 
 __all__ = [
     "HASH_HEX_CHARS",
@@ -18,6 +18,5 @@ __all__ = [
     "ScrubReport",
     "hmac_hex",
     "load_policy",
-    "publish_scrub_report",
     "scrub_table",
 ]
