@@ -34,9 +34,9 @@ from flows.scrub.detectors import (
     CPF_SHAPE,
     EMAIL,
     PHONE_PASSES,
-    TOKENS,
 )
 from flows.scrub.pseudonym import HASH_HEX_CHARS, hmac_pads
+from flows.scrub.registry import DETECTORS
 
 FIRST = ["MARIA", "JOSE", "ANA", "JOAO", "ANTONIO", "FRANCISCA", "CARLOS", "PAULO", "LUCAS"]
 LAST = ["SILVA", "SANTOS", "OLIVEIRA", "SOUZA", "RODRIGUES", "FERREIRA", "ALVES", "PEREIRA"]
@@ -218,11 +218,11 @@ def _naive_text(value: str | None, detectors: tuple[str, ...]) -> str | None:
     if value is None:
         return None
     if "email" in detectors:
-        value = _EMAIL.sub(TOKENS["email"], value)
+        value = _EMAIL.sub(DETECTORS["email"].token, value)
     if "cnpj" in detectors:
         value = _CNPJ_RUN.sub(
             lambda m: (
-                TOKENS["cnpj"]
+                DETECTORS["cnpj"].token
                 if _CNPJ_SHAPE.match(m.group().upper()) and is_valid_cnpj(m.group())
                 else m.group()
             ),
@@ -231,7 +231,7 @@ def _naive_text(value: str | None, detectors: tuple[str, ...]) -> str | None:
     if "cpf" in detectors:
         value = _CPF_RUN.sub(
             lambda m: (
-                TOKENS["cpf"]
+                DETECTORS["cpf"].token
                 if _CPF_SHAPE.match(m.group()) and is_valid_cpf(m.group())
                 else m.group()
             ),
@@ -239,7 +239,7 @@ def _naive_text(value: str | None, detectors: tuple[str, ...]) -> str | None:
         )
     if "phone" in detectors:
         for phone in _PHONES:
-            value = phone.sub(lambda m: m.group(1) + TOKENS["phone"] + m.group(3), value)
+            value = phone.sub(lambda m: m.group(1) + DETECTORS["phone"].token + m.group(3), value)
     return value
 
 
