@@ -63,6 +63,27 @@ def _pseudonym_tokens(
     return pc.binary_join_element_wise(rule.label, pc.utf8_slice_codeunits(digest, 0, 8), " ")
 
 
+def _kept(
+    dataset: str,
+    name: str,
+    column: pa.Array,
+    detectors: tuple[str, ...],
+    replacement: tuple[pa.Array, pa.Array] | None,
+    report: ScrubReport,
+) -> pa.Array:
+    """A kept column: person names replaced by pseudonyms, identifiers in the rest masked."""
+    if replacement is not None:  # blank the names first so no detector counts inside them
+        column = pc.if_else(replacement[0], pa.scalar(None, column.type), column)
+    if is_text(column.type) and detectors:
+        column, hits = scan_text(column, detectors)
+        for detector, count in hits.items():
+            report.add(dataset, name, detector, "mask", count)
+    if replacement is not None:
+        mask, tokens = replacement
+        column = pc.replace_with_mask(column, mask, tokens.cast(column.type))
+    return column
+
+
 def _scrub_batch(
     dataset: str,
     batch: pa.RecordBatch,
@@ -85,25 +106,13 @@ def _scrub_batch(
         action = ACTIONS[rule.action]
         column = plain(batch.column(name))
         present = len(column) - column.null_count
-        if rule.action != "keep":
+        if rule.action == "keep":
+            column = _kept(dataset, name, column, rule.detectors, replacements.get(name), report)
+        else:
             report.add(dataset, name, "policy", report_action(rule), present)
-            if action.apply is not None:
-                names.append(name + action.suffix)
-                columns.append(action.apply(column, rule, key))
-            continue
-        # keep: replace person names first, then run the detectors over the rest
-        if name in replacements:
-            mask, tokens = replacements[name]
-            column = pc.if_else(mask, pa.scalar(None, column.type), column)
-        if is_text(column.type) and rule.detectors:
-            column, hits = scan_text(column, rule.detectors)
-            for detector, count in hits.items():
-                report.add(dataset, name, detector, "mask", count)
-        if name in replacements:
-            mask, tokens = replacements[name]
-            column = pc.replace_with_mask(column, mask, tokens.cast(column.type))
-        names.append(name)
-        columns.append(action.apply(column, rule, key))  # type: ignore[misc]
+        if action.apply is not None:  # None: the column is dropped
+            names.append(name + action.suffix)
+            columns.append(action.apply(column, rule, key))
         if rule.hash_copy:
             source = normalize_cnpj_column(as_text(plain(batch.column(name))))
             names.append(name + HASH_COPY_SUFFIX)
