@@ -136,7 +136,6 @@ def ingest_partner(
         finally:
             summary.requests, summary.retries = client.stats.requests, client.stats.retries
             _publish(summary)
-    log.info("partner: %s", summary)
     if summary.failed_day is not None:
         raise PartnerApiError(f"sales of {summary.failed_day} failed: {summary.error}")
     return summary
