@@ -2,7 +2,9 @@
 
 ``clean, report = scrub_table(dataset, table, key)`` is the one entry point the ingestion
 flows call before anything is written to ``trusted/``. The policy is ``policy.toml`` in
-this package; ``docs/personal-data.md`` explains it.
+this package, checked against the actions and detectors of ``registry.py``;
+``docs/personal-data.md`` explains it. The package never imports Prefect: flows publish
+the ``ScrubReport`` with their run (``flows.runs.publish_run``).
 """
 
 from flows.scrub.engine import MASK_TOKEN, scrub_table

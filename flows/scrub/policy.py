@@ -1,7 +1,10 @@
-"""The declared personal-data policy (``policy.toml``), parsed and checked.
+"""The declared personal-data policy (``policy.toml``), parsed and checked with pydantic.
 
 Fail closed: ``rule_for`` raises ``PolicyError`` for a column the policy does not declare,
-so a new column in a source cannot slip into ``trusted/`` unreviewed.
+so a new column in a source cannot slip into ``trusted/`` unreviewed; and a malformed
+policy (unknown key, action or detector, no reason, an option its action does not take) is
+refused with every problem named by dataset and column. Which actions, options and
+detectors exist is read from ``flows.scrub.registry``, the table the engine runs.
 """
 
 from __future__ import annotations
