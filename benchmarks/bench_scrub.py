@@ -18,6 +18,7 @@ import re
 import time
 from decimal import Decimal
 
+import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -33,9 +34,9 @@ from flows.scrub.detectors import (
     CPF_SHAPE,
     EMAIL,
     PHONE_PASSES,
-    TOKENS,
 )
-from flows.scrub.pseudonym import HASH_HEX_CHARS, hmac_hex_duckdb
+from flows.scrub.pseudonym import HASH_HEX_CHARS, hmac_pads
+from flows.scrub.registry import DETECTORS
 
 FIRST = ["MARIA", "JOSE", "ANA", "JOAO", "ANTONIO", "FRANCISCA", "CARLOS", "PAULO", "LUCAS"]
 LAST = ["SILVA", "SANTOS", "OLIVEIRA", "SOUZA", "RODRIGUES", "FERREIRA", "ALVES", "PEREIRA"]
@@ -196,15 +197,32 @@ def _naive_hmac(key: bytes, value: str) -> str:
     return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()[:HASH_HEX_CHARS]
 
 
+def hmac_hex_duckdb(values: pa.Array, key: bytes) -> pa.Array:
+    """The same HMAC in DuckDB SQL (native, multi-threaded ``sha256``): the alternative that
+    ``flows.scrub.pseudonym`` was measured against, kept here because only this file runs it."""
+    inner, outer = hmac_pads(key)
+    source = pa.table({"v": values.cast(pa.binary())})  # BLOB: a VARCHAR cast rejects non-ASCII
+    connection = duckdb.connect()
+    try:
+        connection.register("source", source)
+        result = connection.sql(
+            "SELECT left(sha256($outer || unhex(sha256($inner || v))), $chars) AS h FROM source",
+            params={"inner": inner, "outer": outer, "chars": HASH_HEX_CHARS},
+        ).to_arrow_table()
+    finally:
+        connection.close()
+    return result.column("h").combine_chunks().cast(pa.string())
+
+
 def _naive_text(value: str | None, detectors: tuple[str, ...]) -> str | None:
     if value is None:
         return None
     if "email" in detectors:
-        value = _EMAIL.sub(TOKENS["email"], value)
+        value = _EMAIL.sub(DETECTORS["email"].token, value)
     if "cnpj" in detectors:
         value = _CNPJ_RUN.sub(
             lambda m: (
-                TOKENS["cnpj"]
+                DETECTORS["cnpj"].token
                 if _CNPJ_SHAPE.match(m.group().upper()) and is_valid_cnpj(m.group())
                 else m.group()
             ),
@@ -213,7 +231,7 @@ def _naive_text(value: str | None, detectors: tuple[str, ...]) -> str | None:
     if "cpf" in detectors:
         value = _CPF_RUN.sub(
             lambda m: (
-                TOKENS["cpf"]
+                DETECTORS["cpf"].token
                 if _CPF_SHAPE.match(m.group()) and is_valid_cpf(m.group())
                 else m.group()
             ),
@@ -221,7 +239,7 @@ def _naive_text(value: str | None, detectors: tuple[str, ...]) -> str | None:
         )
     if "phone" in detectors:
         for phone in _PHONES:
-            value = phone.sub(lambda m: m.group(1) + TOKENS["phone"] + m.group(3), value)
+            value = phone.sub(lambda m: m.group(1) + DETECTORS["phone"].token + m.group(3), value)
     return value
 
 

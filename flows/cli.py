@@ -151,8 +151,8 @@ def ingest_public_command(
     except PublicIngestError as error:
         console.print(f"[red]Failed:[/red] {error}", highlight=False)
         raise typer.Exit(1) from None
-    for outcome in summary.outcomes:
-        console.print(f"{outcome.trusted_key}: {outcome.rows:,} rows {outcome.message}".rstrip())
+    for row in summary.rows:
+        console.print(f"{row['trusted_key']}: {row['rows']:,} rows {row['message']}".rstrip())
 
 
 @ingest_app.command("partner")
@@ -202,10 +202,10 @@ def purge(
     """Delete raw partner data older than BIGD_PARTNER_RETENTION_DAYS (restricted zone)."""
     from flows.purge_flow import purge as purge_flow
 
-    result = purge_flow(dry_run=dry_run)
-    for row in result.to_rows():
+    summary = purge_flow(dry_run=dry_run)
+    for row in summary.rows:
         console.print(f"{row['key']}  {row['size_bytes']:,} bytes", highlight=False)
-    console.print(result.describe(), highlight=False)
+    console.print(summary.line, highlight=False)
 
 
 @app.command("load")

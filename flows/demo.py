@@ -98,16 +98,6 @@ def _cell(value: object) -> str:
     return str(value)
 
 
-def _describe(result: object) -> str:
-    if isinstance(result, dict):
-        return ", ".join(
-            f"{name} {value:,}" if isinstance(value, int) else f"{name} {value}"
-            for name, value in result.items()
-            if value not in ({}, None)
-        )
-    return str(result)
-
-
 def run_demo(workdir: Path, establishments: int = 5_000) -> None:
     """Generate, serve, ingest, scrub and load; then print where the results are."""
     from flows.pipeline import pipeline
@@ -144,7 +134,7 @@ def run_demo(workdir: Path, establishments: int = 5_000) -> None:
     stages.add_column("stage")
     stages.add_column("result", overflow="fold")
     for stage, result in results.items():
-        stages.add_row(stage, _describe(result))
+        stages.add_row(stage, str(result))  # every flow's summary reads as one line
     console.print(stages)
     for table in warehouse_preview():
         console.print(table)

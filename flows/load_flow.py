@@ -11,11 +11,11 @@ Parquet directly, PostgreSQL COPY FROM STDIN, Redshift COPY from S3 with a manif
 from __future__ import annotations
 
 from prefect import flow, get_run_logger, task
-from prefect.artifacts import create_table_artifact
 
 from flows.resources import get_resources
 from flows.retry import prefect_retry_condition
-from flows.warehouse import LoadResult, ReconciliationError, ReconciliationRow, load
+from flows.runs import RunSummary, publish_run
+from flows.warehouse import LoadResult, ReconciliationError, load, run_summary
 
 
 # Only trouble reaching the warehouse is worth another try (flows.retry's one rule); a data
@@ -33,27 +33,17 @@ def load_task(release: str | None) -> LoadResult:
         engine.dispose()
 
 
-def publish_reconciliation(rows: list[ReconciliationRow], release: str | None) -> None:
-    """The reconciliation as a Prefect table artifact."""
-    create_table_artifact(
-        key="warehouse-reconciliation",
-        table=[row.to_dict() for row in rows],
-        description=f"Trusted vs loaded rows per table and partition (CNPJ release {release}).",
-    )
-
-
 @flow(name="load_warehouse", log_prints=True)
-def load_warehouse(release: str | None = None) -> dict[str, object]:
+def load_warehouse(release: str | None = None) -> RunSummary:
     """Load the given (default: latest) CNPJ release plus partner and public data."""
     logger = get_run_logger()
     try:
         result = load_task(release)
-    except ReconciliationError as mismatch:
-        publish_reconciliation(mismatch.rows, release)
+    except ReconciliationError as mismatch:  # the table says which partitions differ
+        publish_run(run_summary(LoadResult(release, mismatch.rows)))
         raise
-    publish_reconciliation(result.reconciliation, result.release)
     for table, columns in result.null_columns.items():
         logger.warning("%s: %s absent from the trusted data, loaded as NULL", table, columns)
-    summary = result.summary()
-    logger.info("warehouse loaded: %s", summary)
+    summary = run_summary(result)
+    publish_run(summary)
     return summary

@@ -10,17 +10,16 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 from prefect import flow, get_run_logger, task
-from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
 from flows.lake import Lake
 from flows.resources import get_resources
-from flows.scrub import ScrubReport, publish_scrub_report, scrub_table
+from flows.runs import RunSummary, publish_run
+from flows.scrub import scrub_table
 from flows.sources.public import (
     IngestedDataset,
     PlannedDataset,
@@ -30,45 +29,13 @@ from flows.sources.public import (
     load_catalog,
     plan,
 )
+from flows.sources.public.outcome import DatasetOutcome, run_summary
 
 RETRIABLE_STATUS = {408, 429, 500, 502, 503, 504}
 
 
 class PublicIngestError(RuntimeError):
     """Some datasets failed; the message names each one and why."""
-
-
-@dataclass
-class DatasetOutcome:
-    """One row of the run summary."""
-
-    dataset: str
-    rows: int = 0
-    status: str = "ok"
-    message: str = ""
-    trusted_key: str = ""
-
-
-@dataclass
-class PublicIngestSummary:
-    """What a run of ``ingest_public`` did, dataset by dataset."""
-
-    outcomes: list[DatasetOutcome] = field(default_factory=list)
-
-    @property
-    def failed(self) -> list[DatasetOutcome]:
-        return [outcome for outcome in self.outcomes if outcome.status != "ok"]
-
-    def to_rows(self) -> list[dict[str, object]]:
-        return [
-            {"dataset": o.dataset, "rows": o.rows, "status": o.status, "message": o.message}
-            for o in self.outcomes
-        ]
-
-    def __str__(self) -> str:
-        ok = [f"{o.dataset} ({o.rows:,} rows)" for o in self.outcomes if o.status == "ok"]
-        failed = [o.dataset for o in self.failed]
-        return f"public: ok {', '.join(ok) or '-'}; failed {', '.join(failed) or '-'}"
 
 
 def _transient(task: object, task_run: object, state: object) -> bool:
@@ -111,7 +78,7 @@ def ingest_public(
     source: str | None = None,
     location: str | None = None,
     production: bool = False,
-) -> PublicIngestSummary:
+) -> RunSummary:
     """Ingest the catalog's public datasets (or only ``dataset``).
 
     ``catalog`` is a catalog file (default: the package's); ``source`` is the folder or base
@@ -134,8 +101,7 @@ def ingest_public(
     scrub = functools.partial(scrub_table, key=resources.pseudonym_key())
     day = dt.datetime.now(dt.UTC).date()
 
-    summary = PublicIngestSummary()
-    scrub_report = ScrubReport.empty()
+    outcomes: list[DatasetOutcome] = []
     for item in planned:
         outcome = DatasetOutcome(item.name)
         try:
@@ -146,20 +112,15 @@ def ingest_public(
             log.error("public dataset %s failed: %s", item.name, outcome.message)
         else:
             outcome.rows, outcome.message = result.rows, result.notes
-            outcome.trusted_key = result.trusted_key
-            scrub_report = scrub_report.merge(result.scrub_report)
+            outcome.trusted_key, outcome.scrub = result.trusted_key, result.scrub_report
             log.info("public dataset %s: %d rows -> %s", item.name, result.rows, result.trusted_key)
-        summary.outcomes.append(outcome)
+        outcomes.append(outcome)
 
-    create_table_artifact(
-        key="ingest-public",
-        table=summary.to_rows(),
-        description="Public datasets ingested: rows written to trusted/public, or why not.",
-    )
-    publish_scrub_report(scrub_report, key="scrub-public")
-    if summary.failed:
-        details = "; ".join(f"{o.dataset}: {o.message}" for o in summary.failed)
+    summary = run_summary(outcomes)
+    publish_run(summary)
+    if failed := [o for o in outcomes if o.failed]:
+        details = "; ".join(f"{o.dataset}: {o.message}" for o in failed)
         raise PublicIngestError(
-            f"{len(summary.failed)} of {len(summary.outcomes)} public datasets failed: {details}"
+            f"{len(failed)} of {len(outcomes)} public datasets failed: {details}"
         )
     return summary

@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass, field
 
 from flows.lake import Lake, LakeObject
+from flows.runs import RunSummary
 from flows.sources.partner.tables import RAW_PREFIX as PARTNER_RAW_PREFIX
 
 logger = logging.getLogger(__name__)
@@ -46,26 +47,35 @@ class PurgeResult:
     def bytes(self) -> int:
         return sum(obj.size for obj in self.expired)
 
-    def to_rows(self) -> list[dict]:
-        """One dict per expired object (key, size, age source), for a table artifact."""
-        return [
+
+def run_summary(result: PurgeResult) -> RunSummary:
+    """The purge's line (for the CLI and the logs) and one row per expired object."""
+    verb = "would delete" if result.dry_run else "deleted"
+    line = (
+        f"purge of {PARTNER_RAW_PREFIX} (older than {result.cutoff.isoformat()}): {verb} "
+        f"{len(result.expired)} objects, {result.bytes:,} bytes; kept {result.kept}"
+    )
+    return RunSummary(
+        flow="purge",
+        line=line,
+        rows=[
             {
                 "key": obj.key,
                 "size_bytes": obj.size,
                 "age_date": obj.age_date.isoformat(),
                 "age_from": obj.age_from,
-                "deleted": not self.dry_run,
+                "deleted": not result.dry_run,
             }
-            for obj in self.expired
-        ]
-
-    def describe(self) -> str:
-        """One line for the CLI and the logs."""
-        verb = "would delete" if self.dry_run else "deleted"
-        return (
-            f"purge of {PARTNER_RAW_PREFIX} (older than {self.cutoff.isoformat()}): {verb} "
-            f"{len(self.expired)} objects, {self.bytes:,} bytes; kept {self.kept}"
-        )
+            for obj in result.expired
+        ],
+        totals={
+            "expired": len(result.expired),
+            "bytes": result.bytes,
+            "kept": result.kept,
+            "dry_run": result.dry_run,
+        },
+        description=f"{line}. Only keys under {PARTNER_RAW_PREFIX} are listed or deleted.",
+    )
 
 
 def partition_date(key: str) -> dt.date | None:
@@ -116,7 +126,7 @@ def purge_partner_raw(
             lake.delete(obj.key)
             logger.info("purged %s (%d bytes)", obj.key, obj.size)
         _remove_empty_folders(lake)
-    logger.info(result.describe())
+    logger.info(run_summary(result).line)
     return result
 
 

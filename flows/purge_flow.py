@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-from prefect import flow, get_run_logger, task
-from prefect.artifacts import create_table_artifact
+from prefect import flow, task
 
-from flows.purge import PARTNER_RAW_PREFIX, PurgeResult, purge_partner_raw
+from flows.purge import PurgeResult, purge_partner_raw, run_summary
 from flows.resources import get_resources
 from flows.retry import prefect_retry_condition
-
-_NOTHING = {
-    "key": "(nothing expired)",
-    "size_bytes": 0,
-    "age_date": "",
-    "age_from": "",
-    "deleted": False,
-}
+from flows.runs import RunSummary, publish_run
 
 
 @task(retries=2, retry_delay_seconds=[2, 10], retry_condition_fn=prefect_retry_condition)
@@ -25,15 +17,10 @@ def purge_partner_raw_task(days: int, dry_run: bool) -> PurgeResult:
 
 
 @flow(name="purge")
-def purge(dry_run: bool = False) -> PurgeResult:
+def purge(dry_run: bool = False) -> RunSummary:
     """Purge raw partner data older than ``BIGD_PARTNER_RETENTION_DAYS`` days."""
     settings = get_resources().settings
-    result = purge_partner_raw_task(settings.partner_retention_days, dry_run)
-    get_run_logger().info(result.describe())
-    create_table_artifact(
-        key="purge-partner-raw",
-        table=result.to_rows() or [_NOTHING],
-        description=f"{result.describe()}. Prefix {PARTNER_RAW_PREFIX}; "
-        f"retention {settings.partner_retention_days} days.",
-    )
-    return result
+    summary = run_summary(purge_partner_raw_task(settings.partner_retention_days, dry_run))
+    summary.description += f" Retention {settings.partner_retention_days} days."
+    publish_run(summary)
+    return summary

@@ -61,6 +61,29 @@ def test_only_transient_fetch_errors_are_retried():
     assert not _transient(None, None, Failed(data=ValueError("schema mismatch")))
 
 
+def test_run_summary_reads_as_one_line_and_merges_the_scrub_counts():
+    from flows.scrub import ScrubReport
+    from flows.sources.public.outcome import DatasetOutcome, run_summary
+
+    scrubbed = ScrubReport.empty()
+    scrubbed.add("public.a", "name", "email", "mask", 2)
+    summary = run_summary(
+        [
+            DatasetOutcome(
+                "a", rows=1200, trusted_key="trusted/public/a/data.parquet", scrub=scrubbed
+            ),
+            DatasetOutcome("b", status="failed", message="column X is missing"),
+        ]
+    )
+    assert summary.line == "public: ok a (1,200 rows); failed b"
+    assert str(summary) == summary.line
+    assert summary.totals == {"datasets": 2, "rows": 1200, "failed": 1}
+    assert [row["status"] for row in summary.rows] == ["ok", "failed"]
+    assert summary.rows[1]["message"] == "column X is missing"
+    assert summary.scrub.count(detector="email") == 2
+    assert summary.artifact_key == "ingest-public"
+
+
 @pytest.mark.integration
 def test_flow_ingests_every_dataset_and_publishes_a_summary(prefect_harness, tmp_path):
     from prefect.client.orchestration import get_client
@@ -77,9 +100,10 @@ def test_flow_ingests_every_dataset_and_publishes_a_summary(prefect_harness, tmp
     state = ingest_public(source=str(release), catalog=str(samples.CSV_CATALOG), return_state=True)
     summary = state.result()
 
-    assert [(o.dataset, o.rows, o.status) for o in summary.outcomes] == [
+    assert [(row["dataset"], row["rows"], row["status"]) for row in summary.rows] == [
         (name, len(rows), "ok") for name, (_, _, rows, _) in samples.FILES.items()
     ]
+    assert summary.totals["failed"] == 0 and summary.line.endswith("; failed -")
     lake = _lake()
     for name in samples.FILES:
         assert pq.read_table(lake.path(trusted_key(name))).num_rows > 0
@@ -91,7 +115,7 @@ def test_flow_ingests_every_dataset_and_publishes_a_summary(prefect_harness, tmp
             ),
         )
     assert len(artifacts) == 1, "the run summary artifact was not published"
-    assert json.loads(artifacts[0].data) == summary.to_rows()
+    assert json.loads(artifacts[0].data) == summary.rows
 
 
 @pytest.mark.integration

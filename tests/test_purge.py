@@ -12,7 +12,13 @@ from pathlib import Path
 import pytest
 
 from flows.lake import Lake
-from flows.purge import PARTNER_RAW_PREFIX, find_expired, partition_date, purge_partner_raw
+from flows.purge import (
+    PARTNER_RAW_PREFIX,
+    find_expired,
+    partition_date,
+    purge_partner_raw,
+    run_summary,
+)
 
 TODAY = dt.date(2026, 11, 28)
 OLD, RECENT = "2026-09-01", "2026-11-20"  # 88 and 8 days before TODAY
@@ -61,7 +67,18 @@ def _check_purge(lake: Lake) -> None:
     after = {obj.key: obj.size for obj in lake.list()}
     assert after == {k: v for k, v in before.items() if k not in EXPIRED}
     assert result.kept == len(KEPT_PARTNER)
-    assert [row["key"] for row in result.to_rows()] == sorted(EXPIRED)
+    summary = run_summary(result)
+    assert [row["key"] for row in summary.rows] == sorted(EXPIRED)
+    assert all(row["deleted"] for row in summary.rows)
+    assert summary.totals == {
+        "expired": len(EXPIRED),
+        "bytes": sum(before[key] for key in EXPIRED),
+        "kept": len(KEPT_PARTNER),
+        "dry_run": False,
+    }
+    assert f"deleted {len(EXPIRED)} objects" in summary.line
+    assert not any(row["deleted"] for row in run_summary(dry).rows)
+    assert f"would delete {len(EXPIRED)} objects" in run_summary(dry).line
 
     again = purge_partner_raw(lake, 30, today=TODAY)
     assert again.expired == [] and {obj.key for obj in lake.list()} == set(after)
@@ -154,15 +171,17 @@ def test_purge_flow_and_cli(prefect_harness, tmp_path, monkeypatch):
 
     dry = CliRunner().invoke(app, ["purge", "--dry-run"])
     assert dry.exit_code == 0, dry.output
+    assert "raw/partner/sales/2020-01-01/sales.json  9 bytes" in dry.output
+    assert "would delete 1 objects, 9 bytes" in dry.output
     assert lake.exists("raw/partner/sales/2020-01-01/sales.json")
 
-    result = purge()
-    assert [o.key for o in result.expired] == ["raw/partner/sales/2020-01-01/sales.json"]
+    summary = purge()
+    assert [row["key"] for row in summary.rows] == ["raw/partner/sales/2020-01-01/sales.json"]
     assert [o.key for o in lake.list()] == [
         "trusted/partner/sales/sale_date=2020-01-01/part-0.parquet"
     ]
     with get_client(sync_client=True) as client:
         artifacts = client.read_artifacts(
-            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["purge-partner-raw"]))
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["purge"]))
         )
     assert any("raw/partner/sales/2020-01-01/sales.json" in str(a.data) for a in artifacts)

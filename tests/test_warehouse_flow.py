@@ -32,6 +32,25 @@ def test_only_connection_trouble_is_retried_not_data_problems():
     assert not _retry_if_transient(None, None, Failed(data=missing))
 
 
+def test_load_summary_line_and_reconciliation_rows():
+    from flows.warehouse import LoadResult, run_summary
+
+    rows = [
+        ReconciliationRow("core.establishments", RELEASE, 1500, 1500),
+        ReconciliationRow("core.sales", "2026-03-16", 2, 2),
+    ]
+    summary = run_summary(LoadResult(RELEASE, rows, {"core.sales": ["discount"]}))
+    assert summary.line == (
+        f"release {RELEASE}, tables 2, partitions 2, rows_loaded 1,502, "
+        "null_columns {'core.sales': ['discount']}"
+    )
+    assert summary.rows == [row.to_dict() for row in rows]
+    assert summary.artifact_key == "load-warehouse"
+
+    mismatch = run_summary(LoadResult(None, [ReconciliationRow("core.sales", "d", 2, 1)]))
+    assert mismatch.line == "tables 1, partitions 1, rows_loaded 1; 1 partition(s) do not reconcile"
+
+
 @pytest.mark.integration
 def test_flow_loads_the_lake_and_publishes_the_reconciliation(prefect_harness):
     from prefect.client.orchestration import get_client
@@ -49,14 +68,15 @@ def test_flow_loads_the_lake_and_publishes_the_reconciliation(prefect_harness):
     state = load_warehouse(return_state=True)
     summary = state.result()
 
-    assert summary["release"] == RELEASE and summary["tables"] == 17
+    assert summary.totals["release"] == RELEASE and summary.totals["tables"] == 17
+    assert summary.line.startswith(f"release {RELEASE}, tables 17, partitions ")
     engine = engine_for(settings.warehouse)
     assert view_rows(engine, "customers_vs_prospects") == EXPECTED["customers_vs_prospects"]
     engine.dispose()
     with get_client(sync_client=True) as client:
         artifacts = client.read_artifacts(
             artifact_filter=ArtifactFilter(
-                key=ArtifactFilterKey(any_=["warehouse-reconciliation"]),
+                key=ArtifactFilterKey(any_=["load-warehouse"]),
                 flow_run_id=ArtifactFilterFlowRunId(any_=[state.state_details.flow_run_id]),
             ),
         )
@@ -65,7 +85,7 @@ def test_flow_loads_the_lake_and_publishes_the_reconciliation(prefect_harness):
     assert {"table": "core.establishments", "partition": RELEASE} | {"ok": True} in [
         {k: row[k] for k in ("table", "partition", "ok")} for row in rows
     ]
-    assert all(row["ok"] for row in rows) and len(rows) == summary["partitions"]
+    assert all(row["ok"] for row in rows) and len(rows) == summary.totals["partitions"]
 
 
 @pytest.mark.integration

@@ -2,13 +2,15 @@
 
 ``clean, report = scrub_table(dataset, table, key)`` is the one entry point the ingestion
 flows call before anything is written to ``trusted/``. The policy is ``policy.toml`` in
-this package; ``docs/personal-data.md`` explains it.
+this package, checked against the actions and detectors of ``registry.py``;
+``docs/personal-data.md`` explains it. The package never imports Prefect: flows publish
+the ``ScrubReport`` with their run (``flows.runs.publish_run``).
 """
 
 from flows.scrub.engine import MASK_TOKEN, scrub_table
 from flows.scrub.policy import Policy, PolicyError, load_policy
 from flows.scrub.pseudonym import HASH_HEX_CHARS, hmac_hex
-from flows.scrub.report import ScrubReport, publish_scrub_report
+from flows.scrub.report import ScrubReport
 
 __all__ = [
     "HASH_HEX_CHARS",
@@ -18,6 +20,5 @@ __all__ = [
     "ScrubReport",
     "hmac_hex",
     "load_policy",
-    "publish_scrub_report",
     "scrub_table",
 ]

@@ -19,7 +19,8 @@ import pyarrow.compute as pc
 
 from flows.identifiers import cnpj_check_digit_matrix, cpf_check_digit_matrix
 
-TOKENS = {"email": "[EMAIL]", "cnpj": "[CNPJ]", "cpf": "[CPF]", "phone": "[TELEFONE]"}
+# What a hit becomes; ``flows.scrub.registry.DETECTORS`` names the detectors and their order.
+EMAIL_TOKEN, CNPJ_TOKEN, CPF_TOKEN, PHONE_TOKEN = "[EMAIL]", "[CNPJ]", "[CPF]", "[TELEFONE]"
 
 # Rows with no two adjacent digits and no "@" cannot hold any identifier: skip them all.
 ANY_CANDIDATE = r"[0-9][0-9]|@"
@@ -137,12 +138,12 @@ def _replace_valid_runs(
 
 def detect_cpf(text: pa.Array) -> tuple[pa.Array, int]:
     """Mask CPFs with valid check digits, formatted or bare, also inside longer text."""
-    return _replace_valid_runs(text, CPF_HINT, CPF_RUN, is_cpf, TOKENS["cpf"])
+    return _replace_valid_runs(text, CPF_HINT, CPF_RUN, is_cpf, CPF_TOKEN)
 
 
 def detect_cnpj(text: pa.Array) -> tuple[pa.Array, int]:
     """Mask valid CNPJs (numeric or alphanumeric, formatted or bare) inside text."""
-    return _replace_valid_runs(text, CNPJ_HINT, CNPJ_RUN, is_cnpj, TOKENS["cnpj"])
+    return _replace_valid_runs(text, CNPJ_HINT, CNPJ_RUN, is_cnpj, CNPJ_TOKEN)
 
 
 def _token_count(text: pa.Array, token: str) -> int:
@@ -155,15 +156,15 @@ def detect_email(text: pa.Array) -> tuple[pa.Array, int]:
     if not pc.any(hinted).as_py():
         return text, 0
     subset = text.filter(hinted)
-    masked = pc.replace_substring_regex(subset, EMAIL, TOKENS["email"])
+    masked = pc.replace_substring_regex(subset, EMAIL, EMAIL_TOKEN)
     # Hits are counted as tokens added: RE2 counting and replacing can disagree on overlaps.
-    hits = _token_count(masked, TOKENS["email"]) - _token_count(subset, TOKENS["email"])
+    hits = _token_count(masked, EMAIL_TOKEN) - _token_count(subset, EMAIL_TOKEN)
     return pc.replace_with_mask(text, hinted, masked), hits
 
 
 def detect_phone(text: pa.Array) -> tuple[pa.Array, int]:
     """Mask Brazilian phone numbers (+55, DDD, 8 or 9 digits, usual separators)."""
-    token = TOKENS["phone"]
+    token = PHONE_TOKEN
     hinted = pc.match_substring_regex(text, PHONE).fill_null(False)
     if not pc.any(hinted).as_py():
         return text, 0
@@ -173,27 +174,3 @@ def detect_phone(text: pa.Array) -> tuple[pa.Array, int]:
         subset = pc.replace_substring_regex(subset, pattern, rf"\1{token}\3")
     hits = _token_count(subset, token) - before
     return pc.replace_with_mask(text, hinted, subset), hits
-
-
-DETECTOR_FUNCTIONS: dict[str, Callable[[pa.Array], tuple[pa.Array, int]]] = {
-    "email": detect_email,
-    "cnpj": detect_cnpj,
-    "cpf": detect_cpf,
-    "phone": detect_phone,
-}
-DETECTOR_ORDER = ("email", "cnpj", "cpf", "phone")
-
-
-def scan_text(text: pa.Array, detectors: tuple[str, ...]) -> tuple[pa.Array, dict[str, int]]:
-    """Run ``detectors`` (in the fixed order e-mail, CNPJ, CPF, phone) over a string array."""
-    counts = dict.fromkeys(detectors, 0)
-    if not detectors or len(text) == 0:
-        return text, counts
-    candidates = pc.match_substring_regex(text, ANY_CANDIDATE).fill_null(False)
-    if not pc.any(candidates).as_py():
-        return text, counts
-    subset = text.filter(candidates)
-    for name in DETECTOR_ORDER:
-        if name in detectors:
-            subset, counts[name] = DETECTOR_FUNCTIONS[name](subset)
-    return pc.replace_with_mask(text, candidates, subset), counts

@@ -1,40 +1,55 @@
-"""Apply the declared policy to an Arrow table, whole columns at a time."""
+"""Apply the declared policy to an Arrow table, whole columns at a time.
+
+What each action, detector and generalisation does is in ``flows.scrub.registry``; this
+module runs them in order: person names replaced by pseudonyms, then the detectors over
+kept text, then each column's action, counting everything in a ``ScrubReport``.
+"""
 
 from __future__ import annotations
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from flows.scrub.detectors import scan_text
-from flows.scrub.policy import ColumnRule, DatasetPolicy, Policy, ReplaceRule, load_policy
+from flows.scrub.detectors import ANY_CANDIDATE
+from flows.scrub.policy import DatasetPolicy, Policy, ReplaceRule, load_policy
 from flows.scrub.pseudonym import hmac_hex, normalize_cnpj_column
+from flows.scrub.registry import (
+    ACTIONS,
+    DETECTORS,
+    HASH_COPY_SUFFIX,
+    MASK_TOKEN,
+    as_text,
+    is_text,
+    plain,
+    report_action,
+)
 from flows.scrub.report import ScrubReport
 
-MASK_TOKEN = "[REMOVIDO]"
+__all__ = ["BATCH_ROWS", "MASK_TOKEN", "scan_text", "scrub_table"]
+
 BATCH_ROWS = 1_000_000  # bounds memory and keeps string offsets small; columns stay vectorised
 
 
-def _is_text(data_type: pa.DataType) -> bool:
-    return pa.types.is_string(data_type) or pa.types.is_large_string(data_type)
-
-
-def _plain(column: pa.Array) -> pa.Array:
-    """Dictionary and string-view columns as plain strings, so every kernel accepts them."""
-    if pa.types.is_dictionary(column.type):
-        column = column.dictionary_decode()
-    if pa.types.is_string_view(column.type):
-        column = column.cast(pa.string())
-    return column
-
-
-def _as_text(column: pa.Array) -> pa.Array:
-    return column if _is_text(column.type) else column.cast(pa.string())
+def scan_text(text: pa.Array, detectors: tuple[str, ...]) -> tuple[pa.Array, dict[str, int]]:
+    """Run ``detectors`` (in the registry's order) over a string array; hits per detector."""
+    counts = dict.fromkeys(detectors, 0)
+    if not detectors or len(text) == 0:
+        return text, counts
+    # Rows with no two adjacent digits and no "@" cannot hold any identifier: skip them all.
+    candidates = pc.match_substring_regex(text, ANY_CANDIDATE).fill_null(False)
+    if not pc.any(candidates).as_py():
+        return text, counts
+    subset = text.filter(candidates)
+    for name, detector in DETECTORS.items():
+        if name in detectors:
+            subset, counts[name] = detector.find(subset)
+    return pc.replace_with_mask(text, candidates, subset), counts
 
 
 def _replace_mask(rule: ReplaceRule, batch: pa.RecordBatch) -> pa.Array:
-    when = _as_text(_plain(batch.column(rule.when_column)))
+    when = as_text(plain(batch.column(rule.when_column)))
     chosen = pc.is_in(when, value_set=pa.array(rule.codes, type=when.type))
-    return pc.and_(chosen, pc.is_valid(_plain(batch.column(rule.column)))).fill_null(False)
+    return pc.and_(chosen, pc.is_valid(plain(batch.column(rule.column)))).fill_null(False)
 
 
 def _pseudonym_tokens(
@@ -43,18 +58,30 @@ def _pseudonym_tokens(
     """``"<label> <8 hex>"`` per masked row; the HMAC input is namespaced by the column."""
     parts: list = [pa.scalar(rule.column)]
     for name in rule.pseudonym_of:
-        parts.append(_as_text(_plain(batch.column(name))).filter(mask).fill_null(""))
+        parts.append(as_text(plain(batch.column(name))).filter(mask).fill_null(""))
     digest = hmac_hex(pc.binary_join_element_wise(*parts, "\x1f"), key)
     return pc.binary_join_element_wise(rule.label, pc.utf8_slice_codeunits(digest, 0, 8), " ")
 
 
-def _generalize(column: pa.Array, rule: ColumnRule) -> pa.Array:
-    if rule.to == "cep5":
-        digits = pc.replace_substring_regex(_as_text(column), r"[^0-9]", "")
-        return pc.utf8_slice_codeunits(digits, 0, 5)
-    if pa.types.is_timestamp(column.type) or pa.types.is_date(column.type):
-        return pc.floor_temporal(column, unit="month")
-    raise TypeError(f"generalize to month needs a date or timestamp column, got {column.type}")
+def _kept(
+    dataset: str,
+    name: str,
+    column: pa.Array,
+    detectors: tuple[str, ...],
+    replacement: tuple[pa.Array, pa.Array] | None,
+    report: ScrubReport,
+) -> pa.Array:
+    """A kept column: person names replaced by pseudonyms, identifiers in the rest masked."""
+    if replacement is not None:  # blank the names first so no detector counts inside them
+        column = pc.if_else(replacement[0], pa.scalar(None, column.type), column)
+    if is_text(column.type) and detectors:
+        column, hits = scan_text(column, detectors)
+        for detector, count in hits.items():
+            report.add(dataset, name, detector, "mask", count)
+    if replacement is not None:
+        mask, tokens = replacement
+        column = pc.replace_with_mask(column, mask, tokens.cast(column.type))
+    return column
 
 
 def _scrub_batch(
@@ -76,48 +103,19 @@ def _scrub_batch(
     columns: list[pa.Array] = []
     for name in batch.schema.names:
         rule = rules[name]
-        column = _plain(batch.column(name))
+        action = ACTIONS[rule.action]
+        column = plain(batch.column(name))
         present = len(column) - column.null_count
-        if rule.action == "drop":
-            report.add(dataset, name, "policy", "drop", present)
-            continue
-        if rule.action == "hash":
-            source = _as_text(column)
-            if rule.normalize == "cnpj":
-                source = normalize_cnpj_column(source)
-            names.append(f"{name}_hash")
-            columns.append(hmac_hex(source, key))
-            report.add(dataset, name, "policy", "hash", present)
-            continue
-        if rule.action == "mask":
-            masked = pc.if_else(
-                pc.is_valid(column), pa.scalar(MASK_TOKEN), pa.scalar(None, pa.string())
-            )
-            names.append(name)
-            columns.append(masked)
-            report.add(dataset, name, "policy", "mask", present)
-            continue
-        if rule.action == "generalize":
-            names.append(name)
-            columns.append(_generalize(column, rule))
-            report.add(dataset, name, "policy", f"generalize:{rule.to}", present)
-            continue
-        # keep: replace person names first, then run the detectors over the rest
-        if name in replacements:
-            mask, tokens = replacements[name]
-            column = pc.if_else(mask, pa.scalar(None, column.type), column)
-        if _is_text(column.type) and rule.detectors:
-            column, hits = scan_text(column, rule.detectors)
-            for detector, count in hits.items():
-                report.add(dataset, name, detector, "mask", count)
-        if name in replacements:
-            mask, tokens = replacements[name]
-            column = pc.replace_with_mask(column, mask, tokens.cast(column.type))
-        names.append(name)
-        columns.append(column)
+        if rule.action == "keep":
+            column = _kept(dataset, name, column, rule.detectors, replacements.get(name), report)
+        else:
+            report.add(dataset, name, "policy", report_action(rule), present)
+        if action.apply is not None:  # None: the column is dropped
+            names.append(name + action.suffix)
+            columns.append(action.apply(column, rule, key))
         if rule.hash_copy:
-            source = normalize_cnpj_column(_as_text(_plain(batch.column(name))))
-            names.append(f"{name}_hash")
+            source = normalize_cnpj_column(as_text(plain(batch.column(name))))
+            names.append(name + HASH_COPY_SUFFIX)
             columns.append(hmac_hex(source, key))
             report.add(dataset, name, "policy", "hash_copy", present)
     return names, columns

@@ -3,18 +3,17 @@
 ``HMAC(K, m) = SHA256((K ^ opad) || SHA256((K ^ ipad) || m))`` (RFC 2104). The SHA-256
 states after the two key blocks are computed once and copied per value (OpenSSL through
 ``hashlib``), and values are dictionary-encoded first so a CNPJ repeated across a million
-sales is hashed once. Measured on the 2-core machine (``benchmarks/bench_scrub.py``): this
-uses about a third less CPU than building the HMAC in DuckDB SQL (native, multi-threaded
-``sha256``) and is faster whenever the cores are busy; DuckDB only wins on two idle cores.
+sales is hashed once. Measured on the 2-core machine (``benchmarks/bench_scrub.py``, which
+keeps the alternative): this uses about a third less CPU than building the HMAC in DuckDB
+SQL (native, multi-threaded ``sha256``) and is faster whenever the cores are busy; DuckDB
+only wins on two idle cores.
 Output: the first 32 lowercase hex characters (128 bits) of the HMAC.
 """
 
 from __future__ import annotations
 
 import hashlib
-import hmac
 
-import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -23,7 +22,8 @@ _BLOCK = 64
 _SAMPLE = 10_000
 
 
-def _pads(key: bytes) -> tuple[bytes, bytes]:
+def hmac_pads(key: bytes) -> tuple[bytes, bytes]:
+    """The key XOR ipad and XOR opad blocks of RFC 2104 (a key longer than a block is hashed)."""
     if not key:
         raise ValueError("the pseudonym key is empty")
     if len(key) > _BLOCK:
@@ -34,7 +34,7 @@ def _pads(key: bytes) -> tuple[bytes, bytes]:
 
 def _hmac_unique(values: pa.Array, key: bytes) -> pa.Array:
     """HMAC of each value with the key's inner/outer SHA-256 states computed once."""
-    inner, outer = _pads(key)
+    inner, outer = hmac_pads(key)
     inner_state, outer_state = hashlib.sha256(inner), hashlib.sha256(outer)
     digests: list[str | None] = []
     append = digests.append
@@ -50,22 +50,6 @@ def _hmac_unique(values: pa.Array, key: bytes) -> pa.Array:
     return pa.array(digests, pa.string())
 
 
-def hmac_hex_duckdb(values: pa.Array, key: bytes) -> pa.Array:
-    """The same HMAC in DuckDB SQL (native, multi-threaded ``sha256``); kept for the benchmark."""
-    inner, outer = _pads(key)
-    source = pa.table({"v": values.cast(pa.binary())})  # BLOB: a VARCHAR cast rejects non-ASCII
-    connection = duckdb.connect()
-    try:
-        connection.register("source", source)
-        result = connection.sql(
-            "SELECT left(sha256($outer || unhex(sha256($inner || v))), $chars) AS h FROM source",
-            params={"inner": inner, "outer": outer, "chars": HASH_HEX_CHARS},
-        ).to_arrow_table()
-    finally:
-        connection.close()
-    return result.column("h").combine_chunks().cast(pa.string())
-
-
 def hmac_hex(values: pa.Array | pa.ChunkedArray, key: bytes) -> pa.Array:
     """HMAC-SHA256 hex (32 chars) of every string value; nulls stay null."""
     if isinstance(values, pa.ChunkedArray):
@@ -79,16 +63,6 @@ def hmac_hex(values: pa.Array | pa.ChunkedArray, key: bytes) -> pa.Array:
         return _hmac_unique(values, key)
     encoded = pc.dictionary_encode(values)
     return _hmac_unique(encoded.dictionary, key).take(encoded.indices)
-
-
-def hmac_hex_python(values: list[str | None], key: bytes) -> list[str | None]:
-    """Reference implementation (stdlib ``hmac``), one value at a time."""
-    return [
-        None
-        if value is None
-        else hmac.new(key, value.encode(), "sha256").hexdigest()[:HASH_HEX_CHARS]
-        for value in values
-    ]
 
 
 def normalize_cnpj_column(values: pa.Array) -> pa.Array:

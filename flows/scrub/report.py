@@ -1,9 +1,12 @@
-"""The scrub report: counts of what was removed or transformed, never the values."""
+"""The scrub report: counts of what was removed or transformed, never the values.
+
+Publishing it is not this package's job (it stays free of Prefect): a flow puts it in its
+``flows.runs.RunSummary(scrub=...)`` and calls ``flows.runs.publish_run``.
+"""
 
 from __future__ import annotations
 
 import logging
-import re
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -73,26 +76,3 @@ class ScrubReport:
                 if name == dataset and count
             ]
             log.info("scrub %s: %d rows; %s", dataset, self.rows[dataset], ", ".join(parts) or "-")
-
-
-def artifact_key(text: str) -> str:
-    """A valid Prefect artifact key (lowercase letters, digits and dashes)."""
-    return re.sub(r"[^a-z0-9-]+", "-", text.lower()).strip("-") or "scrub-report"
-
-
-def publish_scrub_report(report: ScrubReport, key: str = "scrub-report") -> None:
-    """Log the report and publish it as a Prefect table artifact (inside a flow or task run)."""
-    from prefect import get_run_logger
-    from prefect.artifacts import create_table_artifact
-    from prefect.exceptions import MissingContextError
-
-    try:
-        report.log(get_run_logger())
-    except MissingContextError:
-        report.log()
-    create_table_artifact(
-        key=artifact_key(key),
-        table=report.to_rows(),
-        description="Personal-data scrub: counts of values removed or transformed "
-        "per dataset, column, detector and action (never the values).",
-    )

@@ -5,7 +5,14 @@ picks DuckDB (read Parquet directly), PostgreSQL (COPY FROM STDIN) or Redshift (
 manifest + COPY).
 """
 
-from flows.warehouse.loading import LoadResult, create_schema, engine_for, load, loader_for
+from flows.warehouse.loading import (
+    LoadResult,
+    create_schema,
+    engine_for,
+    load,
+    loader_for,
+    run_summary,
+)
 from flows.warehouse.reconcile import ReconciliationError, ReconciliationRow
 
 __all__ = [
@@ -16,4 +23,5 @@ __all__ = [
     "engine_for",
     "load",
     "loader_for",
+    "run_summary",
 ]

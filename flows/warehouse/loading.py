@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine
 
 from flows.config import Settings
 from flows.lake import Lake
+from flows.runs import RunSummary
 from flows.warehouse.engines import Loader, engine_kind
 from flows.warehouse.merge import swap_plan, used_columns
 from flows.warehouse.reconcile import ReconciliationRow, check, reconcile
@@ -36,15 +37,32 @@ class LoadResult:
     def rows_loaded(self) -> int:
         return sum(row.loaded_rows for row in self.reconciliation)
 
-    def summary(self) -> dict[str, object]:
-        tables = sorted({row.table for row in self.reconciliation})
-        return {
-            "release": self.release,
-            "tables": len(tables),
-            "partitions": len(self.reconciliation),
-            "rows_loaded": self.rows_loaded,
-            "null_columns": self.null_columns,
-        }
+
+def run_summary(result: LoadResult) -> RunSummary:
+    """The load's line (release, tables, partitions, rows), one row per reconciled partition."""
+    tables = sorted({row.table for row in result.reconciliation})
+    totals: dict[str, object] = {
+        "release": result.release,
+        "tables": len(tables),
+        "partitions": len(result.reconciliation),
+        "rows_loaded": result.rows_loaded,
+        "null_columns": result.null_columns,
+    }
+    line = ", ".join(
+        f"{name} {value:,}" if isinstance(value, int) else f"{name} {value}"
+        for name, value in totals.items()
+        if value not in ({}, None)
+    )
+    if bad := [row for row in result.reconciliation if not row.ok]:
+        line += f"; {len(bad)} partition(s) do not reconcile"
+    return RunSummary(
+        flow="load_warehouse",
+        line=line,
+        rows=[row.to_dict() for row in result.reconciliation],
+        totals=totals,
+        description="Trusted vs loaded rows per table and partition "
+        f"(CNPJ release {result.release}).",
+    )
 
 
 def engine_for(url: str, *, for_load: bool = False) -> Engine:

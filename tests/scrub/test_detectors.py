@@ -8,7 +8,8 @@ import pyarrow as pa
 import pytest
 
 from flows.identifiers import format_cnpj, format_cpf, is_valid_cpf, make_cnpj
-from flows.scrub.detectors import detect_cpf, detect_email, detect_phone, scan_text
+from flows.scrub.detectors import detect_cpf, detect_email, detect_phone
+from flows.scrub.engine import scan_text
 
 ALL = ("email", "cnpj", "cpf", "phone")
 

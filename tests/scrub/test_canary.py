@@ -27,53 +27,42 @@ from flows.identifiers import (
     is_valid_cpf,
 )
 from flows.scrub import load_policy, scrub_table
+from flows.sources.cnpj.layout import ESTABELECIMENTOS, LAYOUTS
+from flows.sources.cnpj.parse import add_establishment_columns
+from flows.sources.partner.records import SCHEMAS as PARTNER_RECORD_SCHEMAS
+from flows.sources.partner.tables import TABLES as PARTNER_TABLES
+from flows.sources.public import load_catalog
 
 KEY = b"canary-test-key"
 ROWS = 90
 S, D, DEC = pa.string(), pa.date32(), pa.decimal128(18, 2)
 
-# The columns each dataset arrives with (see the "Scrub interface" contract).
-SCHEMAS: dict[str, pa.Schema] = {
-    "cnpj.empresas": pa.schema(
-        [("cnpj_basico", S), ("razao_social", S), ("natureza_juridica", S),
-         ("qualificacao_responsavel", S), ("capital_social", DEC), ("porte", S),
-         ("ente_federativo_responsavel", S)]
-    ),
-    "cnpj.estabelecimentos": pa.schema(
-        [("cnpj_basico", S), ("cnpj_ordem", S), ("cnpj_dv", S),
-         ("identificador_matriz_filial", S), ("nome_fantasia", S), ("situacao_cadastral", S),
-         ("data_situacao_cadastral", D), ("motivo_situacao_cadastral", S),
-         ("nome_cidade_exterior", S), ("pais", S), ("data_inicio_atividade", D),
-         ("cnae_fiscal_principal", S), ("cnae_fiscal_secundaria", S), ("tipo_logradouro", S),
-         ("logradouro", S), ("numero", S), ("complemento", S), ("bairro", S), ("cep", S),
-         ("uf", S), ("municipio", S), ("ddd_1", S), ("telefone_1", S), ("ddd_2", S),
-         ("telefone_2", S), ("ddd_fax", S), ("fax", S), ("correio_eletronico", S),
-         ("situacao_especial", S), ("data_situacao_especial", D), ("cnpj", S),
-         ("municipio_ibge", S)]
-    ),
-    "cnpj.socios": pa.schema(
-        [("cnpj_basico", S), ("identificador_socio", S), ("nome_socio", S),
-         ("cnpj_cpf_socio", S), ("qualificacao_socio", S), ("data_entrada_sociedade", D),
-         ("pais", S), ("representante_legal", S), ("nome_representante", S),
-         ("qualificacao_representante", S), ("faixa_etaria", S)]
-    ),
-    "cnpj.simples": pa.schema(
-        [("cnpj_basico", S), ("opcao_simples", S), ("data_opcao_simples", D),
-         ("data_exclusao_simples", D), ("opcao_mei", S), ("data_opcao_mei", D),
-         ("data_exclusao_mei", D)]
-    ),
-    "cnpj.domain": pa.schema([("codigo", S), ("descricao", S)]),
-    "partner.categories": pa.schema([("id", pa.int64()), ("name", S), ("is_active", pa.bool_())]),
-    "partner.establishments": pa.schema([("id", pa.int64()), ("cnpj", S)]),
-    "partner.sales": pa.schema(
-        [("id", pa.int64()), ("cnpj", S), ("id_category", pa.int64()),
-         ("sale_timestamp", pa.timestamp("ms")), ("sale_date", D), ("value", pa.float64()),
-         ("amount", pa.int64())]
-    ),
-    "public.pof_despesa_alimentar": pa.schema(
-        [("UF", S), ("COD_UPA", S), ("CATEGORIA", S), ("V8000_DEFLA", pa.float64())]
-    ),
-}  # fmt: skip
+
+def _cnpj_schemas() -> dict[str, pa.Schema]:
+    """What the CNPJ ingestion hands the scrub: each layout's typed columns, plus the ones it
+    derives for establishments (the same function the ingestion calls)."""
+    schemas: dict[str, pa.Schema] = {}
+    for layout in LAYOUTS:
+        typed = layout.schema().empty_table()
+        if layout is ESTABELECIMENTOS:
+            typed, _ = add_establishment_columns(typed)
+        schemas.setdefault(layout.dataset, typed.schema)  # the domain tables share one
+    return schemas
+
+
+def _public_schemas() -> dict[str, pa.Schema]:
+    """Every catalog dataset's trusted schema, under the name the ingestion scrubs it by."""
+    return {f"public.{name}": entry.arrow_schema for name, entry in load_catalog().datasets.items()}
+
+
+def _partner_schemas() -> dict[str, pa.Schema]:
+    """The partner records as the ingestion types them (its own table map and schemas)."""
+    return {table.dataset: PARTNER_RECORD_SCHEMAS[table.api] for table in PARTNER_TABLES}
+
+
+# The columns each dataset arrives with: derived from the CNPJ layouts and the public
+# catalog, so a column added there is planted here and must be declared in the policy.
+SCHEMAS: dict[str, pa.Schema] = {**_cnpj_schemas(), **_partner_schemas(), **_public_schemas()}
 
 # Columns that hold codes; detectors never run on them (no false positives on codes).
 CODE_COLUMNS = {
@@ -89,6 +78,7 @@ CODE_COLUMNS = {
     },
     "cnpj.simples": {"cnpj_basico", "opcao_simples", "opcao_mei"},
     "cnpj.domain": {"codigo"},
+    "public.ipm_nm_uf": {"period"},  # "2008-2009" reads like a phone number
 }  # fmt: skip
 PERSON_CODES = {"cnpj.empresas": ("natureza_juridica", "2135", "2062"),
                 "cnpj.socios": ("identificador_socio", "2", "1")}  # fmt: skip
@@ -220,7 +210,7 @@ def test_no_planted_value_survives_and_counts_match(dataset):
     planter = Planter(seed=sorted(SCHEMAS).index(dataset))
     table, expected = plant_dataset(dataset, planter)
     text_columns = {field.name for field in table.schema if field.type == S}
-    assert planter.planted or text_columns <= CODE_COLUMNS[dataset]
+    assert planter.planted or text_columns <= CODE_COLUMNS.get(dataset, set())
     raw_bytes = _all_bytes(table)
     # negative control: the same search finds every planted value before the scrub
     assert all(value.encode() in raw_bytes for _, value in planter.planted)
