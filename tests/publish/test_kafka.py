@@ -98,3 +98,25 @@ def test_unreachable_broker_retries_then_fails_clearly_and_records_nothing(tmp_p
     assert "attempt 1 of 2 failed" in caplog.text
     assert DeliveryLedger(lake).deliveries("run-unreachable") == {}
     assert lake.list("state") == []
+
+
+def test_results_command_reads_a_kafka_topic(kafka_bootstrap, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+    from flows.config import get_settings
+
+    lake = Lake.from_url(str(tmp_path / "lake"))
+    write_outputs(lake, "analysis/run", run_id="run-cli")
+    topics = unique_topics()
+    KafkaPublisher(kafka_bootstrap).publish(
+        run_messages(AnalysisOutputs.read(lake, "analysis/run"), topics)
+    )
+    monkeypatch.setenv("BIGD_KAFKA_BOOTSTRAP", kafka_bootstrap)
+    get_settings.cache_clear()
+    result = CliRunner().invoke(
+        app, ["results", "--topic", topics.prospects, "--run-id", "run-cli", "--limit", "4"]
+    )
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
+    assert len(lines) == 4

@@ -49,3 +49,26 @@ def test_settings_choose_the_publisher(tmp_path):
     )
     assert isinstance(kafka, KafkaPublisher)
     assert kafka.partitions == 6
+
+
+def test_results_command_reads_the_outbox(tmp_path, monkeypatch):
+    import json
+
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+    from flows.config import get_settings
+
+    monkeypatch.setenv("BIGD_LAKE", str(tmp_path / "lake"))
+    get_settings.cache_clear()
+    lake = Lake.from_url(str(tmp_path / "lake"))
+    expected = write_outputs(lake, "analysis/x", run_id=RUN)
+    OutboxPublisher(lake).publish(run_messages(AnalysisOutputs.read(lake, "analysis/x"), Topics()))
+
+    result = CliRunner().invoke(app, ["results", "--topic", "bigd.potential", "--run-id", RUN])
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
+    assert len(lines) == expected["potential"]
+    assert json.loads(lines[0])["run_id"] == RUN
+    limited = CliRunner().invoke(app, ["results", "--topic", "bigd.prospects", "--limit", "2"])
+    assert len([line for line in limited.stdout.splitlines() if line.startswith("{")]) == 2
