@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     kafka_partitions: int = Field(
         3, ge=1, description="partitions of a results topic Big D creates when missing"
     )
+    kafka_workers: int = Field(
+        2, ge=1, le=32, description="processes sending to Kafka (kafka-python is CPU-bound)"
+    )
     topic_potential: str = Field("bigd.potential", description="topic: potential per region")
     topic_prospects: str = Field("bigd.prospects", description="topic: scored prospects")
     topic_model_metrics: str = Field("bigd.model-metrics", description="topic: model metrics")

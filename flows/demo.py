@@ -114,6 +114,7 @@ def run_demo(workdir: Path, establishments: int = 5_000) -> None:
     from flows.partner_api import PartnerApiServer
     from flows.pipeline import pipeline
     from flows.purge_flow import purge
+    from flows.report_flow import render_infographic
     from flows.sample import generate_release
 
     started = time.perf_counter()
@@ -137,6 +138,9 @@ def run_demo(workdir: Path, establishments: int = 5_000) -> None:
             partner_until=dt.date(2026, 10, 31),
         )
         purge(dry_run=True)
+    # Delivery. Once run_analysis is in the pipeline, deliver_analysis(its output folder)
+    # also publishes its results to the outbox and adds potential and prospects.
+    report = render_infographic()
 
     settings = get_settings()
     lake = Lake.from_url(settings.lake_root)
@@ -154,6 +158,7 @@ def run_demo(workdir: Path, establishments: int = 5_000) -> None:
         f"Sample release : {sample_dir}\n"
         f"Lake           : {lake.uri_root}  (raw/, trusted/, quarantine/, state/)\n"
         f"Warehouse      : {settings.warehouse}\n"
+        f"Reports        : {report['index']}\n"
         f"Query it       : python -c \"import duckdb; print(duckdb.connect('{workdir}/warehouse"
         f".duckdb', read_only=True).sql('show all tables'))\"",
         highlight=False,

@@ -37,3 +37,6 @@ def test_demo_runs_every_stage_and_the_views_answer(prefect_harness, tmp_path, c
     printed = capsys.readouterr()
     assert "Active establishments per channel" in printed.err
     assert str(workdir / "warehouse.duckdb") in printed.err
+    assert (lake / "reports" / "index.html").exists()
+    assert (lake / "reports" / "latest" / "infographic.html").exists()
+    assert "reports/index.html" in printed.err

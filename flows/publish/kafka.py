@@ -16,6 +16,7 @@ producer against tansu).
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import time
@@ -57,6 +58,7 @@ class KafkaPublisher:
         retry_delay_seconds: float = 1.0,
         flush_timeout_seconds: float = 120.0,
         bootstrap_timeout_seconds: float = 5.0,
+        workers: int = 1,
         **producer_overrides: Any,
     ):
         self.bootstrap = bootstrap
@@ -67,6 +69,7 @@ class KafkaPublisher:
         self.connect_attempts = connect_attempts
         self.retry_delay_seconds = retry_delay_seconds
         self.flush_timeout_seconds = flush_timeout_seconds
+        self.workers = workers  # > 1: send from that many processes (see parallel.py)
         # How long each client waits for a first broker before giving up (default 30 s).
         self.client_config = {"bootstrap_timeout_ms": int(bootstrap_timeout_seconds * 1000)}
         self.producer_config = {**PRODUCER_DEFAULTS, **self.client_config, **producer_overrides}
@@ -98,8 +101,9 @@ class KafkaPublisher:
             lambda: KafkaProducer(bootstrap_servers=self.servers, **self.producer_config),
         )
 
-    def ensure_topics(self, topics: Iterable[str]) -> None:
-        """Create the topics that do not exist yet, with the configured partitions."""
+    def ensure_topics(self, topics: Iterable[str]) -> dict[str, int]:
+        """Create the topics that do not exist yet, with the configured partitions;
+        returns the partition count of each."""
         wanted = sorted(set(topics))
         admin = self._with_retries(
             "connect admin",
@@ -107,18 +111,21 @@ class KafkaPublisher:
         )
         try:
             missing = [topic for topic in wanted if topic not in set(admin.list_topics())]
-            if not missing:
-                return
-            spec = {
-                topic: {
-                    "num_partitions": self.partitions,
-                    "replication_factor": self.replication_factor,
+            if missing:
+                spec = {
+                    topic: {
+                        "num_partitions": self.partitions,
+                        "replication_factor": self.replication_factor,
+                    }
+                    for topic in missing
                 }
-                for topic in missing
+                with suppress(TopicAlreadyExistsError):  # created meanwhile by another publisher
+                    admin.create_topics(spec, wait_for_metadata=True)
+                log.info("created topics %s with %d partitions", missing, self.partitions)
+            return {
+                described["name"]: len(described["partitions"])
+                for described in admin.describe_topics(wanted)
             }
-            with suppress(TopicAlreadyExistsError):  # created meanwhile by another publisher
-                admin.create_topics(spec, wait_for_metadata=True)
-            log.info("created topics %s with %d partitions", missing, self.partitions)
         finally:
             admin.close()
 
@@ -126,7 +133,9 @@ class KafkaPublisher:
 
     def publish(self, messages: Iterable[Message]) -> dict[str, int]:
         """Send everything, wait for every acknowledgement, then record the delivery."""
-        messages = list(messages)
+        if self.workers > 1:
+            return self._publish_in_processes(messages)
+        messages = list(messages)  # built and validated before anything is sent
         if not messages:
             return {}
         self.ensure_topics(message.topic for message in messages)
@@ -144,23 +153,53 @@ class KafkaPublisher:
             ) from error
         finally:
             producer.close(timeout=10)
-        return self._acknowledged(sent)
-
-    def _acknowledged(self, sent: list[tuple[Message, Any]]) -> dict[str, int]:
         counts: dict[tuple[str, str], int] = {}
         failures: list[str] = []
         for message, future in sent:
-            if not future.is_done:
-                failures.append(f"{message.topic}/{message.key}: no answer")
-                continue
-            if future.failed():
-                failures.append(f"{message.topic}/{message.key}: {future.exception!r}")
-                continue
-            run_topic = (message.envelope["run_id"], message.topic)
-            counts[run_topic] = counts.get(run_topic, 0) + 1
+            if future.succeeded():
+                run_topic = (message.envelope["run_id"], message.topic)
+                counts[run_topic] = counts.get(run_topic, 0) + 1
+            else:
+                failures.append(
+                    f"{message.topic}/{message.key}: {future.exception or 'no answer'!r}"
+                )
+        return self._acknowledged(counts, failures, len(sent))
+
+    def _publish_in_processes(self, messages: Iterable[Message]) -> dict[str, int]:
+        """Stream messages (built and validated here) to worker processes by partition."""
+        from flows.publish.parallel import send_in_processes
+
+        messages = iter(messages)
+        first = next(messages, None)
+        if first is None:
+            return {}
+        partitions: dict[str, int] = {}
+
+        def with_topics():
+            for message in itertools.chain([first], messages):
+                if message.topic not in partitions:  # a new topic: create it before its first send
+                    partitions.update(self.ensure_topics([message.topic]))
+                yield message
+
+        stream = with_topics()
+        head = next(stream)  # the first topic exists before any worker connects
+        counts, failures, total = send_in_processes(
+            itertools.chain([head], stream),
+            partitions,
+            self.workers,
+            self.servers,
+            self.producer_config,
+            self.flush_timeout_seconds,
+        )
+        return self._acknowledged(counts, failures, total)
+
+    def _acknowledged(
+        self, counts: dict[tuple[str, str], int], failures: list[str], total: int
+    ) -> dict[str, int]:
+        """Record and return the counts only if every message was acknowledged."""
         if failures:
             raise PublishError(
-                f"{len(failures)} of {len(sent)} messages were not acknowledged by "
+                f"{len(failures)} of {total} messages were not acknowledged by "
                 f"{self.bootstrap} (first: {failures[0]}); nothing was recorded as delivered"
             )
         if self.ledger is not None:

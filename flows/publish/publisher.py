@@ -71,6 +71,7 @@ def publisher_from_settings(settings: Any, lake: Lake | None = None) -> Publishe
         return KafkaPublisher(
             settings.kafka_bootstrap,
             partitions=settings.kafka_partitions,
+            workers=settings.kafka_workers,
             ledger=DeliveryLedger(lake),
         )
     return OutboxPublisher(lake)

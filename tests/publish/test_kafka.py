@@ -44,13 +44,16 @@ def test_producer_really_is_idempotent_with_acks_all(kafka_bootstrap):
         KafkaProducer(bootstrap_servers=[kafka_bootstrap], **{**PRODUCER_DEFAULTS, "retries": 0})
 
 
-def test_publish_a_run_and_consume_every_topic_back(kafka_bootstrap, tmp_path):
+@pytest.mark.parametrize("workers", [1, 2])
+def test_publish_a_run_and_consume_every_topic_back(kafka_bootstrap, tmp_path, workers):
     lake = Lake.from_url(str(tmp_path / "lake"))
     run_id = f"run-{uuid.uuid4().hex[:6]}"
-    expected = write_outputs(lake, "analysis/run", run_id=run_id)
+    expected = write_outputs(lake, "analysis/run", run_id=run_id, repeat=50)
     expected["reports"] = 1
     topics = unique_topics()
-    publisher = KafkaPublisher(kafka_bootstrap, partitions=3, ledger=DeliveryLedger(lake))
+    publisher = KafkaPublisher(
+        kafka_bootstrap, partitions=3, ledger=DeliveryLedger(lake), workers=workers
+    )
     report = {
         "notebook": "infographic",
         "report_date": "2026-11-30",
@@ -120,3 +123,20 @@ def test_results_command_reads_a_kafka_topic(kafka_bootstrap, tmp_path, monkeypa
     assert result.exit_code == 0, result.output
     lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
     assert len(lines) == 4
+
+
+def test_an_invalid_message_midway_stops_the_workers_and_records_nothing(kafka_bootstrap, tmp_path):
+    from flows.publish import InvalidMessage
+
+    lake = Lake.from_url(str(tmp_path / "lake"))
+    write_outputs(lake, "analysis/run", run_id="run-invalid", repeat=200)
+    topics = unique_topics()
+
+    def messages():
+        yield from run_messages(AnalysisOutputs.read(lake, "analysis/run"), topics)
+        raise InvalidMessage("potential message 'x' is invalid")
+
+    publisher = KafkaPublisher(kafka_bootstrap, ledger=DeliveryLedger(lake), workers=2)
+    with pytest.raises(InvalidMessage):
+        publisher.publish(messages())
+    assert DeliveryLedger(lake).deliveries("run-invalid") == {}
