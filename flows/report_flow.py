@@ -12,8 +12,10 @@ marked failed, and then fails the flow.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+import nbformat
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_link_artifact, create_table_artifact
 
@@ -23,7 +25,13 @@ from flows.publish import AnalysisOutputs, Topics, report_message, run_messages
 from flows.publish.publisher import PublishError, publisher_from_settings
 from flows.reports.archive import ReportStore, report_store
 from flows.reports.index import metric_text
-from flows.reports.run import make_report, report_record
+from flows.reports.run import (
+    archive_run,
+    from_papermill,
+    make_report,
+    new_run_id,
+    report_record,
+)
 
 
 class ReportFailed(RuntimeError):
@@ -120,6 +128,28 @@ def render_infographic(
             f"infographic failed ({manifest['error']}); archived at {record['analyst_html']}"
         )
     return {"status": manifest["status"], "index": record["index"], **record}
+
+
+@flow(name="render_report", log_prints=True)
+def render_report(
+    executed_notebook: str,
+    notebook: str = "demand_ensemble",
+    run_id: str | None = None,
+    analysis_dir: str = "",
+) -> dict[str, Any]:
+    """Render and archive a notebook another flow already ran with papermill (e.g. the
+    analysis notebook of ``run_analysis``): a lake key or a local path."""
+    lake = _lake()
+    source = Path(executed_notebook)
+    data = source.read_bytes() if source.is_file() else lake.read_bytes(executed_notebook)
+    run = from_papermill(nbformat.reads(data.decode(), as_version=4))
+    run_id = run_id or new_run_id(notebook)
+    title = run.notebook.metadata.get("title")
+    manifest = archive_run(_store(lake), notebook, run_id, run, analysis_dir, title)
+    record = announce_report(manifest)
+    if manifest["status"] == "failed":
+        raise ReportFailed(f"{notebook} failed ({manifest['error']}); archived")
+    return record
 
 
 @flow(name="deliver_analysis", log_prints=True)

@@ -64,6 +64,31 @@ def archive_run(
     )
 
 
+def from_papermill(notebook: nbformat.NotebookNode) -> ExecutedNotebook:
+    """An ExecutedNotebook from a notebook papermill already ran (parameters, start,
+    duration and failure come from its ``metadata.papermill``)."""
+    meta = notebook.metadata.get("papermill", {})
+    started = meta.get("start_time")
+    error = None
+    if meta.get("exception"):
+        failed = [
+            output
+            for cell in notebook.cells
+            for output in cell.get("outputs", [])
+            if output.get("output_type") == "error"
+        ]
+        error = (
+            f"{failed[-1]['ename']}: {failed[-1]['evalue']}" if failed else "the notebook failed"
+        )
+    return ExecutedNotebook(
+        notebook=notebook,
+        parameters=dict(meta.get("parameters") or {}),
+        started_at=dt.datetime.fromisoformat(started) if started else dt.datetime.now(dt.UTC),
+        duration_seconds=round(float(meta.get("duration") or 0.0), 2),
+        error=error,
+    )
+
+
 def make_report(
     store: ReportStore,
     notebook: str,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from flows.reports.render import execute, render_both, render_html
+from flows.reports.run import from_papermill
 from tests.reports.notebooks import write_notebook
 
 EXTERNAL = re.compile(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//""", re.IGNORECASE)
@@ -14,6 +15,8 @@ def test_analyst_keeps_code_marketing_shows_only_outputs(tmp_path):
     source = write_notebook(tmp_path / "in.ipynb")
     run = execute(source, tmp_path / "out.ipynb", {"run_label": "valor-injetado"})
     assert run.status == "succeeded", run.error
+    again = from_papermill(run.notebook)  # what render_report sees of run_analysis's notebook
+    assert again.parameters == {"run_label": "valor-injetado"} and again.status == "succeeded"
     render_both(run, "Teste")
     analyst, marketing = run.html["analyst"], run.html["marketing"]
 
@@ -38,5 +41,6 @@ def test_a_failed_notebook_is_still_rendered_with_its_error(tmp_path):
     run = execute(source, tmp_path / "out.ipynb", {})
     assert run.status == "failed"
     assert run.error == "ValueError: dados ausentes"
+    assert from_papermill(run.notebook).error == "ValueError: dados ausentes"
     page = render_html(run.notebook, "marketing", "Teste")
     assert "Estabelecimentos" in page  # what ran before the failure is kept
