@@ -88,3 +88,12 @@ def test_the_committed_notebook_has_no_outputs_and_a_parameters_cell():
     assert len(tagged) == 1
     for secret_like in ("key", "password", "secret", "token", "warehouse", "://"):
         assert secret_like not in tagged[0].source.lower()
+
+
+def test_papermill_sees_every_parameter_of_the_infographic():
+    import papermill
+
+    from flows.reports.run import NOTEBOOK_DIR
+
+    found = papermill.inspect_notebook(str(NOTEBOOK_DIR / "infographic.ipynb"))
+    assert set(found) == {"analysis_dir", "categories", "top_n"}
