@@ -46,13 +46,15 @@ def bar_chart(
     title: str,
     fmt: Callable[[float], str] = compacto,
     color: str = PALETTE[0],
-    width: int = 640,
+    width: int = 480,
 ) -> str:
-    """Horizontal bars, largest first as given; each bar carries its formatted value."""
-    row, top, label_width = 26, 32, min(220, 12 + 7 * max((len(str(x)) for x in labels), default=4))
+    """Horizontal bars, largest first as given; each bar carries its formatted value.
+    480 units wide so that on a phone (about 360 px) the text stays about 11 px."""
+    longest = max((len(str(label)) for label in labels), default=4)
+    row, top, label_width = 28, 32, min(240, 16 + 8 * longest)
     height = top + row * len(labels) + 8
     peak = max((v for v in values if v is not None), default=0) or 1
-    plot = width - label_width - 90
+    plot = width - label_width - 80
     parts = []
     for index, (label, value) in enumerate(zip(labels, values, strict=True)):
         y = top + index * row
@@ -73,11 +75,11 @@ def line_chart(
     series: Mapping[str, Sequence[float | None]],
     title: str,
     fmt: Callable[[float], str] = compacto,
-    width: int = 640,
-    height: int = 300,
+    width: int = 480,
+    height: int = 280,
 ) -> str:
     """One line per series over the same periods (e.g. months), with a legend."""
-    left, right, top, bottom = 70, 16, 56, 40
+    left, right, top, bottom = 90, 24, 56, 40
     plot_w, plot_h = width - left - right, height - top - bottom
     values = [v for points in series.values() for v in points if v is not None]
     peak = max(values, default=0) or 1
@@ -92,7 +94,7 @@ def line_chart(
         )
     label_every = max(1, len(periods) // 6)
     for index, period in enumerate(periods):
-        if index % label_every == 0 or index == len(periods) - 1:
+        if index % label_every == 0:
             parts.append(
                 f'<text x="{left + index * step:.1f}" y="{height - bottom + 18}" font-size="11" '
                 f'text-anchor="middle" fill="#555">{escape(str(period))}</text>'
@@ -110,8 +112,8 @@ def line_chart(
                 f'stroke-width="2.5"/>'
             )
         parts.append(
-            f'<rect x="{left + number * 140}" y="30" width="12" height="12" fill="{color}"/>'
-            f'<text x="{left + number * 140 + 16}" y="40" font-size="12" fill="#333">'
+            f'<rect x="{left + number * 120}" y="30" width="12" height="12" fill="{color}"/>'
+            f'<text x="{left + number * 120 + 16}" y="40" font-size="13" fill="#333">'
             f"{escape(str(name))}</text>"
         )
     return _svg(width, height, title, "".join(parts))
@@ -128,7 +130,7 @@ def uf_tile_grid(
     values: Mapping[str, float | None], title: str, fmt: Callable[[float], str] = compacto
 ) -> str:
     """The 27 UFs as tiles in Brazil's rough shape, shaded by value, each labelled."""
-    tile, gap, top = 84, 4, 30
+    tile, gap, top = 64, 4, 30
     width, height = 7 * (tile + gap), top + 8 * (tile + gap)
     known = [v for v in values.values() if v is not None]
     peak = max(known, default=0) or 1
@@ -141,9 +143,9 @@ def uf_tile_grid(
         parts.append(
             f'<rect x="{x}" y="{y}" width="{tile}" height="{tile}" rx="6" '
             f'fill="{_shade(fraction) if value is not None else "#eeeeee"}"/>'
-            f'<text x="{x + tile / 2}" y="{y + 36}" font-size="20" font-weight="700" '
+            f'<text x="{x + tile / 2}" y="{y + 28}" font-size="18" font-weight="700" '
             f'text-anchor="middle" fill="{ink}">{uf}</text>'
-            f'<text x="{x + tile / 2}" y="{y + 60}" font-size="12" text-anchor="middle" '
+            f'<text x="{x + tile / 2}" y="{y + 50}" font-size="11" text-anchor="middle" '
             f'fill="{ink}">{escape(fmt(value))}</text>'
         )
     return _svg(width, height, title, "".join(parts))

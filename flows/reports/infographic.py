@@ -58,13 +58,18 @@ def load_warehouse_data(engine: sa.Engine) -> dict[str, pd.DataFrame]:
         }
 
 
+def _cell(value: object) -> str:
+    """Escaped, and ``R$`` kept on the same line as its amount on narrow screens."""
+    return escape(str(value)).replace("R$ ", "R$&nbsp;")
+
+
 def _table(frame: pd.DataFrame) -> str:
     head = "".join(f"<th>{escape(str(column))}</th>" for column in frame.columns)
     rows = "".join(
-        "<tr>" + "".join(f"<td>{escape(str(value))}</td>" for value in row) + "</tr>"
+        "<tr>" + "".join(f"<td>{_cell(value)}</td>" for value in row) + "</tr>"
         for row in frame.itertuples(index=False)
     )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+    return f'<table class="bigd-table"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>'
 
 
 def establishments_section(establishments: pd.DataFrame) -> str:
@@ -117,7 +122,7 @@ def uf_sales_section(sales: pd.DataFrame) -> str:
     return uf_tile_grid(
         {str(uf): float(v) for uf, v in per_uf.items()},
         "Vendas por UF (R$)",
-        fmt=lambda v: compacto(v, moeda=True),
+        fmt=compacto,
     )
 
 
@@ -126,7 +131,7 @@ def uf_potential_section(potential: pd.DataFrame) -> str:
     return uf_tile_grid(
         {str(uf): float(v) for uf, v in per_uf.items()},
         "Potencial previsto por UF (R$)",
-        fmt=lambda v: compacto(v, moeda=True),
+        fmt=compacto,
     )
 
 
@@ -204,6 +209,14 @@ def prospects_section(prospects: pd.DataFrame, top_n: int = 20) -> str:
     return _table(table)
 
 
+def _date(value: object) -> str:
+    """``2025-11-01`` → ``01/11/2025``; anything else as it is."""
+    try:
+        return pd.Timestamp(str(value)).strftime("%d/%m/%Y")
+    except ValueError:
+        return str(value or "?")
+
+
 def validation_section(metrics: dict[str, Any]) -> str:
     """The model's honest validation, in words a manager reads."""
     headline = metrics.get("headline", {})
@@ -214,7 +227,7 @@ def validation_section(metrics: dict[str, Any]) -> str:
     )
     gain = percentual(headline.get("improvement_vs_baseline"))
     lines = [
-        f"Dados de vendas de {window.get('start', '?')} a {window.get('end', '?')}, "
+        f"Dados de vendas de {_date(window.get('start'))} a {_date(window.get('end'))}, "
         f"cadastro CNPJ de {metrics.get('release', '?')}.",
         f"Erro médio do modelo (RMSE, validação cruzada): {rmse} contra {baseline} "
         f"de uma previsão ingênua ({gain} melhor).",

@@ -35,9 +35,13 @@ def test_sections_speak_portuguese_with_brazilian_numbers():
     assert ">SP<" in info.uf_sales_section(sales)
     potential = potential_table("run-1").to_pandas()
     section = info.potential_channel_section(potential, top_n=3)
-    assert section.count("<tr>") == 4 and "R$ " in section and " a R$ " in section
+    assert section.count("<tr>") == 4 and " a R$&nbsp;" in section  # no break after R$
     prospects = prospects_table("run-1", 5).to_pandas()
     assert "Bar do Zé 1" in info.prospects_section(prospects, top_n=2)
+    validation = info.validation_section(
+        {"window": {"start": "2025-11-01", "end": "2026-10-31"}, "headline": {"ensemble_r2": 0.6}}
+    )
+    assert "01/11/2025 a 31/10/2026" in validation and "0,60" in validation
 
 
 @pytest.mark.integration
