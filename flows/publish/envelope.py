@@ -13,6 +13,7 @@ process with fastjsonschema, so validating a message costs microseconds.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import math
 import uuid
@@ -30,6 +31,7 @@ SCHEMA_DIR = Path(__file__).with_name("schemas")
 KINDS = ("potential", "prospects", "model-metrics", "reports")
 # A fixed namespace for Big D's message ids (uuid5 of the project's name in the URL space).
 MESSAGE_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://bigd.invalid/messages")
+_NAMESPACE_BYTES = MESSAGE_NAMESPACE.bytes
 
 
 class InvalidMessage(ValueError):
@@ -89,8 +91,16 @@ def encode(envelope: dict[str, Any]) -> bytes:
 
 
 def message_id(kind: str, run_id: str, record_key: str) -> str:
-    """Deterministic: the same record of the same run always gets the same id."""
-    return str(uuid.uuid5(MESSAGE_NAMESPACE, f"{kind}\x1f{run_id}\x1f{record_key}"))
+    """Deterministic: the same record of the same run always gets the same id.
+
+    Exactly ``uuid.uuid5(MESSAGE_NAMESPACE, name)``, computed without building UUID
+    objects (a third of the cost, on a path that runs once per message)."""
+    name = f"{kind}\x1f{run_id}\x1f{record_key}".encode()
+    digest = bytearray(hashlib.sha1(_NAMESPACE_BYTES + name, usedforsecurity=False).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
+    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
+    hexa = digest.hex()
+    return f"{hexa[:8]}-{hexa[8:12]}-{hexa[12:16]}-{hexa[16:20]}-{hexa[20:]}"
 
 
 def utc_now() -> str:

@@ -104,20 +104,22 @@ class AnalysisOutputs:
 
 
 def _rows(table: pa.Table, fields: tuple[str, ...]) -> Iterator[dict[str, Any]]:
-    """Rows as JSON-safe dicts; timestamps converted once per distinct value."""
+    """Rows as JSON-safe dicts: NaN becomes null, timestamps ISO-8601 (each distinct
+    value converted once)."""
     columns = table.select(list(fields)).to_pydict()
-    seen_times: dict[Any, str | None] = {}
-    for index in range(table.num_rows):
-        row = {}
-        for name in fields:
-            value = columns[name][index]
-            if name == "scored_at":
-                if value not in seen_times:
-                    seen_times[value] = clean(value)
-                value = seen_times[value]
-            elif isinstance(value, float) and value != value:  # NaN -> null
-                value = None
-            row[name] = value
+    floats = [name for name in fields if pa.types.is_floating(table.schema.field(name).type)]
+    times: dict[Any, str | None] = {}
+    for values in zip(*(columns[name] for name in fields), strict=True):
+        row = dict(zip(fields, values, strict=True))
+        if "scored_at" in row:
+            moment = row["scored_at"]
+            if moment not in times:
+                times[moment] = clean(moment)
+            row["scored_at"] = times[moment]
+        for name in floats:
+            value = row[name]
+            if value is not None and value != value:  # NaN
+                row[name] = None
         yield row
 
 

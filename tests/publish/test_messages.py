@@ -111,3 +111,13 @@ def test_topic_names_are_settings():
     assert Topics.from_settings(settings).kind("team.potential") == "potential"
     with pytest.raises(SettingsError, match="BIGD_TOPIC_REPORTS"):
         load_settings(topic_reports="no spaces allowed")
+
+
+def test_message_id_is_a_standard_uuid5():
+    import uuid
+
+    from flows.publish.envelope import MESSAGE_NAMESPACE
+
+    for record in ("3550308|bar|Cerveja", "", "ção|😀"):
+        expected = uuid.uuid5(MESSAGE_NAMESPACE, f"potential\x1f{RUN}\x1f{record}")
+        assert message_id("potential", RUN, record) == str(expected)
