@@ -32,6 +32,8 @@ from flows.publish.publisher import DeliveryLedger, PublishError
 
 log = logging.getLogger(__name__)
 
+# Below this many messages one process sends faster than workers can start.
+PARALLEL_FROM = 5_000
 PRODUCER_DEFAULTS: dict[str, Any] = {
     "acks": "all",
     "enable_idempotence": True,
@@ -133,9 +135,11 @@ class KafkaPublisher:
 
     def publish(self, messages: Iterable[Message]) -> dict[str, int]:
         """Send everything, wait for every acknowledgement, then record the delivery."""
-        if self.workers > 1:
-            return self._publish_in_processes(messages)
-        messages = list(messages)  # built and validated before anything is sent
+        messages = iter(messages)
+        head = list(itertools.islice(messages, PARALLEL_FROM))
+        if self.workers > 1 and len(head) == PARALLEL_FROM:  # large: worth starting workers
+            return self._publish_in_processes(itertools.chain(head, messages))
+        messages = head + list(messages)  # all built and validated before anything is sent
         if not messages:
             return {}
         self.ensure_topics(message.topic for message in messages)
@@ -215,7 +219,7 @@ class KafkaPublisher:
         self, topic: str, run_id: str | None = None, limit: int | None = None
     ) -> Iterator[dict[str, Any]]:
         """Every envelope of a topic from the beginning, by manual assignment (no group
-        join to wait for), up to the end offsets seen when reading started."""
+        join to wait for), until the topic stays quiet at its end offsets."""
         consumer = self._with_retries(
             "connect consumer",
             lambda: KafkaConsumer(
@@ -235,13 +239,23 @@ class KafkaPublisher:
             assigned = [TopicPartition(topic, partition) for partition in sorted(partitions)]
             consumer.assign(assigned)
             consumer.seek_to_beginning(*assigned)
-            end = consumer.end_offsets(assigned)
             produced = 0
-            deadline = time.monotonic() + 60
-            while any(consumer.position(tp) < end[tp] for tp in assigned):
+            deadline = time.monotonic() + 120
+            quiet_polls = 0
+            # Stop after two empty polls once every partition is at its end offset. The end
+            # offsets alone are not enough: tansu reports a high watermark that can lag the
+            # records it already serves (seen right after an idempotent gzip publish).
+            while quiet_polls < 2:
                 if time.monotonic() > deadline:
                     raise PublishError(f"reading {topic} from {self.bootstrap} timed out")
-                for records in consumer.poll(timeout_ms=500).values():
+                batches = consumer.poll(timeout_ms=500)
+                if not batches:
+                    end = consumer.end_offsets(assigned)
+                    caught_up = all(consumer.position(tp) >= end[tp] for tp in assigned)
+                    quiet_polls = quiet_polls + 1 if caught_up else 0
+                    continue
+                quiet_polls = 0
+                for records in batches.values():
                     for record in records:
                         envelope = json.loads(record.value)
                         if run_id is not None and envelope.get("run_id") != run_id:

@@ -45,7 +45,10 @@ def test_producer_really_is_idempotent_with_acks_all(kafka_bootstrap):
 
 
 @pytest.mark.parametrize("workers", [1, 2])
-def test_publish_a_run_and_consume_every_topic_back(kafka_bootstrap, tmp_path, workers):
+def test_publish_a_run_and_consume_every_topic_back(
+    kafka_bootstrap, tmp_path, workers, monkeypatch
+):
+    monkeypatch.setattr("flows.publish.kafka.PARALLEL_FROM", 500)  # workers for 1,500 too
     lake = Lake.from_url(str(tmp_path / "lake"))
     run_id = f"run-{uuid.uuid4().hex[:6]}"
     expected = write_outputs(lake, "analysis/run", run_id=run_id, repeat=50)
@@ -132,11 +135,14 @@ def test_results_command_reads_a_kafka_topic(kafka_bootstrap, tmp_path, monkeypa
     assert len(lines) == 4
 
 
-def test_an_invalid_message_midway_stops_the_workers_and_records_nothing(kafka_bootstrap, tmp_path):
+def test_an_invalid_message_midway_stops_the_workers_and_records_nothing(
+    kafka_bootstrap, tmp_path, monkeypatch
+):
+    monkeypatch.setattr("flows.publish.kafka.PARALLEL_FROM", 500)
     from flows.publish import InvalidMessage
 
     lake = Lake.from_url(str(tmp_path / "lake"))
-    write_outputs(lake, "analysis/run", run_id="run-invalid", repeat=200)
+    write_outputs(lake, "analysis/run", run_id="run-invalid", repeat=50)
     topics = unique_topics()
 
     def messages():
