@@ -228,6 +228,25 @@ def load_command(
 
 
 @app.command()
+def results(
+    topic: Annotated[str, typer.Option(help="Topic to read, e.g. bigd.potential.")],
+    run_id: Annotated[str | None, typer.Option(help="Only messages of this run.")] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="Stop after N messages.")] = None,
+) -> None:
+    """Print a results topic's messages, one JSON envelope per line (Kafka or outbox)."""
+    import json
+
+    from flows.publish.publisher import publisher_from_settings
+
+    publisher = publisher_from_settings(get_settings())
+    count = 0
+    for envelope in publisher.read(topic, run_id=run_id, limit=limit):
+        print(json.dumps(envelope, ensure_ascii=False))
+        count += 1
+    console.print(f"{count:,} messages from {topic} ({publisher.target})", highlight=False)
+
+
+@app.command()
 def demo(
     workdir: Annotated[Path, typer.Option(help="Folder for the demo's data, lake and DB.")] = Path(
         "demo"

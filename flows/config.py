@@ -8,6 +8,7 @@ Every setting is documented in the README's settings table; keep the two in step
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from functools import lru_cache
 from pathlib import Path
@@ -42,6 +43,16 @@ class Settings(BaseSettings):
     kafka_bootstrap: str | None = Field(
         None, description="host:port[,host:port]; unset = JSON-lines outbox in the lake"
     )
+    kafka_partitions: int = Field(
+        3, ge=1, description="partitions of a results topic Big D creates when missing"
+    )
+    kafka_workers: int = Field(
+        2, ge=1, le=32, description="processes sending to Kafka (kafka-python is CPU-bound)"
+    )
+    topic_potential: str = Field("bigd.potential", description="topic: potential per region")
+    topic_prospects: str = Field("bigd.prospects", description="topic: scored prospects")
+    topic_model_metrics: str = Field("bigd.model-metrics", description="topic: model metrics")
+    topic_reports: str = Field("bigd.reports", description="topic: a report is ready")
     partner_api_url: str | None = Field(None, description="base URL of the partner's API")
     partner_api_key: SecretStr | None = Field(None, description="the partner API function key")
     pseudonym_key: SecretStr | None = Field(
@@ -111,6 +122,13 @@ class Settings(BaseSettings):
             host, _, port = server.strip().rpartition(":")
             if not host or not port.isdigit():
                 raise ValueError(f"must be host:port[,host:port], got {value!r}")
+        return value
+
+    @field_validator("topic_potential", "topic_prospects", "topic_model_metrics", "topic_reports")
+    @classmethod
+    def _is_topic_name(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9._-]{1,249}", value):
+            raise ValueError(f"must be a Kafka topic name ([A-Za-z0-9._-]), got {value!r}")
         return value
 
     @field_validator("partner_api_url", "cnpj_base_url", "s3_endpoint_url")

@@ -102,6 +102,7 @@ def run_demo(workdir: Path, establishments: int = 5_000) -> None:
     """Generate, serve, ingest, scrub and load; then print where the results are."""
     from flows.pipeline import pipeline
     from flows.purge_flow import purge
+    from flows.report_flow import render_infographic
     from flows.sample import generate_release
     from flows.sample.partner_api import PartnerApiServer
 
@@ -126,6 +127,9 @@ def run_demo(workdir: Path, establishments: int = 5_000) -> None:
             partner_until=dt.date(2026, 10, 31),
         )
         purge(dry_run=True)
+    # Delivery. Once run_analysis is in the pipeline, deliver_analysis(its output folder)
+    # also publishes its results to the outbox and adds potential and prospects.
+    report = render_infographic()
 
     resources = get_resources()
     settings, lake = resources.settings, resources.lake
@@ -143,6 +147,7 @@ def run_demo(workdir: Path, establishments: int = 5_000) -> None:
         f"Sample release : {sample_dir}\n"
         f"Lake           : {lake.uri_root}  (raw/, trusted/, quarantine/, state/)\n"
         f"Warehouse      : {settings.warehouse}\n"
+        f"Reports        : {report['index']}\n"
         f"Query it       : python -c \"import duckdb; print(duckdb.connect('{workdir}/warehouse"
         f".duckdb', read_only=True).sql('show all tables'))\"",
         highlight=False,

@@ -90,3 +90,6 @@ def test_demo_runs_every_stage_prints_the_views_answers_and_leaks_nothing(
     assert url, "the demo did not say where the partner API was"
     with pytest.raises(httpx.ConnectError):
         httpx.get(url.group(1), timeout=5)
+    assert (lake / "reports" / "index.html").exists()
+    assert (lake / "reports" / "latest" / "infographic.html").exists()
+    assert "reports/index.html" in printed

@@ -1,0 +1,182 @@
+"""Messages built from an analysis run's output folder.
+
+The analysis (``run_analysis``) leaves three files in its output folder, the contract
+this module reads:
+
+* ``metrics.json``: run id, release, categories, window, cross-validated metrics per
+  model, hold-out, ensemble weights and the headline numbers;
+* ``potential_by_region.parquet``: one row per region x channel x category;
+* ``top_prospects.parquet``: the ranked prospects.
+
+One ``bigd.potential`` message per potential row (keyed by region), one ``bigd.prospects``
+message per prospect (keyed by ``cnpj_hash``), one ``bigd.model-metrics`` message per run.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from flows.lake import Lake
+from flows.publish.envelope import Message, Topics, clean, make_message, utc_now
+
+METRICS_FILE = "metrics.json"
+POTENTIAL_FILE = "potential_by_region.parquet"
+PROSPECTS_FILE = "top_prospects.parquet"
+OUTPUT_FILES = (METRICS_FILE, POTENTIAL_FILE, PROSPECTS_FILE)
+
+POTENTIAL_FIELDS = (
+    "scored_at",
+    "uf",
+    "ibge_code",
+    "city",
+    "channel",
+    "category",
+    "establishments",
+    "customers",
+    "predicted_value",
+    "predicted_low",
+    "predicted_high",
+    "observed_sales",
+    "model",
+)
+PROSPECT_FIELDS = (
+    "scored_at",
+    "prospect_rank",
+    "cnpj_hash",
+    "nome_fantasia",
+    "channel",
+    "category",
+    "uf",
+    "ibge_code",
+    "city",
+    "neighbourhood",
+    "score",
+    "predicted_low",
+    "predicted_high",
+    "model",
+)
+METRICS_FIELDS = (
+    "release",
+    "categories",
+    "window",
+    "rows",
+    "cv",
+    "models",
+    "holdout",
+    "ensemble_weights",
+    "headline",
+)
+
+
+@dataclass(frozen=True)
+class AnalysisOutputs:
+    """What one analysis run produced."""
+
+    metrics: dict[str, Any]
+    potential: pa.Table
+    prospects: pa.Table
+
+    @property
+    def run_id(self) -> str:
+        return str(self.metrics["run_id"])
+
+    @classmethod
+    def read(cls, lake: Lake, folder: str) -> AnalysisOutputs:
+        """Read the three files from ``folder`` (a key prefix of ``lake``)."""
+        folder = folder.strip("/")
+        missing = [name for name in OUTPUT_FILES if not lake.exists(f"{folder}/{name}")]
+        if missing:
+            raise FileNotFoundError(f"{lake.uri(folder)} lacks {', '.join(missing)}")
+        metrics = json.loads(lake.read_bytes(f"{folder}/{METRICS_FILE}"))
+        potential = pq.read_table(
+            lake.path(f"{folder}/{POTENTIAL_FILE}"), filesystem=lake.filesystem
+        )
+        prospects = pq.read_table(
+            lake.path(f"{folder}/{PROSPECTS_FILE}"), filesystem=lake.filesystem
+        )
+        return cls(metrics=metrics, potential=potential, prospects=prospects)
+
+
+def _rows(table: pa.Table, fields: tuple[str, ...]) -> Iterator[dict[str, Any]]:
+    """Rows as JSON-safe dicts: NaN becomes null, timestamps ISO-8601 (each distinct
+    value converted once)."""
+    columns = table.select(list(fields)).to_pydict()
+    floats = [name for name in fields if pa.types.is_floating(table.schema.field(name).type)]
+    times: dict[Any, str | None] = {}
+    for values in zip(*(columns[name] for name in fields), strict=True):
+        row = dict(zip(fields, values, strict=True))
+        if "scored_at" in row:
+            moment = row["scored_at"]
+            if moment not in times:
+                times[moment] = clean(moment)
+            row["scored_at"] = times[moment]
+        for name in floats:
+            value = row[name]
+            if value is not None and value != value:  # NaN
+                row[name] = None
+        yield row
+
+
+def region_key(row: dict[str, Any]) -> str:
+    """The Kafka key of a potential row: its municipality, or its UF when unmapped."""
+    return row["ibge_code"] or row["uf"]
+
+
+def potential_messages(
+    table: pa.Table, run_id: str, topics: Topics, produced_at: str | None = None
+) -> Iterator[Message]:
+    produced_at = produced_at or utc_now()
+    for row in _rows(table, POTENTIAL_FIELDS):
+        key = region_key(row)
+        record = f"{key}|{row['channel']}|{row['category']}"
+        yield make_message("potential", topics.potential, run_id, key, record, row, produced_at)
+
+
+def prospect_messages(
+    table: pa.Table, run_id: str, topics: Topics, produced_at: str | None = None
+) -> Iterator[Message]:
+    produced_at = produced_at or utc_now()
+    for row in _rows(table, PROSPECT_FIELDS):
+        key = row["cnpj_hash"]
+        record = f"{key}|{row['category']}"
+        yield make_message("prospects", topics.prospects, run_id, key, record, row, produced_at)
+
+
+def metrics_message(metrics: dict[str, Any], topics: Topics, produced_at: str | None = None):
+    run_id = str(metrics["run_id"])
+    payload = {name: metrics.get(name) for name in METRICS_FIELDS}
+    payload = json.loads(json.dumps(payload, default=clean))  # dates and numpy -> JSON
+    return make_message(
+        "model-metrics",
+        topics.model_metrics,
+        run_id,
+        run_id,
+        run_id,
+        payload,
+        produced_at or utc_now(),
+    )
+
+
+def report_message(
+    report: dict[str, Any], run_id: str, topics: Topics, produced_at: str | None = None
+) -> Message:
+    """``report``: notebook, report_date, status, analyst_html, marketing_html, manifest,
+    index, headline, error (as the report store's manifest records them)."""
+    key = report["notebook"]
+    return make_message(
+        "reports", topics.reports, run_id, key, key, report, produced_at or utc_now()
+    )
+
+
+def run_messages(outputs: AnalysisOutputs, topics: Topics) -> Iterator[Message]:
+    """Every message of an analysis run, one ``produced_at`` for the whole run."""
+    produced_at = utc_now()
+    yield metrics_message(outputs.metrics, topics, produced_at)
+    yield from potential_messages(outputs.potential, outputs.run_id, topics, produced_at)
+    yield from prospect_messages(outputs.prospects, outputs.run_id, topics, produced_at)

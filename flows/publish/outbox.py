@@ -1,0 +1,60 @@
+"""The embedded publisher: a JSON-lines outbox in the lake (no ``BIGD_KAFKA_BOOTSTRAP``).
+
+``outbox/<topic>/<run_id>.jsonl`` holds one envelope per line, exactly what Kafka would
+carry. One object per topic and run, written whole: publishing a run again replaces its
+objects instead of appending duplicates, so re-publishing is idempotent.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from flows.lake import Lake
+from flows.publish.envelope import Message
+from flows.publish.publisher import DeliveryLedger
+
+OUTBOX_PREFIX = "outbox"
+
+
+class OutboxPublisher:
+    """Writes messages to ``outbox/<topic>/<run_id>.jsonl`` in the lake."""
+
+    def __init__(self, lake: Lake, ledger: DeliveryLedger | None = None):
+        self.lake = lake
+        self.ledger = ledger or DeliveryLedger(lake)
+        self.target = f"outbox {lake.uri(OUTBOX_PREFIX)}"
+
+    def key(self, topic: str, run_id: str) -> str:
+        return f"{OUTBOX_PREFIX}/{topic}/{run_id}.jsonl"
+
+    def publish(self, messages: Iterable[Message]) -> dict[str, int]:
+        lines: dict[tuple[str, str], list[bytes]] = {}
+        for message in messages:
+            lines.setdefault((message.envelope["run_id"], message.topic), []).append(message.value)
+        for (run_id, topic), values in lines.items():
+            self.lake.write_bytes(self.key(topic, run_id), b"\n".join(values) + b"\n")
+        counts = {run_topic: len(values) for run_topic, values in lines.items()}
+        self.ledger.record(self.target, counts)
+        totals: dict[str, int] = {}
+        for (_, topic), count in counts.items():
+            totals[topic] = totals.get(topic, 0) + count
+        return totals
+
+    def read(
+        self, topic: str, run_id: str | None = None, limit: int | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """The envelopes of a topic (one run, or every run in key order)."""
+        if run_id is not None:
+            keys = [self.key(topic, run_id)] if self.lake.exists(self.key(topic, run_id)) else []
+        else:
+            keys = [obj.key for obj in self.lake.list(f"{OUTBOX_PREFIX}/{topic}")]
+        produced = 0
+        for key in keys:
+            for line in self.lake.read_bytes(key).splitlines():
+                if limit is not None and produced >= limit:
+                    return
+                if line.strip():
+                    produced += 1
+                    yield json.loads(line)

@@ -1,0 +1,81 @@
+"""Where results go: a publisher protocol, the delivery ledger and the settings factory.
+
+Two publishers share one contract: ``publish(messages) -> {topic: count}`` returns only
+when every message is durably accepted (Kafka: acknowledged by all in-sync replicas;
+outbox: the JSON-lines object is written) and raises PublishError otherwise. Only then
+does the ledger record the delivery, under ``state/publish/<run_id>/<topic>.json``:
+nothing is ever recorded as delivered that was not acknowledged.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from typing import Any, Protocol
+
+from flows.lake import Lake
+from flows.publish.envelope import Message, Topics, utc_now
+
+LEDGER_PREFIX = "state/publish"
+
+
+class PublishError(RuntimeError):
+    """Some messages were not delivered; the message says how many and why."""
+
+
+class Publisher(Protocol):
+    """Sends validated messages; returns the number delivered per topic."""
+
+    target: str
+
+    def publish(self, messages: Iterable[Message]) -> dict[str, int]: ...
+
+    def read(
+        self, topic: str, run_id: str | None = None, limit: int | None = None
+    ) -> Iterator[dict[str, Any]]: ...
+
+
+class DeliveryLedger:
+    """What was delivered, per run and topic, in the lake's ``state/`` zone."""
+
+    def __init__(self, lake: Lake):
+        self.lake = lake
+
+    def key(self, run_id: str, topic: str) -> str:
+        return f"{LEDGER_PREFIX}/{run_id}/{topic}.json"
+
+    def record(self, target: str, counts: dict[tuple[str, str], int]) -> None:
+        """``counts``: ``{(run_id, topic): acknowledged messages}``."""
+        delivered_at = utc_now()
+        for (run_id, topic), count in counts.items():
+            entry = {"run_id": run_id, "topic": topic, "messages": count, "target": target}
+            entry["delivered_at"] = delivered_at
+            self.lake.write_bytes(self.key(run_id, topic), json.dumps(entry, indent=2).encode())
+
+    def deliveries(self, run_id: str) -> dict[str, dict[str, Any]]:
+        """``{topic: entry}`` of a run (empty when nothing was delivered)."""
+        entries = {}
+        for obj in self.lake.list(f"{LEDGER_PREFIX}/{run_id}"):
+            entry = json.loads(self.lake.read_bytes(obj.key))
+            entries[entry["topic"]] = entry
+        return entries
+
+
+def publisher_from_settings(settings: Any, lake: Lake | None = None) -> Publisher:
+    """Kafka when ``BIGD_KAFKA_BOOTSTRAP`` is set, else the JSON-lines outbox in the lake."""
+    from flows.publish.kafka import KafkaPublisher
+    from flows.publish.outbox import OutboxPublisher
+
+    lake = lake or Lake.from_url(settings.lake_root, settings.s3_endpoint_url)
+    if settings.kafka_bootstrap:
+        return KafkaPublisher(
+            settings.kafka_bootstrap,
+            partitions=settings.kafka_partitions,
+            workers=settings.kafka_workers,
+            ledger=DeliveryLedger(lake),
+        )
+    return OutboxPublisher(lake)
+
+
+def topics_from_settings(settings: Any) -> Topics:
+    return Topics.from_settings(settings)

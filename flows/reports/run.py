@@ -1,0 +1,123 @@
+"""One report, end to end, without Prefect: execute (or take an executed notebook),
+render both versions, archive them with the analysis outputs, return the manifest."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+from flows.lake import Lake
+from flows.publish.messages import METRICS_FILE, OUTPUT_FILES
+from flows.reports.archive import ReportStore
+from flows.reports.render import PROJECT_DIR, ExecutedNotebook, execute, render_both
+
+NOTEBOOK_DIR = PROJECT_DIR / "notebooks"
+
+
+def new_run_id(notebook: str) -> str:
+    """``infographic-20261130T093000Z``: sortable, unique per second and notebook."""
+    return f"{notebook}-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}"
+
+
+def analysis_files(lake: Lake, analysis_dir: str) -> dict[str, bytes]:
+    """The analysis output files a report was made from (those present)."""
+    if not analysis_dir:
+        return {}
+    folder = analysis_dir.strip("/")
+    return {
+        name: lake.read_bytes(f"{folder}/{name}")
+        for name in OUTPUT_FILES
+        if lake.exists(f"{folder}/{name}")
+    }
+
+
+def headline_of(outputs: dict[str, bytes]) -> dict[str, Any]:
+    """The analysis's headline metrics, if its ``metrics.json`` is among the outputs."""
+    if METRICS_FILE not in outputs:
+        return {}
+    return dict(json.loads(outputs[METRICS_FILE]).get("headline") or {})
+
+
+def archive_run(
+    store: ReportStore,
+    notebook: str,
+    run_id: str,
+    run: ExecutedNotebook,
+    analysis_dir: str = "",
+    title: str | None = None,
+) -> dict[str, Any]:
+    """Render an executed notebook (failed ones too) and archive it with its outputs."""
+    render_both(run, title or notebook.replace("_", " ").title())
+    outputs = analysis_files(store.lake, analysis_dir)
+    return store.archive(
+        notebook,
+        run_id,
+        run,
+        nbformat.writes(run.notebook).encode(),
+        outputs=outputs,
+        headline=headline_of(outputs),
+    )
+
+
+def from_papermill(notebook: nbformat.NotebookNode) -> ExecutedNotebook:
+    """An ExecutedNotebook from a notebook papermill already ran (parameters, start,
+    duration and failure come from its ``metadata.papermill``)."""
+    meta = notebook.metadata.get("papermill", {})
+    started = meta.get("start_time")
+    error = None
+    if meta.get("exception"):
+        failed = [
+            output
+            for cell in notebook.cells
+            for output in cell.get("outputs", [])
+            if output.get("output_type") == "error"
+        ]
+        error = (
+            f"{failed[-1]['ename']}: {failed[-1]['evalue']}" if failed else "the notebook failed"
+        )
+    return ExecutedNotebook(
+        notebook=notebook,
+        parameters=dict(meta.get("parameters") or {}),
+        started_at=dt.datetime.fromisoformat(started) if started else dt.datetime.now(dt.UTC),
+        duration_seconds=round(float(meta.get("duration") or 0.0), 2),
+        error=error,
+    )
+
+
+def make_report(
+    store: ReportStore,
+    notebook: str,
+    parameters: dict[str, Any],
+    run_id: str | None = None,
+    analysis_dir: str = "",
+    notebook_dir: Path = NOTEBOOK_DIR,
+) -> dict[str, Any]:
+    """Execute ``notebooks/<notebook>.ipynb`` with papermill, then ``archive_run``."""
+    run_id = run_id or new_run_id(notebook)
+    source = notebook_dir / f"{notebook}.ipynb"
+    with tempfile.TemporaryDirectory(prefix="bigd-report-") as scratch:
+        run = execute(source, Path(scratch) / f"{notebook}.ipynb", parameters)
+    title = run.notebook.metadata.get("title")
+    return archive_run(store, notebook, run_id, run, analysis_dir, title)
+
+
+def report_record(store: ReportStore, manifest: dict[str, Any]) -> dict[str, Any]:
+    """The ``bigd.reports`` payload of an archived run: where to find it."""
+    folder = manifest["folder"]
+    files = manifest["files"]
+    return {
+        "notebook": manifest["notebook"],
+        "report_date": manifest["report_date"],
+        "status": manifest["status"],
+        "analyst_html": store.uri(f"{folder}/{files['analyst_html']}"),
+        "marketing_html": store.uri(f"{folder}/{files['marketing_html']}"),
+        "manifest": store.uri(f"{folder}/manifest.json"),
+        "index": store.uri("reports/index.html"),
+        "headline": manifest["headline"],
+        "error": manifest["error"],
+    }

@@ -1,0 +1,155 @@
+"""The Kafka publisher against a real Kafka-protocol broker (tansu, memory storage)."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from kafka import KafkaProducer
+from kafka.errors import KafkaConfigurationError
+
+from flows.lake import Lake
+from flows.publish import AnalysisOutputs, DeliveryLedger, PublishError, Topics, run_messages
+from flows.publish import validate as validate_envelope
+from flows.publish.kafka import PRODUCER_DEFAULTS, KafkaPublisher
+from flows.publish.messages import report_message
+from tests.analysis_outputs import write_outputs
+from tests.kafka_broker import free_port
+
+pytestmark = pytest.mark.integration
+
+
+def unique_topics() -> Topics:
+    tag = uuid.uuid4().hex[:8]
+    return Topics(
+        potential=f"t{tag}.potential",
+        prospects=f"t{tag}.prospects",
+        model_metrics=f"t{tag}.model-metrics",
+        reports=f"t{tag}.reports",
+    )
+
+
+def test_producer_really_is_idempotent_with_acks_all(kafka_bootstrap):
+    publisher = KafkaPublisher(kafka_bootstrap)
+    producer = publisher.new_producer()
+    try:
+        assert producer.config["enable_idempotence"] is True
+        assert producer.config["acks"] in (-1, "all")
+        assert producer.config["compression_type"] == "gzip"
+        assert producer._transaction_manager is not None  # what idempotence really switches on
+    finally:
+        producer.close()
+    # Set explicitly, a conflicting setting fails loudly instead of switching it off.
+    with pytest.raises(KafkaConfigurationError):
+        KafkaProducer(bootstrap_servers=[kafka_bootstrap], **{**PRODUCER_DEFAULTS, "retries": 0})
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_publish_a_run_and_consume_every_topic_back(
+    kafka_bootstrap, tmp_path, workers, monkeypatch
+):
+    monkeypatch.setattr("flows.publish.kafka.PARALLEL_FROM", 500)  # workers for 1,500 too
+    lake = Lake.from_url(str(tmp_path / "lake"))
+    run_id = f"run-{uuid.uuid4().hex[:6]}"
+    expected = write_outputs(lake, "analysis/run", run_id=run_id, repeat=50)
+    expected["reports"] = 1
+    topics = unique_topics()
+    publisher = KafkaPublisher(
+        kafka_bootstrap, partitions=3, ledger=DeliveryLedger(lake), workers=workers
+    )
+    report = {
+        "notebook": "infographic",
+        "report_date": "2026-11-30",
+        "status": "succeeded",
+        "analyst_html": "file:///a.html",
+        "marketing_html": "file:///m.html",
+        "manifest": "file:///manifest.json",
+        "index": "file:///index.html",
+        "headline": {"ensemble_r2": 0.62},
+        "error": None,
+    }
+    messages = [
+        *run_messages(AnalysisOutputs.read(lake, "analysis/run"), topics),
+        report_message(report, run_id, topics),
+    ]
+
+    counts = publisher.publish(messages)
+
+    assert counts == {topics.name(kind): count for kind, count in expected.items()}
+    for topic, count in counts.items():
+        envelopes = list(publisher.read(topic, run_id=run_id))
+        assert len(envelopes) == count
+        for envelope in envelopes:
+            validate_envelope(topics.kind(topic), envelope)
+        assert len({envelope["message_id"] for envelope in envelopes}) == count
+    delivered = DeliveryLedger(lake).deliveries(run_id)
+    assert {topic: entry["messages"] for topic, entry in delivered.items()} == counts
+    assert len(list(publisher.read(topics.potential, limit=5))) == 5
+
+
+def test_unreachable_broker_retries_then_fails_clearly_and_records_nothing(tmp_path, monkeypatch):
+    import flows.publish.kafka as kafka_module
+
+    attempts = []
+    real_admin = kafka_module.KafkaAdminClient
+    monkeypatch.setattr(
+        kafka_module, "KafkaAdminClient", lambda **kw: attempts.append(kw) or real_admin(**kw)
+    )
+    lake = Lake.from_url(str(tmp_path / "lake"))
+    write_outputs(lake, "analysis/run", run_id="run-unreachable")
+    dead = f"127.0.0.1:{free_port()}"
+    publisher = KafkaPublisher(
+        dead,
+        ledger=DeliveryLedger(lake),
+        connect_attempts=2,
+        retry_delay_seconds=0.1,
+        bootstrap_timeout_seconds=1,
+    )
+    outputs = AnalysisOutputs.read(lake, "analysis/run")
+    with pytest.raises(PublishError, match=f"{dead} unreachable after 2 attempts"):
+        publisher.publish(run_messages(outputs, unique_topics()))
+    assert len(attempts) == 2
+    assert DeliveryLedger(lake).deliveries("run-unreachable") == {}
+    assert lake.list("state") == []
+
+
+def test_results_command_reads_a_kafka_topic(kafka_bootstrap, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+    from flows.config import get_settings
+
+    lake = Lake.from_url(str(tmp_path / "lake"))
+    write_outputs(lake, "analysis/run", run_id="run-cli")
+    topics = unique_topics()
+    KafkaPublisher(kafka_bootstrap).publish(
+        run_messages(AnalysisOutputs.read(lake, "analysis/run"), topics)
+    )
+    monkeypatch.setenv("BIGD_KAFKA_BOOTSTRAP", kafka_bootstrap)
+    get_settings.cache_clear()
+    result = CliRunner().invoke(
+        app, ["results", "--topic", topics.prospects, "--run-id", "run-cli", "--limit", "4"]
+    )
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
+    assert len(lines) == 4
+
+
+def test_an_invalid_message_midway_stops_the_workers_and_records_nothing(
+    kafka_bootstrap, tmp_path, monkeypatch
+):
+    monkeypatch.setattr("flows.publish.kafka.PARALLEL_FROM", 500)
+    from flows.publish import InvalidMessage
+
+    lake = Lake.from_url(str(tmp_path / "lake"))
+    write_outputs(lake, "analysis/run", run_id="run-invalid", repeat=50)
+    topics = unique_topics()
+
+    def messages():
+        yield from run_messages(AnalysisOutputs.read(lake, "analysis/run"), topics)
+        raise InvalidMessage("potential message 'x' is invalid")
+
+    publisher = KafkaPublisher(kafka_bootstrap, ledger=DeliveryLedger(lake), workers=2)
+    with pytest.raises(InvalidMessage):
+        publisher.publish(messages())
+    assert DeliveryLedger(lake).deliveries("run-invalid") == {}

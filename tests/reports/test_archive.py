@@ -1,0 +1,99 @@
+"""The report archive: keys, manifests, latest pages and the index; on a real S3 API
+(moto server) also the content type and the server-side encryption header."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import boto3
+import nbformat
+import pytest
+from nbformat.v4 import new_markdown_cell, new_notebook
+
+from flows.lake import Lake
+from flows.reports.archive import ReportStore, report_store
+from flows.reports.render import ExecutedNotebook
+
+STARTED = dt.datetime(2026, 11, 30, 9, 30, tzinfo=dt.UTC)
+
+
+def executed(error: str | None = None) -> ExecutedNotebook:
+    notebook = new_notebook(cells=[new_markdown_cell("# Teste")])
+    run = ExecutedNotebook(
+        notebook=notebook,
+        parameters={"analysis_dir": "analysis/run-1"},
+        started_at=STARTED,
+        duration_seconds=3.2,
+        error=error,
+    )
+    run.html = {"analyst": "<html>analista</html>", "marketing": "<html>marketing</html>"}
+    return run
+
+
+def archive_two_runs(store: ReportStore) -> list[dict]:
+    notebook_bytes = nbformat.writes(executed().notebook).encode()
+    good = store.archive(
+        "infographic",
+        "run-1",
+        executed(),
+        notebook_bytes,
+        outputs={"metrics.json": b"{}"},
+        headline={"ensemble_r2": 0.62, "prospects_scored": 12345},
+    )
+    bad = store.archive("infographic", "run-2", executed("ValueError: sem dados"), notebook_bytes)
+    return [good, bad]
+
+
+EXPECTED_KEYS = {
+    "reports/index.html",
+    "reports/latest/infographic.html",
+    "reports/latest/infographic.analyst.html",
+    "reports/infographic/2026-11-30/run-1/infographic.ipynb",
+    "reports/infographic/2026-11-30/run-1/analyst.html",
+    "reports/infographic/2026-11-30/run-1/marketing.html",
+    "reports/infographic/2026-11-30/run-1/manifest.json",
+    "reports/infographic/2026-11-30/run-1/outputs/metrics.json",
+    "reports/infographic/2026-11-30/run-2/infographic.ipynb",
+    "reports/infographic/2026-11-30/run-2/analyst.html",
+    "reports/infographic/2026-11-30/run-2/marketing.html",
+    "reports/infographic/2026-11-30/run-2/manifest.json",
+}
+
+
+def check_archive(lake: Lake, manifests: list[dict]) -> None:
+    assert {obj.key for obj in lake.list("reports")} == EXPECTED_KEYS
+    stored = json.loads(lake.read_bytes("reports/infographic/2026-11-30/run-2/manifest.json"))
+    assert stored["status"] == "failed"
+    assert stored["error"] == "ValueError: sem dados"
+    assert stored["parameters"] == {"analysis_dir": "analysis/run-1"}
+    assert manifests[0]["headline"]["prospects_scored"] == 12345
+    index = lake.read_bytes("reports/index.html").decode()
+    assert 'href="infographic/2026-11-30/run-1/marketing.html"' in index
+    assert 'href="infographic/2026-11-30/run-2/analyst.html"' in index
+    assert "falhou" in index and "ValueError: sem dados" in index
+    assert "prospects pontuados: 12.345" in index and "R² do ensemble: 0,620" in index
+    assert 'href="latest/infographic.html"' in index
+    assert lake.read_bytes("reports/latest/infographic.html") == b"<html>marketing</html>"
+
+
+def test_archive_in_a_folder_lake(tmp_path):
+    lake = Lake.from_url(str(tmp_path / "lake"))
+    check_archive(lake, archive_two_runs(report_store(lake)))
+
+
+@pytest.mark.integration
+def test_archive_on_s3_sets_content_type_and_encryption(s3_bucket):
+    endpoint, bucket = s3_bucket
+    lake = Lake.from_url(f"s3://{bucket}/bigd", endpoint)
+    check_archive(lake, archive_two_runs(report_store(lake, endpoint)))
+    client = boto3.client("s3", endpoint_url=endpoint)
+    for key in EXPECTED_KEYS:
+        head = client.head_object(Bucket=bucket, Key=f"bigd/{key}")
+        assert head["ServerSideEncryption"] == "AES256", key
+        if key.endswith(".html"):
+            assert head["ContentType"] == "text/html; charset=utf-8", key
+    manifest = client.head_object(
+        Bucket=bucket, Key="bigd/reports/infographic/2026-11-30/run-1/manifest.json"
+    )
+    assert manifest["ContentType"] == "application/json"

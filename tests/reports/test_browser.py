@@ -1,0 +1,99 @@
+"""The rendered reports in a real headless browser with the network disabled: each page
+(analyst, marketing, index) loads with no console error and no request outside its own
+file, its charts render, and it fits a phone's width."""
+
+from __future__ import annotations
+
+import io
+import os
+
+import pytest
+
+from flows.config import get_settings
+from flows.lake import Lake
+from flows.reports.archive import report_store
+from flows.reports.run import make_report
+from tests.analysis_outputs import write_outputs
+from tests.reports.browser import Browser, find_chromium
+from tests.reports.mart import write_mart
+
+pytestmark = pytest.mark.integration
+
+CHARTS = """[...document.querySelectorAll('svg')].map(svg => {
+  const box = svg.getBoundingClientRect();
+  return {x: box.x + window.scrollX, y: box.y + window.scrollY, width: box.width,
+          height: box.height};
+})"""
+
+
+@pytest.fixture
+def chromium():
+    executable = find_chromium()
+    if executable is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI=true but no chromium: .ci/run installs Debian's chromium package")
+        pytest.skip("no chromium on this machine (apt-get install -y chromium)")
+    return executable
+
+
+def not_blank(png: bytes) -> bool:
+    """At least a few colours and 1% of pixels that are not background white."""
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(png)).convert("RGB")
+    pixels = list(image.getdata())
+    inked = sum(1 for pixel in pixels if sum(pixel) < 720)
+    return len(set(pixels)) > 3 and inked > len(pixels) / 100
+
+
+@pytest.fixture
+def rendered(tmp_path, monkeypatch):
+    """The real infographic notebook rendered and archived in a folder lake."""
+    monkeypatch.setenv("BIGD_WAREHOUSE_URL", write_mart(tmp_path / "warehouse.duckdb"))
+    monkeypatch.setenv("BIGD_LAKE", str(tmp_path / "lake"))
+    get_settings.cache_clear()
+    lake = Lake.from_url(str(tmp_path / "lake"))
+    write_outputs(lake, "analysis/run-1", run_id="run-1")
+    manifest = make_report(
+        report_store(lake),
+        "infographic",
+        {"analysis_dir": "analysis/run-1"},
+        "ig-1",
+        "analysis/run-1",
+    )
+    assert manifest["status"] == "succeeded", manifest["error"]
+    folder = manifest["folder"]
+    return {
+        "analyst": lake.local_path(f"{folder}/analyst.html"),
+        "marketing": lake.local_path(f"{folder}/marketing.html"),
+        "index": lake.local_path("reports/index.html"),
+        "latest": lake.local_path("reports/latest/infographic.html"),
+    }
+
+
+def test_reports_load_offline_without_errors_and_charts_render(chromium, rendered):
+    with Browser(chromium) as browser:
+        for name, path in rendered.items():
+            visit = browser.visit(path)
+            assert visit.console_errors == [], (name, visit.console_errors)
+            outside = [
+                url for url in visit.requests if url != visit.url and not url.startswith("data:")
+            ]
+            assert outside == [], (name, outside)
+            width = browser.evaluate("document.documentElement.scrollWidth")
+            assert width <= browser.width + 2, f"{name} is {width}px wide on a 390px phone"
+            if name == "index":
+                assert browser.evaluate("document.querySelectorAll('tbody tr').length") == 1
+                continue
+            charts = browser.evaluate(CHARTS)
+            assert len(charts) >= 5, name
+            for box in charts:
+                assert box["width"] > 100 and box["height"] > 50, (name, box)
+                assert not_blank(browser.screenshot(box)), (name, box)
+            code_cells = browser.evaluate(
+                "document.querySelectorAll('.jp-InputArea-editor, .jp-InputPrompt').length"
+            )
+            if name in ("marketing", "latest"):
+                assert code_cells == 0, name
+            else:
+                assert code_cells > 0

@@ -1,0 +1,46 @@
+"""Executing and rendering a notebook (a local kernel, no other service)."""
+
+from __future__ import annotations
+
+import re
+
+from flows.reports.render import execute, render_both, render_html
+from flows.reports.run import from_papermill
+from tests.reports.notebooks import write_notebook
+
+EXTERNAL = re.compile(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//""", re.IGNORECASE)
+
+
+def test_analyst_keeps_code_marketing_shows_only_outputs(tmp_path):
+    source = write_notebook(tmp_path / "in.ipynb")
+    run = execute(source, tmp_path / "out.ipynb", {"run_label": "valor-injetado"})
+    assert run.status == "succeeded", run.error
+    again = from_papermill(run.notebook)  # what render_report sees of run_analysis's notebook
+    assert again.parameters == {"run_label": "valor-injetado"} and again.status == "succeeded"
+    render_both(run, "Teste")
+    analyst, marketing = run.html["analyst"], run.html["marketing"]
+
+    for page in (analyst, marketing):
+        assert "<svg" in page and "Estabelecimentos" in page
+        assert "marcador-de-saida valor-injetado" in page
+        assert "<script" not in page  # no require.js, MathJax, Mermaid or widgets
+        assert not EXTERNAL.search(page)
+        assert 'name="viewport"' in page
+        assert len(page.encode()) < 5 * 1024 * 1024
+    assert 'jp-InputArea-editor"' in analyst  # a code cell's source
+    assert "injected-parameters" in analyst
+    assert 'jp-InputArea-editor"' not in marketing
+    assert "jp-InputPrompt" not in marketing.split("</style>")[-1]
+    assert "injected-parameters" not in marketing
+    assert "aviso para analistas" in analyst
+    assert "aviso para analistas" not in marketing
+
+
+def test_a_failed_notebook_is_still_rendered_with_its_error(tmp_path):
+    source = write_notebook(tmp_path / "in.ipynb", fail=True)
+    run = execute(source, tmp_path / "out.ipynb", {})
+    assert run.status == "failed"
+    assert run.error == "ValueError: dados ausentes"
+    assert from_papermill(run.notebook).error == "ValueError: dados ausentes"
+    page = render_html(run.notebook, "marketing", "Teste")
+    assert "Estabelecimentos" in page  # what ran before the failure is kept
