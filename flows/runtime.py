@@ -26,9 +26,11 @@ import sys
 import threading
 from contextlib import suppress
 
-# If something swallows ``Terminated`` (a library's bare ``except BaseException``), the
-# command still stops this long after the signal; a second signal stops it at once.
-FORCED_EXIT_AFTER_SECONDS = 30.0
+# After the signal the run unwinds (Prefect marks it Crashed, staging is abandoned), which
+# waits for the task threads already running (a file being parsed) to finish. The command
+# stops at most this long after the signal however that goes (also if something swallows
+# ``Terminated``); a second signal stops it at once.
+FORCED_EXIT_AFTER_SECONDS = 10.0
 _CONSOLE_NOISE = ("Stopping temporary server",)  # logged at exit, after the final line
 _console_muted = False
 
