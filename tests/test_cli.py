@@ -3,6 +3,8 @@ per failure, and a killed command leaves no process behind."""
 
 from __future__ import annotations
 
+import io
+import logging
 import signal
 import subprocess
 import sys
@@ -10,7 +12,7 @@ import time
 
 import pytest
 
-from flows import paths
+from flows import paths, runtime
 from tests.cli_helpers import (
     ROOT,
     SilentServer,
@@ -108,6 +110,27 @@ def test_a_failed_flow_command_ends_with_one_line_without_traceback(tmp_path):
     assert "Traceback" not in result.stderr
     assert any("Finished in state Failed" in line for line in lines)
     assert len(lines) <= 8, lines  # was 24: a 17-line traceback and exit-time lines
+
+
+def test_the_console_copy_drops_the_traceback_and_other_handlers_keep_it():
+    """Like Prefect's console and API handlers on one record: only the console's is cut."""
+    console, api = io.StringIO(), io.StringIO()
+    logger = logging.getLogger("tests.console-copy")
+    logger.propagate = False
+    handlers = [logging.StreamHandler(console), logging.StreamHandler(api)]
+    runtime.without_traceback(handlers[0])
+    runtime.without_traceback(handlers[0])  # idempotent: wrapped once
+    for handler in handlers:
+        logger.addHandler(handler)
+    try:
+        raise ValueError("bad row")
+    except ValueError:
+        logger.exception("Task run failed")
+    for handler in handlers:
+        logger.removeHandler(handler)
+    assert console.getvalue() == "Task run failed\n"
+    assert "Traceback (most recent call last)" in api.getvalue()
+    assert "ValueError: bad row" in api.getvalue()
 
 
 # ---- a killed command leaves nothing behind ---------------------------------------------
