@@ -169,7 +169,7 @@ def connect(data_dir: Path) -> str:
     if os.environ.get("PREFECT_API_URL"):
         return f"configured PREFECT_API_URL {os.environ['PREFECT_API_URL']}"
     state = running_server(data_dir)
-    if state is None:
+    if state is None:  # Prefect decides: a profile's PREFECT_API_URL, else its temporary server
         return "Prefect's temporary server"
     if url := configured_api_url():
         return f"configured PREFECT_API_URL {url}"
