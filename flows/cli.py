@@ -1,12 +1,18 @@
-"""The Big D command line: ``python -m flows --help``.
+"""The Big D command line: ``bigd --help`` (or ``python -m flows --help``).
 
 Each command is a thin wrapper: it reads the settings, calls one function of the
 package and prints where the results are. A wrong setting stops it with one line.
+Before a command that runs flows starts, ``main()`` prepares the process once
+(``_prepare_flow_command``): the Prefect API to use (``flows/prefect_server.py``), a
+console without tracebacks unless ``--verbose``, and signal handling so that a killed
+command leaves no process behind (``flows/runtime.py``).
 """
 
 from __future__ import annotations
 
+import functools
 import logging
+import os
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -14,6 +20,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from flows.config import SettingsError, get_settings
 
@@ -28,6 +35,13 @@ ingest_app = typer.Typer(
     help="Ingest a source into the lake (raw -> scrub -> trusted).", no_args_is_help=True
 )
 app.add_typer(ingest_app, name="ingest")
+server_app = typer.Typer(
+    help="The project's Prefect server: start it once, every flow command reuses it.",
+    no_args_is_help=True,
+)
+app.add_typer(server_app, name="server")
+# Commands that never run a flow: no Prefect import, no server lookup, default signals.
+NO_PREFECT_COMMANDS = frozenset({"sample", "partner-api", "server", "results"})
 
 
 @app.callback()
@@ -36,14 +50,19 @@ def _setup(
 ) -> None:
     """Read the settings once, so a wrong BIGD_* value fails before any work starts."""
     settings = get_settings()
-    _configure_logging("DEBUG" if verbose else settings.log_level)
+    _configure_logging("DEBUG" if verbose else settings.log_level, tracebacks=verbose)
 
 
-def _configure_logging(level: str) -> None:
+def _configure_logging(level: str, tracebacks: bool = False) -> None:
     """Our own modules log at ``level``; Prefect keeps its console format for run logs;
-    HTTP client request lines (one per partner API call) only at DEBUG."""
+    HTTP client request lines (one per partner API call) only at DEBUG. Tracebacks of
+    logged errors only with ``--verbose``."""
+    from flows.runtime import without_traceback
+
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    if not tracebacks:
+        without_traceback(handler)
     package = logging.getLogger("flows")
     package.setLevel(level)
     package.addHandler(handler)
@@ -279,18 +298,124 @@ def deploy(
     console.print(report.describe(), highlight=False)
 
 
+@server_app.command("start")
+def server_start(
+    port: Annotated[int, typer.Option(help="TCP port on 127.0.0.1 (0 = any free port).")] = 0,
+) -> None:
+    """Start a Prefect server in the background for this data folder (PREFECT_HOME =
+    <data_dir>/prefect); flow commands use it instead of a temporary server each."""
+    from flows import prefect_server
+
+    data_dir = get_settings().data_dir
+    state = prefect_server.running_server(data_dir)
+    if state is None:
+        console.print("Starting the project's Prefect server (about 15 s)...")
+        state = prefect_server.start(data_dir, port=port)
+    console.print(
+        f"Prefect server running at {state.url} (pid {state.pid}; UI {state.url[:-4]}; "
+        f"log {state.log}). Flow commands with this data folder use it; "
+        "`bigd server stop` stops it.",
+        highlight=False,
+        soft_wrap=True,
+    )
+    if os.environ.get("PREFECT_API_URL"):
+        console.print(
+            f"[yellow]Note:[/yellow] PREFECT_API_URL={escape(os.environ['PREFECT_API_URL'])} "
+            "is set in this shell, and a configured PREFECT_API_URL wins: unset it to use "
+            "this server.",
+            highlight=False,
+            soft_wrap=True,
+        )
+
+
+@server_app.command("stop")
+def server_stop() -> None:
+    """Stop the project's Prefect server started by `server start`."""
+    from flows import prefect_server
+
+    state = prefect_server.stop(get_settings().data_dir)
+    if state is None:
+        console.print("No project Prefect server was running.")
+    else:
+        console.print(f"Stopped the Prefect server at {state.url} (pid {state.pid}).")
+
+
+@server_app.command("status")
+def server_status() -> None:
+    """Say which Prefect API flow commands use; exit 1 when no project server runs."""
+    from flows import prefect_server
+
+    state = prefect_server.running_server(get_settings().data_dir)
+    configured = os.environ.get("PREFECT_API_URL")
+    if configured:
+        console.print(f"Flow commands use PREFECT_API_URL={configured} (configured; it wins).")
+    if state is None:
+        console.print("No project Prefect server is running (`bigd server start` starts one).")
+        raise typer.Exit(1)
+    console.print(f"Project Prefect server running at {state.url} (pid {state.pid}).")
+
+
+def _prepare_flow_command() -> None:
+    """Run once before a command that runs flows (after its arguments parsed): choose the
+    Prefect API, keep tracebacks off the console unless --verbose, handle SIGTERM/SIGINT."""
+    from flows import prefect_server, runtime
+
+    runtime.install_signal_handlers()
+    verbose = _verbose()
+    prefect_server.connect(get_settings().data_dir)
+    if not verbose:
+        runtime.quiet_prefect_console()
+
+
+def _verbose() -> bool:
+    return bool({"-v", "--verbose"} & set(sys.argv[1:]))
+
+
+def _wrap_flow_commands(group, top_level: bool = True) -> None:
+    """Make every command that may run a flow call ``_prepare_flow_command`` first (typer
+    builds click commands: groups have ``commands``, commands a ``callback``)."""
+    for name, command in group.commands.items():
+        if top_level and name in NO_PREFECT_COMMANDS:
+            continue
+        if hasattr(command, "commands"):
+            _wrap_flow_commands(command, top_level=False)
+        elif command.callback is not None:
+            command.callback = _prepared(command.callback)
+
+
+def _prepared(callback):
+    @functools.wraps(callback)
+    def run(*args, **kwargs):
+        _prepare_flow_command()
+        return callback(*args, **kwargs)
+
+    return run
+
+
 def main() -> None:
     """Entry point: a wrong setting is one red line and exit code 2; a failed run ends
-    with one red line naming the error and exit code 1 (the traceback is in the run's
-    logs above it, and printed again with --verbose)."""
+    with one red line naming the error and exit code 1 (the run logs above it carry no
+    traceback; --verbose prints them); SIGTERM/SIGINT stop the command and every process
+    it started, with one red line and exit code 128 + the signal number."""
+    from flows import runtime
+
+    command = typer.main.get_command(app)
+    _wrap_flow_commands(command)
     try:
-        app()
+        command()
+    except runtime.Terminated as stop:
+        runtime.terminate_children()
+        console.print(f"[red]Stopped:[/red] {stop} received", highlight=False)
+        runtime.exit_now(stop.exit_code)
     except SettingsError as error:
-        console.print(f"[red]Setting error:[/red] {error}", highlight=False, soft_wrap=True)
+        console.print(f"[red]Setting error:[/red] {escape(str(error))}", highlight=False,
+                      soft_wrap=True)  # fmt: skip
         raise SystemExit(2) from None
     except Exception as error:
-        if {"-v", "--verbose"} & set(sys.argv[1:]):
+        if _verbose():
             raise
-        message = f"[red]Failed:[/red] {type(error).__name__}: {error}"
-        console.print(message, highlight=False, soft_wrap=True, markup=True)
+        message = f"[red]Failed:[/red] {escape(f'{type(error).__name__}: {error}')}"
+        console.print(message, highlight=False, soft_wrap=True)
         raise SystemExit(1) from None
+    finally:
+        runtime.mute_prefect_console()  # the command's own line stays the last one
