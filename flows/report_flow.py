@@ -47,7 +47,8 @@ def _store(lake: Lake) -> ReportStore:
     return report_store(lake, get_settings().s3_endpoint_url)
 
 
-@task(retries=2, retry_delay_seconds=[5, 30])
+# No task retries: the publisher retries an unreachable broker itself (flows.retry's rule).
+@task
 def publish_task(analysis_dir: str) -> dict[str, int]:
     """Build, validate and publish every message of one analysis run (idempotent)."""
     settings = get_settings()

@@ -1,7 +1,8 @@
 """One rule for "is this worth another try?", and retries through ``tenacity``.
 
 Only trouble that can heal by waiting is retried: a dropped or refused connection, a
-timeout, an HTTP 408/429/5xx answer, a warehouse connection that went away. Everything
+timeout, an HTTP 408/429/5xx answer, a warehouse connection that went away, a Kafka
+broker that cannot be reached yet. Everything
 else (a wrong key, a 404, a corrupt zip, a missing folder, bad data) fails at once, so an
 operator reads the real error seconds after the run starts instead of minutes later.
 
@@ -43,6 +44,9 @@ def is_transient(error: BaseException) -> bool:
         return error.response.status_code in RETRIABLE_STATUS
     if isinstance(error, httpx.TransportError | ConnectionError | TimeoutError):
         return True
+    if type(error).__module__.startswith("kafka."):
+        # kafka-python marks each of its errors: a broker not reachable yet is retriable.
+        return bool(getattr(error, "retriable", False))
     return _is_lost_database_connection(error)
 
 

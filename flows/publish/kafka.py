@@ -29,6 +29,7 @@ from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from flows.publish.envelope import Message
 from flows.publish.publisher import DeliveryLedger, PublishError
+from flows.retry import retrying
 
 log = logging.getLogger(__name__)
 
@@ -80,22 +81,19 @@ class KafkaPublisher:
     # ---- connecting -----------------------------------------------------------------
 
     def _with_retries(self, what: str, connect):
-        """Try ``connect`` a few times; a broker still unreachable is one clear error."""
-        last: Exception | None = None
-        for attempt in range(1, self.connect_attempts + 1):
-            try:
-                return connect()
-            except (KafkaError, OSError) as error:
-                last = error
-                log.warning(
-                    "%s: attempt %d of %d failed: %r", what, attempt, self.connect_attempts, error
-                )
-                if attempt < self.connect_attempts:
-                    time.sleep(self.retry_delay_seconds * attempt)
-        raise PublishError(
-            f"Kafka broker {self.bootstrap} unreachable after {self.connect_attempts} attempts "
-            f"({what}): {type(last).__name__}: {last}; nothing was delivered"
-        )
+        """Try ``connect`` while the broker is unreachable (the shared transient rule);
+        a broker still unreachable is one clear error."""
+        try:
+            return retrying(
+                attempts=self.connect_attempts,
+                base_delay=self.retry_delay_seconds,
+                max_delay=max(self.retry_delay_seconds * self.connect_attempts, 0.1),
+            )(connect)
+        except (KafkaError, OSError) as error:
+            raise PublishError(
+                f"Kafka broker {self.bootstrap} unreachable after {self.connect_attempts} "
+                f"attempts ({what}): {type(error).__name__}: {error}; nothing was delivered"
+            ) from None
 
     def new_producer(self) -> KafkaProducer:
         return self._with_retries(
