@@ -255,9 +255,9 @@ def results(
     """Print a results topic's messages, one JSON envelope per line (Kafka or outbox)."""
     import json
 
-    from flows.publish.publisher import publisher_from_settings
+    from flows.resources import get_resources
 
-    publisher = publisher_from_settings(get_settings())
+    publisher = get_resources().publisher()
     count = 0
     for envelope in publisher.read(topic, run_id=run_id, limit=limit):
         print(json.dumps(envelope, ensure_ascii=False))

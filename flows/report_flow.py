@@ -22,8 +22,8 @@ from prefect.artifacts import create_link_artifact, create_table_artifact
 from flows.config import get_settings
 from flows.lake import Lake
 from flows.publish import AnalysisOutputs, Topics, report_message, run_messages
-from flows.publish.publisher import PublishError, publisher_from_settings
-from flows.reports.archive import ReportStore, report_store
+from flows.publish.publisher import PublishError
+from flows.reports.archive import ReportStore
 from flows.reports.index import metric_text
 from flows.reports.run import (
     archive_run,
@@ -32,6 +32,7 @@ from flows.reports.run import (
     new_run_id,
     report_record,
 )
+from flows.resources import get_resources
 
 
 class ReportFailed(RuntimeError):
@@ -39,12 +40,11 @@ class ReportFailed(RuntimeError):
 
 
 def _lake() -> Lake:
-    settings = get_settings()
-    return Lake.from_url(settings.lake_root, settings.s3_endpoint_url)
+    return get_resources().lake
 
 
 def _store(lake: Lake) -> ReportStore:
-    return report_store(lake, get_settings().s3_endpoint_url)
+    return get_resources().report_store()
 
 
 # No task retries: the publisher retries an unreachable broker itself (flows.retry's rule).
@@ -54,7 +54,7 @@ def publish_task(analysis_dir: str) -> dict[str, int]:
     settings = get_settings()
     lake = _lake()
     outputs = AnalysisOutputs.read(lake, analysis_dir)
-    publisher = publisher_from_settings(settings, lake)
+    publisher = get_resources().publisher()
     return publisher.publish(run_messages(outputs, Topics.from_settings(settings)))
 
 
@@ -100,7 +100,7 @@ def announce_report(manifest: dict[str, Any]) -> dict[str, Any]:
     )
     message = report_message(record, manifest["run_id"], Topics.from_settings(settings))
     try:
-        publisher_from_settings(settings, lake).publish([message])
+        get_resources().publisher().publish([message])
     except PublishError as error:  # the report is archived; say so, then fail loudly
         raise PublishError(f"report archived at {record['marketing_html']}, but {error}") from None
     return record

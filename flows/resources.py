@@ -11,6 +11,8 @@ each resource is, here.
 | lake       | folder ``<data_dir>/lake``       | ``s3://bucket/prefix`` (+ endpoint)      |
 | warehouse  | DuckDB file ``<data_dir>/...``   | Redshift (or PostgreSQL) by URL          |
 | task runner| threads                          | Dask (``BIGD_TASK_RUNNER=dask``)         |
+| publisher  | JSON-lines outbox in the lake    | Kafka (``BIGD_KAFKA_BOOTSTRAP``)         |
+| reports    | ``reports/`` in the lake         | the same on S3, encrypted                |
 """
 
 from __future__ import annotations
@@ -114,6 +116,18 @@ class Resources:
         from flows.sources.partner.client import PartnerApiClient
 
         return PartnerApiClient(self.partner_url(), self.partner_key(), **options)
+
+    def publisher(self) -> Any:
+        """Where results go: Kafka with ``BIGD_KAFKA_BOOTSTRAP``, else the lake's outbox."""
+        from flows.publish.publisher import publisher_from_settings
+
+        return publisher_from_settings(self.settings, self.lake)
+
+    def report_store(self) -> Any:
+        """The report archive in the lake (on S3 with content types and encryption)."""
+        from flows.reports.archive import report_store
+
+        return report_store(self.lake, self.settings.s3_endpoint_url)
 
     def task_runner(self, max_workers: int = CNPJ_THREADS) -> Any:
         """Threads by default; a Dask cluster (given address or a small local one) by setting.
