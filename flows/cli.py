@@ -101,10 +101,10 @@ def ingest_cnpj_command(
         check_release(release)
     except ValueError as error:
         raise typer.BadParameter(str(error), param_hint="--release") from None
-    summary = ingest_cnpj(release=release, source=source, cnae=cnae or None, uf=uf or None)
-    for table, rows in sorted(summary.tables().items()):
+    run = ingest_cnpj(release=release, source=source, cnae=cnae or None, uf=uf or None)
+    for table, rows in sorted(run.totals["tables"].items()):
         console.print(f"trusted/cnpj/{release}/{table}: {rows:,} rows")
-    quarantined = sum(file.rows_quarantined for file in summary.files)
+    quarantined = run.totals["rows_quarantined"]
     console.print(f"quarantined rows: {quarantined:,} (quarantine/cnpj/{release}/)")
 
 

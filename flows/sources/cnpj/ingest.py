@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import zipfile
+import zlib
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,6 +29,10 @@ from flows.sources.cnpj.store import Part, PartWriter
 # (dataset, table) -> (scrubbed table, report or None)
 Scrubber = Callable[[str, pa.Table], tuple[pa.Table, Any]]
 DEFAULT_ROWS_PER_PART = 5_000_000
+
+
+class FileError(ValueError):
+    """A release file that cannot be read (corrupt, empty, not CSV); names the file."""
 
 
 @dataclass
@@ -119,14 +124,16 @@ def ingest_file(
             members = [info for info in archive.infolist() if not info.is_dir()]
             if len(members) != 1:
                 found = len(members)
-                raise ValueError(f"{release_file.name}: expected one CSV inside, found {found}")
+                raise FileError(f"{release_file.name}: expected one CSV inside, found {found}")
             with archive.open(members[0]) as stream:
                 reader = ReceitaReader(stream, layout, block_size=block_size)
                 batches = 0
                 for batch, first_index, field_count_errors in reader:
                     batches += 1
                     _drain(field_count_errors, quarantine, reasons)
-                    typed, problems = type_batch(batch, layout, reader.saw_control_bytes)
+                    typed, problems = type_batch(
+                        batch, layout, reader.saw_control_bytes, reader.saw_mojibake
+                    )
                     if problems:
                         indices = np.array([index for index, _ in problems], dtype=np.int64)
                         lines = reader.line_numbers(first_index + indices)
@@ -143,6 +150,9 @@ def ingest_file(
                     finish(layout.schema().empty_table())  # an empty part keeps the table readable
             summary.rows_read = reader.rows_read
             summary.rows_quarantined = quarantine.rows
+    except (zipfile.BadZipFile, zlib.error, EOFError, pa.ArrowInvalid) as error:
+        writer.abort()
+        raise FileError(f"{release_file.name}: {type(error).__name__}: {error}") from error
     except BaseException:
         writer.abort()
         raise

@@ -10,6 +10,12 @@ Bad rows and how their line numbers are known:
 - undecodable bytes: every byte is Latin-1, so "undecodable" means bytes no Latin-1 text
   holds (C0/C1 control characters, NUL). The raw stream is scanned in C as it is read
   and the (slower) per-field check runs only on files where such a byte was seen;
+- mojibake: a UTF-8 file read as Latin-1 turns "ç" into "Ã§" (a UTF-8 lead byte C2-DF
+  followed by a continuation byte 80-BF, two characters in Latin-1). Upper-case accents
+  already show as control characters (C1, above); lower-case ones show as such pairs.
+  The raw stream is checked for the byte pair as it is read (a cheap ``translate`` first:
+  only chunks with bytes A0-BF are searched), and the per-field check runs only on files
+  where a pair was seen;
 - impossible dates and malformed money, found by comparing parsed values with the text.
 A valid row's line number follows from its position among valid rows and the sorted
 line numbers of the skipped rows (there are no multi-line fields: ``newlines_in_values``
@@ -20,6 +26,7 @@ from __future__ import annotations
 
 import io
 import queue
+import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -38,6 +45,11 @@ NO_DATE = ("0", "00000000")
 # Bytes Latin-1 text may hold: tab, LF, CR, printable ASCII and 0xA0-0xFF.
 _TEXT_BYTES = bytes([9, 10, 13, *range(0x20, 0x7F), *range(0xA0, 0x100)])
 _CONTROL_CHARS = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x{7f}-\x{9f}]"
+# Every byte but A0-BF: what is left after deleting these is a possible mojibake tail.
+_NOT_HIGH_SYMBOLS = bytes([*range(0xA0), *range(0xC0, 0x100)])
+_MOJIBAKE_BYTES = re.compile(rb"[\xc2-\xdf][\x80-\xbf]")
+# The same pair after Arrow decoded the text as Latin-1 (e.g. "Ã§", "Ã£", "Ã©", "Âº").
+_MOJIBAKE_CHARS = r"[\x{c2}-\x{df}][\x{80}-\x{bf}]"
 _DECIMAL_TEXT = r"^-?[0-9]{1,16}(,[0-9]{1,2})?$"
 
 
@@ -56,6 +68,8 @@ class _ByteScanner(io.RawIOBase):
     def __init__(self, raw: IO[bytes]):
         self._raw = raw
         self.saw_control_bytes = False
+        self.saw_mojibake = False
+        self._last = b""  # a pair may straddle two chunks
 
     def readable(self) -> bool:
         return True
@@ -64,6 +78,9 @@ class _ByteScanner(io.RawIOBase):
         chunk = self._raw.read(len(buffer))
         if not self.saw_control_bytes and chunk.translate(None, _TEXT_BYTES):
             self.saw_control_bytes = True
+        if not self.saw_mojibake and chunk.translate(None, _NOT_HIGH_SYMBOLS):
+            self.saw_mojibake = bool(_MOJIBAKE_BYTES.search(self._last + chunk))
+        self._last = chunk[-1:]
         buffer[: len(chunk)] = chunk
         return len(chunk)
 
@@ -110,6 +127,10 @@ class ReceitaReader:
     @property
     def saw_control_bytes(self) -> bool:
         return self._scanner.saw_control_bytes
+
+    @property
+    def saw_mojibake(self) -> bool:
+        return self._scanner.saw_mojibake
 
     def __iter__(self) -> Iterator[tuple[pa.RecordBatch, int, list[BadRow]]]:
         """Yield ``(batch, index of its first row among valid rows, bad rows found so far)``.
@@ -255,7 +276,10 @@ def _zero_pad(text: pa.Array, width: int) -> pa.Array:
 
 
 def type_batch(
-    batch: pa.RecordBatch, layout: Layout, check_control_chars: bool = False
+    batch: pa.RecordBatch,
+    layout: Layout,
+    check_control_chars: bool = False,
+    check_mojibake: bool = False,
 ) -> tuple[pa.Table, list[tuple[int, str]]]:
     """Type one string batch by its layout; returns the typed rows and ``(index, reason)``
     of the rows that failed a check (their typed values are unreliable: drop them)."""
@@ -266,6 +290,9 @@ def type_batch(
         if check_control_chars and column.kind is Kind.TEXT:
             found = pc.fill_null(pc.match_substring_regex(text, _CONTROL_CHARS), False)
             checks.append((found, f"undecodable bytes in {column.name}"))
+        if check_mojibake and column.kind is Kind.TEXT:
+            found = pc.fill_null(pc.match_substring_regex(text, _MOJIBAKE_CHARS), False)
+            checks.append((found, f"UTF-8 text read as Latin-1 (mojibake) in {column.name}"))
         if column.kind is Kind.DATE:
             dates, impossible = _date_problems(text)
             checks.append((impossible, f"impossible date in {column.name}"))
