@@ -27,8 +27,6 @@ from flows.sources.cnpj.download import Fetched
 from flows.sources.cnpj.ingest import FileSummary, Scrubber, ingest_file
 from flows.sources.cnpj.layout import classify
 
-__all__ = ["check_release"]  # re-exported: the CLI checks a release before starting Prefect
-
 # Parses at once in one process, sized from memory rather than from files: one parse
 # peaks near PARSE_PEAK_MB (a block being read, one being typed, a row group being
 # written) and a whole `ingest cnpj` must stay within MEMORY_BUDGET_MB with Prefect's

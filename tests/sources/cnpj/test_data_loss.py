@@ -221,3 +221,10 @@ def test_unchanged_rows_still_parse_after_the_fixes(tmp_path, lake):
     run(lake, tmp_path, tmp_path / "src")
     table = pq.read_table(lake.path(f"trusted/cnpj/{RELEASE}/cnaes"))
     assert table.column("descricao").to_pylist() == [row[1] for row in rows]
+
+
+def test_the_fetch_task_does_not_retry_on_top_of_the_download():
+    """The download retries transient trouble itself; a task retry would multiply it."""
+    from flows.cnpj_flow import fetch_cnpj_file, parse_cnpj_file
+
+    assert fetch_cnpj_file.retries == 0 and parse_cnpj_file.retries == 0
