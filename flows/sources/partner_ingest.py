@@ -19,13 +19,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from flows import layout
 from flows.lake import Lake
 from flows.scrub import ScrubReport, scrub_table
 from flows.sources.partner_api import PartnerApiClient, PartnerResponse
@@ -33,7 +33,6 @@ from flows.sources.partner_records import Rejection, to_arrow, validate_records
 
 TABLE_NAMES = {"Category": "categories", "Establishment": "establishments", "Sale": "sales"}
 WATERMARK_KEY = "state/partner/watermark.json"
-STAGING_PREFIX = "state/partner/staging"
 DEFAULT_BACKFILL_DAYS = 365
 
 logger = logging.getLogger(__name__)
@@ -140,14 +139,10 @@ def plan_days(
 def _write_parquet_replacing(lake: Lake, prefix: str, table: pa.Table) -> None:
     """Write ``table`` as ``prefix/part-0.parquet``, replacing whatever ``prefix`` held.
 
-    The file is written in the state zone first and moved in, so a failure mid-write
-    never leaves a half-written day in the trusted zone.
+    Written to a temporary key and moved in (``flows.layout``), so a failure mid-write
+    never leaves a half-written day in the trusted zone, and readers never find it empty.
     """
-    staging = f"{STAGING_PREFIX}/{uuid.uuid4().hex}.parquet"
-    with lake.open_output(staging) as sink:
-        pq.write_table(table, sink)
-    lake.delete_prefix(prefix)
-    lake.move(staging, f"{prefix}/part-0.parquet")  # one object: a single rename or copy
+    layout.replace_prefix_with(lake, prefix, "part-0.parquet", lambda s: pq.write_table(table, s))
 
 
 def _write_quarantine(
@@ -199,7 +194,7 @@ def store_response(
 
     typed = to_arrow(response.table, validated.records)
     clean, scrub = scrub_table(dataset, typed, ctx.pseudonym_key)
-    trusted_prefix = f"trusted/partner/{name}" + (f"/sale_date={sale_day}" if sale_day else "")
+    trusted_prefix = layout.partner_trusted_prefix(name, sale_day)
     _write_parquet_replacing(ctx.lake, trusted_prefix, clean)
     return TableResult(
         table=name,
