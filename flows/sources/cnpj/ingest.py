@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import zipfile
 import zlib
 from collections import Counter
@@ -125,29 +126,34 @@ def ingest_file(
             if len(members) != 1:
                 found = len(members)
                 raise FileError(f"{release_file.name}: expected one CSV inside, found {found}")
-            with archive.open(members[0]) as stream:
-                reader = ReceitaReader(stream, layout, block_size=block_size)
+            with archive.open(members[0]) as member:
+                reader = ReceitaReader(member, layout, block_size=block_size)
                 batches = 0
-                for batch, first_index, field_count_errors in reader:
-                    batches += 1
-                    _drain(field_count_errors, quarantine, reasons)
-                    typed, problems = type_batch(
-                        batch, layout, reader.saw_control_bytes, reader.saw_mojibake
-                    )
-                    if problems:
-                        indices = np.array([index for index, _ in problems], dtype=np.int64)
-                        lines = reader.line_numbers(first_index + indices)
-                        bad = [
-                            BadRow(int(line), reason, raw_line(batch, index))
-                            for line, (index, reason) in zip(lines, problems, strict=True)
-                        ]
-                        _drain(bad, quarantine, reasons)
-                        keep = np.ones(batch.num_rows, dtype=bool)
-                        keep[indices] = False
-                        typed = typed.filter(pa.array(keep))
-                    finish(typed)
-                if batches == 0:
-                    finish(layout.schema().empty_table())  # an empty part keeps the table readable
+                # closing(): on an error the reader's thread is stopped here, not at some later
+                # garbage collection (a live reader thread at interpreter exit aborts Python).
+                with contextlib.closing(iter(reader)) as stream:
+                    for batch, first_index, field_count_errors in stream:
+                        batches += 1
+                        _drain(field_count_errors, quarantine, reasons)
+                        typed, problems = type_batch(
+                            batch, layout, reader.saw_control_bytes, reader.saw_mojibake
+                        )
+                        if problems:
+                            indices = np.array([index for index, _ in problems], dtype=np.int64)
+                            lines = reader.line_numbers(first_index + indices)
+                            bad = [
+                                BadRow(int(line), reason, raw_line(batch, index))
+                                for line, (index, reason) in zip(lines, problems, strict=True)
+                            ]
+                            _drain(bad, quarantine, reasons)
+                            keep = np.ones(batch.num_rows, dtype=bool)
+                            keep[indices] = False
+                            typed = typed.filter(pa.array(keep))
+                        finish(typed)
+                    if batches == 0:
+                        finish(
+                            layout.schema().empty_table()
+                        )  # an empty part keeps the table readable
             summary.rows_read = reader.rows_read
             summary.rows_quarantined = quarantine.rows
     except (zipfile.BadZipFile, zlib.error, EOFError, pa.ArrowInvalid) as error:

@@ -171,6 +171,9 @@ class ReceitaReader:
         finally:
             stop.set()
             producer.join()
+            # Arrow may still be reading ahead from the zip on its own I/O thread; a read
+            # into Python while the interpreter exits aborts it, so stop that here too.
+            self._reader.close()
 
     def line_numbers(self, valid_indices: np.ndarray) -> np.ndarray:
         """Physical line numbers (1-based) of valid rows given by their valid-row index."""
