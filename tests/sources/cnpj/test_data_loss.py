@@ -57,10 +57,20 @@ def manifests_point_at_files(lake: Lake) -> list[str]:
 # ---- two runs of one release -------------------------------------------------------------
 
 
+@pytest.fixture(params=["folder", pytest.param("s3", marks=pytest.mark.integration)])
+def any_lake(request, tmp_path) -> Lake:
+    """A folder lake (file lock) and an S3 lake on moto (conditional-write lease)."""
+    if request.param == "folder":
+        return Lake.from_url(str(tmp_path / "lake"))
+    endpoint, bucket = request.getfixturevalue("s3_bucket")
+    return Lake.from_url(f"s3://{bucket}/bigd", endpoint)
+
+
 def test_a_second_run_of_a_release_refuses_and_never_deletes_the_live_run(
-    tmp_path, lake, monkeypatch
+    tmp_path, any_lake, monkeypatch
 ):
     """Two real runs on two threads: the second starts while the first is parsing."""
+    lake = any_lake
     write_release(tmp_path / "src", rows_per_file=20)
     first_parsing, second_done = threading.Event(), threading.Event()
     real_ingest = cnpj_release.ingest_file
@@ -93,7 +103,9 @@ def test_a_second_run_of_a_release_refuses_and_never_deletes_the_live_run(
         thread.join(timeout=120)
     assert isinstance(outcome["first"], cnpj_release.ReleaseSummary), outcome["first"]
     assert manifests_point_at_files(lake) == []
-    table = pq.read_table(lake.path(f"trusted/cnpj/{RELEASE}/estabelecimentos"))
+    table = pq.read_table(
+        lake.path(f"trusted/cnpj/{RELEASE}/estabelecimentos"), filesystem=lake.filesystem
+    )
     assert table.num_rows == 40
     # Once the first run is over, the release is free again.
     assert run(lake, tmp_path / "c", tmp_path / "src").tables()["estabelecimentos"] == 40
