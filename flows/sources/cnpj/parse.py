@@ -13,9 +13,9 @@ Bad rows and how their line numbers are known:
 - mojibake: a UTF-8 file read as Latin-1 turns "ç" into "Ã§" (a UTF-8 lead byte C2-DF
   followed by a continuation byte 80-BF, two characters in Latin-1). Upper-case accents
   already show as control characters (C1, above); lower-case ones show as such pairs.
-  The raw stream is checked for the byte pair as it is read (a cheap ``translate`` first:
-  only chunks with bytes A0-BF are searched), and the per-field check runs only on files
-  where a pair was seen;
+  The raw stream is checked for the byte pair as it is read (the same single ``translate``
+  that finds control bytes; pairs are looked for only where such bytes are), and the
+  per-field check runs only on files where a pair was seen;
 - impossible dates and malformed money, found by comparing parsed values with the text.
 A valid row's line number follows from its position among valid rows and the sorted
 line numbers of the skipped rows (there are no multi-line fields: ``newlines_in_values``
@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import io
 import queue
-import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -42,13 +41,13 @@ from flows.sources.cnpj.layout import DECIMAL_TYPE, Kind, Layout
 
 DEFAULT_BLOCK_SIZE = 8 << 20
 NO_DATE = ("0", "00000000")
-# Bytes Latin-1 text may hold: tab, LF, CR, printable ASCII and 0xA0-0xFF.
-_TEXT_BYTES = bytes([9, 10, 13, *range(0x20, 0x7F), *range(0xA0, 0x100)])
+# Bytes of plain Latin-1 text: tab, LF, CR, printable ASCII and the letters C0-FF. One
+# ``translate`` deleting them leaves what needs a look (usually nothing): control bytes
+# (00-1F, 7F-9F: not text) and the symbols A0-BF (a mojibake pair's second byte).
+_PLAIN_BYTES = bytes([9, 10, 13, *range(0x20, 0x7F), *range(0xC0, 0x100)])
+_SYMBOL_BYTES = bytes(range(0xA0, 0xC0))
 _CONTROL_CHARS = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x{7f}-\x{9f}]"
-# Every byte but A0-BF: what is left after deleting these is a possible mojibake tail.
-_NOT_HIGH_SYMBOLS = bytes([*range(0xA0), *range(0xC0, 0x100)])
-_MOJIBAKE_BYTES = re.compile(rb"[\xc2-\xdf][\x80-\xbf]")
-# The same pair after Arrow decoded the text as Latin-1 (e.g. "Ã§", "Ã£", "Ã©", "Âº").
+# A mojibake pair once Arrow decoded it as Latin-1 (e.g. "Ã§", "Ã£", "Ã©", "Âº").
 _MOJIBAKE_CHARS = r"[\x{c2}-\x{df}][\x{80}-\x{bf}]"
 _DECIMAL_TEXT = r"^-?[0-9]{1,16}(,[0-9]{1,2})?$"
 
@@ -76,13 +75,28 @@ class _ByteScanner(io.RawIOBase):
 
     def readinto(self, buffer) -> int:  # type: ignore[override]
         chunk = self._raw.read(len(buffer))
-        if not self.saw_control_bytes and chunk.translate(None, _TEXT_BYTES):
-            self.saw_control_bytes = True
-        if not self.saw_mojibake and chunk.translate(None, _NOT_HIGH_SYMBOLS):
-            self.saw_mojibake = bool(_MOJIBAKE_BYTES.search(self._last + chunk))
+        rest = chunk.translate(None, _PLAIN_BYTES)  # one C pass over the chunk
+        if rest:
+            if not self.saw_control_bytes and rest.translate(None, _SYMBOL_BYTES):
+                self.saw_control_bytes = True
+            if not self.saw_mojibake:
+                self.saw_mojibake = _has_mojibake_pair(self._last + chunk, rest)
         self._last = chunk[-1:]
         buffer[: len(chunk)] = chunk
         return len(chunk)
+
+
+def _has_mojibake_pair(data: bytes, rest: bytes) -> bool:
+    """Is a continuation byte (80-BF) of ``rest`` preceded by a UTF-8 lead byte (C2-DF)?
+    Looks only where those bytes are (``find`` is memchr): few in a clean file."""
+    for value in {byte for byte in rest if byte >= 0x80}:
+        needle = bytes([value])
+        at = data.find(needle, 1)
+        while at != -1:
+            if 0xC2 <= data[at - 1] <= 0xDF:
+                return True
+            at = data.find(needle, at + 1)
+    return False
 
 
 class ReceitaReader:
