@@ -102,10 +102,13 @@ def ingest_cnpj_command(
     except ValueError as error:
         raise typer.BadParameter(str(error), param_hint="--release") from None
     run = ingest_cnpj(release=release, source=source, cnae=cnae or None, uf=uf or None)
+    from flows import layout
+
     for table, rows in sorted(run.totals["tables"].items()):
-        console.print(f"trusted/cnpj/{release}/{table}: {rows:,} rows")
+        console.print(f"{layout.cnpj_table_prefix(release, table)}: {rows:,} rows")
     quarantined = run.totals["rows_quarantined"]
-    console.print(f"quarantined rows: {quarantined:,} (quarantine/cnpj/{release}/)")
+    where = layout.cnpj_release_prefix("quarantine", release)
+    console.print(f"quarantined rows: {quarantined:,} ({where}/)")
 
 
 @ingest_app.command("public")

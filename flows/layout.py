@@ -54,9 +54,14 @@ def cnpj_fetch_meta_key(release: str, file_name: str) -> str:
     return f"state/{CNPJ}/raw/{release}/{file_name}.json"
 
 
+def cnpj_zone_prefix(zone: str) -> str:
+    """``trusted/cnpj``: the folder of every release of a zone."""
+    return f"{zone}/{CNPJ}"
+
+
 def cnpj_release_prefix(zone: str, release: str) -> str:
     """``trusted/cnpj/<release>`` or ``quarantine/cnpj/<release>`` (published output)."""
-    return f"{zone}/{CNPJ}/{release}"
+    return f"{cnpj_zone_prefix(zone)}/{release}"
 
 
 def cnpj_table_prefix(release: str, table: str) -> str:
@@ -92,6 +97,15 @@ def public_trusted_key(name: str) -> str:
 
 def public_trusted_prefix(name: str) -> str:
     return f"trusted/public/{name}"
+
+
+def partner_raw_key(table: str, fetched: dt.date, stem: str, run_tag: str) -> str:
+    """The body of one partner response, as fetched (restricted; purged by retention)."""
+    return f"raw/partner/{table}/{fetched:%Y-%m-%d}/{stem}_{run_tag}.json"
+
+
+def partner_quarantine_prefix(table: str, day: dt.date) -> str:
+    return f"quarantine/partner/{table}/{day}"
 
 
 def partner_trusted_prefix(table: str, sale_day: dt.date | str | None = None) -> str:

@@ -171,12 +171,12 @@ def store_response(
     name = TABLE_NAMES[response.table]
     dataset = f"partner.{name}"
     stem = f"sale_date={sale_day}" if sale_day else name
-    raw_key = f"raw/partner/{name}/{ctx.fetched_at:%Y-%m-%d}/{stem}_{ctx.run_tag}.json"
+    raw_key = layout.partner_raw_key(name, ctx.fetched_at, stem, ctx.run_tag)
     ctx.lake.write_bytes(raw_key, response.body)
 
     validated = validate_records(response.table, response.records, sale_day)
     quarantine_day = sale_day or ctx.fetched_at.date()
-    quarantine_prefix = f"quarantine/partner/{name}/{quarantine_day}"
+    quarantine_prefix = layout.partner_quarantine_prefix(name, quarantine_day)
     if sale_day is not None:
         ctx.lake.delete_prefix(quarantine_prefix)  # a re-run replaces the day's rejections too
     if validated.rejected:

@@ -167,7 +167,9 @@ class TrustedInput:
 
 def latest_release(lake: Lake) -> str | None:
     """The newest CNPJ release with a published release manifest, or None."""
-    selector = pafs.FileSelector(lake.path("trusted/cnpj"), allow_not_found=True)
+    selector = pafs.FileSelector(
+        lake.path(layout.cnpj_zone_prefix("trusted")), allow_not_found=True
+    )
     names = [
         info.base_name
         for info in lake.filesystem.get_file_info(selector)

@@ -76,9 +76,10 @@ class ReleaseSummary:
         written = sum(file.rows_written for file in self.files)
         quarantined = sum(file.rows_quarantined for file in self.files)
         unmapped = sum(file.unmapped_municipios for file in self.files)
+        quarantine = layout.cnpj_release_prefix("quarantine", self.release)
         return (
             f"release {self.release}: {len(self.tables())} tables, {written:,} rows written, "
-            f"{quarantined:,} quarantined (quarantine/cnpj/{self.release}/), {unmapped:,} "
+            f"{quarantined:,} quarantined ({quarantine}/), {unmapped:,} "
             f"establishments in municipalities without an IBGE code; "
             f"{self.fetched} files fetched, {self.skipped_downloads} already in the lake"
         )
