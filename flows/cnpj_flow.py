@@ -22,7 +22,7 @@ from flows.sources.cnpj.download import Fetched
 from flows.sources.cnpj.ingest import FileSummary, scrub_with_policy
 
 # Fetches and parses running at once. Parses are further bounded by memory inside the
-# process (``release.PARSES_AT_ONCE``); downloads are I/O and may overlap them.
+# process (``flows.sources.cnpj.memory``); downloads are I/O and may overlap them.
 RUNNER_WORKERS = 4
 
 

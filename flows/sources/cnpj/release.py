@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-import threading
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import pyarrow as pa
 
 from flows import layout
 from flows.lake import Lake
@@ -26,15 +28,7 @@ from flows.sources.cnpj import download, store
 from flows.sources.cnpj.download import Fetched
 from flows.sources.cnpj.ingest import FileSummary, Scrubber, ingest_file
 from flows.sources.cnpj.layout import classify
-
-# Parses at once in one process, sized from memory rather than from files: one parse
-# peaks near PARSE_PEAK_MB (a block being read, one being typed, a row group being
-# written) and a whole `ingest cnpj` must stay within MEMORY_BUDGET_MB with Prefect's
-# temporary server (~250 MB) and the interpreter (~150 MB) beside it.
-MEMORY_BUDGET_MB = 1000
-PARSE_PEAK_MB = 280
-PARSES_AT_ONCE = max(1, (MEMORY_BUDGET_MB - 250 - 150) // PARSE_PEAK_MB)
-_parse_slots = threading.BoundedSemaphore(PARSES_AT_ONCE)
+from flows.sources.cnpj.memory import PARSES, parse_estimate_mb
 
 
 class BadRowRateExceeded(RuntimeError):
@@ -154,24 +148,32 @@ def process_file(
     ufs: list[str] | None = None,
     **options,
 ) -> FileSummary:
-    """Raw zip -> staged Parquet parts and quarantine (at most PARSES_AT_ONCE at a time)."""
+    """Raw zip -> staged Parquet parts and quarantine, once its memory fits the budget."""
     release_file = classify(name)
     if release_file is None:
         raise ValueError(f"{name} is not a CNPJ release file")
     staged = layout.cnpj_staging_prefix("trusted", release, run_id)
     quarantine = layout.cnpj_staging_prefix("quarantine", release, run_id)
-    with _parse_slots:
-        return ingest_file(
-            lake,
-            release_file,
-            layout.cnpj_raw_key(release, name),
-            table_prefix=f"{staged}/{release_file.table}",
-            quarantine_key=f"{quarantine}/{name.removesuffix('.zip')}.jsonl",
-            scrubber=scrubber,
-            cnaes=cnaes,
-            ufs=ufs,
-            **options,
-        )
+    raw = layout.cnpj_raw_key(release, name)
+    with lake.open_input(raw) as handle, zipfile.ZipFile(handle) as archive:
+        csv_bytes = sum(info.file_size for info in archive.infolist())
+    try:
+        with PARSES.take(parse_estimate_mb(csv_bytes)):
+            return ingest_file(
+                lake,
+                release_file,
+                raw,
+                table_prefix=f"{staged}/{release_file.table}",
+                quarantine_key=f"{quarantine}/{name.removesuffix('.zip')}.jsonl",
+                scrubber=scrubber,
+                cnaes=cnaes,
+                ufs=ufs,
+                **options,
+            )
+    finally:
+        # Arrow's allocator keeps freed pages for reuse; hand them back so the budget
+        # the next parse takes is memory the system really has.
+        pa.default_memory_pool().release_unused()
 
 
 def check_complete(lake: Lake, release: str, location: str, names: list[str]) -> None:
