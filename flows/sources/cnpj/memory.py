@@ -5,11 +5,15 @@ within ``WHOLE_COMMAND_MB``. Each parse takes its estimated peak from a shared b
 before it starts and gives it back when it ends; one that does not fit waits. Small
 files (the domain tables) run beside a big one; two big ones do not run together.
 
-Figures measured on a 2M-establishment sample release (VmHWM, see ``docs``): this
-process with Prefect, Arrow and the scrub policy imported ~215 MB before any work
-(~350 MB with the flow engine running); Prefect's temporary server ~250-300 MB; one parse
-of a 14 MB Estabelecimentos zip (~50 MB of CSV) +190 MB, two at once +320 MB; beyond a
-row group's worth of CSV a parse's peak stays flat (it streams).
+Figures measured on the 2M-establishment sample release (peak RSS, psutil over the whole
+process tree): the command with a tiny release peaks at ~400 MB for this process (Prefect's
+engine, Arrow, the scrub policy) and ~270 MB for Prefect's temporary server. Parsing one
+file alone adds about 5x its CSV size (one Estabelecimentos file, 42 MB of CSV: +190-220
+MB; Simples, 75 MB: +300 MB, where streaming caps it). Parses running together add
+somewhat more than the sum (allocator fragmentation across threads): the whole command
+peaked at 1,259 MB with two parses at once and at 1,246 MB with a first, looser budget
+(3 MB per CSV MB, 350 MB), which let an Estabelecimentos file parse beside a Socios and
+an Empresas one. The figures below keep a big file alone (small ones beside it).
 """
 
 from __future__ import annotations
@@ -19,11 +23,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 WHOLE_COMMAND_MB = 1000
-SERVER_MB = 300
-PROCESS_MB = 350
+SERVER_MB = 270
+PROCESS_MB = 400
 PARSE_BUDGET_MB = WHOLE_COMMAND_MB - SERVER_MB - PROCESS_MB
 PARSE_BASE_MB = 40  # reader, writer and queue threads, one block in flight
-PER_CSV_MB = 3  # per MB of CSV, up to a row group: text, typed copy, pending rows
+PER_CSV_MB = 5  # per MB of CSV, up to a row group: text, typed copy, pending rows
 PARSE_PEAK_MB = 300  # a parse's ceiling: past a row group's worth of CSV it streams
 
 
