@@ -117,7 +117,12 @@ def fetch(
         if lake.exists(key):
             _check_same(lake.size(key), known, size, md5, name)
             return Fetched(name, key, size, md5, skipped=True)
-    _verify(local, name, size, md5, server_md5)
+    try:
+        _verify(local, name, size, md5, server_md5)
+    except DownloadError:
+        if is_url(location):
+            local.unlink()  # a resumed download would append to the bad bytes forever
+        raise
 
     def copy(sink) -> None:
         with local.open("rb") as source:

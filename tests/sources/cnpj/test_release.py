@@ -227,3 +227,23 @@ def test_rerun_on_s3_lake_replaces_output(tmp_path, s3_bucket):
     assert manifest["rows"] == 40 and manifest["run_id"] == second.run_id
     assert [p["key"] for p in manifest["parts"]] == ["part-00000.parquet", "part-01000.parquet"]
     assert not lake.list("trusted/cnpj/_staging") and not lake.list("trusted/cnpj/_replaced")
+
+
+@pytest.mark.integration
+def test_a_corrupt_download_is_dropped_and_the_corrected_file_is_fetched(
+    tmp_path, lake, http_source
+):
+    from tests.sources.cnpj.test_data_loss import _corrupt
+
+    base, _, folder = http_source
+    served = folder / "2026-05" / "Empresas1.zip"
+    good = served.read_bytes()
+    _corrupt(served)
+    location = download.release_location("2026-05", base)
+    with pytest.raises(download.DownloadError, match=r"Empresas1\.zip: corrupt zip"):
+        download.fetch(lake, "2026-05", location, "Empresas1.zip", tmp_path / "w")
+    assert not lake.exists("raw/cnpj/2026-05/Empresas1.zip")
+    assert not list((tmp_path / "w").rglob("*.part"))  # not resumed into the next try
+    served.write_bytes(good)
+    fetched = download.fetch(lake, "2026-05", location, "Empresas1.zip", tmp_path / "w")
+    assert lake.read_bytes(fetched.key) == good
