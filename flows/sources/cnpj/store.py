@@ -138,12 +138,6 @@ def publish(lake: Lake, release: str, run_id: str) -> None:
         )
 
 
-def discard(lake: Lake, release: str, run_id: str) -> None:
-    """Remove a run's staged outputs (after a failure)."""
-    for zone in layout.CNPJ_ZONES:
-        lake.delete_prefix(layout.cnpj_staging_prefix(zone, release, run_id))
-
-
 def recover(lake: Lake, release: str) -> None:
     """Undo what a crashed run left: stale staging, or a swap cut between its two moves.
 
