@@ -46,10 +46,33 @@ def write_lake(root: Path, rows: int) -> Path:
     from the Receita-format file of ``bench_cnpj`` (cached): same columns, types, scrubbed
     values (32-hex-digit ``cnpj_hash``, 5-digit CEP) and row groups as a real release."""
     root.mkdir(parents=True, exist_ok=True)
-    written, _ = ingest_zip(generate(rows), root, f"trusted/cnpj/{RELEASE}/estabelecimentos")
+    table = f"trusted/cnpj/{RELEASE}/estabelecimentos"
+    written, _ = ingest_zip(generate(rows), root, table)
     if written != rows:
         raise RuntimeError(f"the CNPJ ingestion wrote {written:,} of {rows:,} rows")
+    _publish_manifests(root, table)
     return root
+
+
+def _publish_manifests(root: Path, table: str) -> None:
+    """The manifests a published release has (the loader reads only what they list)."""
+    import pyarrow.parquet as pq
+
+    from flows import layout
+    from flows.lake import Lake
+
+    lake = Lake.from_url(str(root))
+    parts = [
+        {"key": obj.key.rsplit("/", 1)[-1], "rows": pq.read_metadata(lake.path(obj.key)).num_rows}
+        for obj in lake.list(table)
+        if obj.key.endswith(".parquet")
+    ]
+    total = sum(part["rows"] for part in parts)
+    layout.write_manifest(lake, table, {"release": RELEASE, "parts": parts, "rows": total})
+    release = layout.cnpj_release_prefix("trusted", RELEASE)
+    layout.write_manifest(
+        lake, release, {"release": RELEASE, "tables": {"estabelecimentos": total}}
+    )
 
 
 def worker(kind: str, lake_root: str, url: str, rows: int) -> dict[str, float]:

@@ -123,12 +123,15 @@ def ingest_cnpj_command(
             check_release(release)
     except ValueError as error:
         raise typer.BadParameter(str(error), param_hint="--release") from None
-    summary = ingest_cnpj(release=release, source=source, cnae=cnae or None, uf=uf or None)
-    release = summary.release
-    for table, rows in sorted(summary.tables().items()):
-        console.print(f"trusted/cnpj/{release}/{table}: {rows:,} rows")
-    quarantined = sum(file.rows_quarantined for file in summary.files)
-    console.print(f"quarantined rows: {quarantined:,} (quarantine/cnpj/{release}/)")
+    run = ingest_cnpj(release=release, source=source, cnae=cnae or None, uf=uf or None)
+    from flows import layout
+
+    release = run.subject
+    for table, rows in sorted(run.totals["tables"].items()):
+        console.print(f"{layout.cnpj_table_prefix(release, table)}: {rows:,} rows")
+    quarantined = run.totals["rows_quarantined"]
+    where = layout.cnpj_release_prefix("quarantine", release)
+    console.print(f"quarantined rows: {quarantined:,} ({where}/)")
 
 
 @ingest_app.command("public")

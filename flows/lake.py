@@ -43,16 +43,24 @@ def s3_filesystem(endpoint_url: str | None = None) -> pafs.S3FileSystem:
 class Lake:
     """Object storage rooted at a folder or ``s3://bucket/prefix``."""
 
-    def __init__(self, filesystem: pafs.FileSystem, root: str, uri_root: str):
+    def __init__(
+        self,
+        filesystem: pafs.FileSystem,
+        root: str,
+        uri_root: str,
+        s3_endpoint_url: str | None = None,
+    ):
         self.filesystem = filesystem
         self.root = root.rstrip("/")
         self.uri_root = uri_root.rstrip("/")
+        # Kept for the S3 calls pyarrow does not offer (conditional writes of lock leases).
+        self.s3_endpoint_url = s3_endpoint_url
 
     @classmethod
     def from_url(cls, url: str, s3_endpoint_url: str | None = None) -> Lake:
         """``./data/lake`` or ``s3://bucket/prefix`` (credentials from the usual AWS chain)."""
         if url.startswith("s3://"):
-            return cls(s3_filesystem(s3_endpoint_url), url[5:], url)
+            return cls(s3_filesystem(s3_endpoint_url), url[5:], url, s3_endpoint_url)
         folder = Path(url).resolve()
         folder.mkdir(parents=True, exist_ok=True)
         return cls(pafs.LocalFileSystem(), folder.as_posix(), folder.as_uri())

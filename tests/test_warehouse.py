@@ -155,6 +155,7 @@ def _big_release(root, rows: int, row_group: int) -> Lake:
     half = rows // 2
     pq.write_table(table.slice(0, half), folder / "part-00000.parquet", row_group_size=row_group)
     pq.write_table(table.slice(half), folder / "part-00001.parquet", row_group_size=row_group)
+    warehouse_fixtures.write_cnpj_manifests(root, RELEASE)
     return Lake.from_url(str(root))
 
 

@@ -93,4 +93,11 @@ def test_cli_load_reports_a_missing_release(prefect_harness):
     write_trusted_lake(get_settings().data_dir / "lake")
     result = CliRunner().invoke(app, ["load", "--release", "2031-01"])
     assert result.exit_code == 1
-    assert "no trusted establishments for release 2031-01" in result.output
+    assert "no published CNPJ release 2031-01" in result.output
+
+
+@pytest.mark.integration
+def test_cli_load_of_an_empty_lake_fails_instead_of_loading_the_crosswalk(prefect_harness):
+    result = CliRunner().invoke(app, ["load"])
+    assert result.exit_code == 1
+    assert "holds no published CNPJ release" in result.output

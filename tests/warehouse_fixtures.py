@@ -122,6 +122,28 @@ def write_cnpj_release(root: Path, release: str, establishments: list[tuple]) ->
     for name, pairs in domains.items():
         domain = pa.table({"codigo": [p[0] for p in pairs], "descricao": [p[1] for p in pairs]})
         _write(root, f"{base}/{name}/part-00000.parquet", domain)
+    write_cnpj_manifests(root, release)
+
+
+def write_cnpj_manifests(root: Path, release: str) -> None:
+    """The ``_SUCCESS.json`` manifests the CNPJ writer publishes, for the parts present."""
+    from flows import layout
+    from flows.lake import Lake
+
+    lake = Lake.from_url(str(root))
+    prefix = layout.cnpj_release_prefix("trusted", release)
+    tables = {}
+    for folder in sorted(p for p in (root / prefix).iterdir() if p.is_dir()):
+        parts = [
+            {"key": path.name, "rows": pq.read_metadata(path).num_rows}
+            for path in sorted(folder.glob("*.parquet"))
+        ]
+        tables[folder.name] = sum(part["rows"] for part in parts)
+        manifest = {"release": release, "table": folder.name, "parts": parts}
+        layout.write_manifest(
+            lake, f"{prefix}/{folder.name}", {**manifest, "rows": tables[folder.name]}
+        )
+    layout.write_manifest(lake, prefix, {"release": release, "tables": tables})
 
 
 # id, cnpj_hash, id_category, timestamp, value, amount

@@ -1,5 +1,17 @@
 """What is loaded: every core table, where its trusted Parquet lives, how it is partitioned.
 
+A CNPJ release is read through its ``_SUCCESS.json`` manifests (``flows.layout``), never
+by listing files: the release manifest names its tables, each table manifest its parts
+and row counts. Only listed parts are loaded, a listed part that is missing (or holds
+another row count) fails the load naming it, and the row counts the load reconciles
+against are the manifests', not those of the files it has just read. A lake without
+any published release fails the load instead of loading only the crosswalk.
+
+Partner and public tables are the documented exception: each table (or partner sales
+day) is one Parquet object that its writer replaces atomically (``write_atomically`` /
+``replace_prefix_with``), so a listing cannot see half an output and they are read by
+listing; their counts come from the files' footers.
+
 This is the one place that maps trusted column names to core column names (each core column
 lists the trusted names it accepts, first match wins); public datasets declare their core
 table and renames in their catalog entry (``flows/catalog/public.yaml``, ``warehouse:``).
@@ -22,12 +34,13 @@ import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
+from flows import layout
 from flows.lake import Lake
+from flows.layout import RELEASE_PATTERN, check_release
 from flows.municipalities import municipalities
 from flows.sources.partner import tables as partner
 
 Partition = Literal["release", "sale_date", "snapshot"]
-RELEASE_PATTERN = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 SNAPSHOT = "all"
 _SALE_DAY = re.compile(r"sale_date=(\d{4}-\d{2}-\d{2})")
 
@@ -54,8 +67,12 @@ class TableSpec:
         return self.renames.get(column, (column,))
 
 
+class TrustedDataError(FileNotFoundError):
+    """The trusted zone does not hold what the manifests promise (or holds no release)."""
+
+
 def _cnpj(core: str, table: str) -> TableSpec:
-    return TableSpec(f"core.{core}", f"trusted/cnpj/{{release}}/{table}", "release")
+    return TableSpec(f"core.{core}", layout.cnpj_table_prefix("{release}", table), "release")
 
 
 CNPJ_TABLES = (
@@ -77,7 +94,7 @@ def public_tables(catalog_path: str | None = None) -> tuple[TableSpec, ...]:
     return tuple(
         TableSpec(
             entry.warehouse.table,
-            f"trusted/public/{name}",
+            layout.public_trusted_prefix(name),
             "snapshot",
             {core: tuple(names) for core, names in entry.warehouse.renames.items()},
         )
@@ -150,22 +167,54 @@ class TrustedInput:
                         yield batch.select(schema.names).cast(schema)
 
 
-def check_release(release: str) -> str:
-    """A release is ``YYYY-MM`` (it is also written into SQL as a literal)."""
-    if not RELEASE_PATTERN.match(release):
-        raise ValueError(f"a release is YYYY-MM, got {release!r}")
-    return release
-
-
 def latest_release(lake: Lake) -> str | None:
-    """The newest ``trusted/cnpj/<release>`` folder, or None."""
-    selector = pafs.FileSelector(lake.path("trusted/cnpj"), allow_not_found=True)
+    """The newest CNPJ release with a published release manifest, or None."""
+    selector = pafs.FileSelector(
+        lake.path(layout.cnpj_zone_prefix("trusted")), allow_not_found=True
+    )
     names = [
         info.base_name
         for info in lake.filesystem.get_file_info(selector)
-        if info.type == pafs.FileType.Directory and RELEASE_PATTERN.match(info.base_name)
+        if info.type == pafs.FileType.Directory
+        and RELEASE_PATTERN.fullmatch(info.base_name)
+        and layout.has_manifest(lake, layout.cnpj_release_prefix("trusted", info.base_name))
     ]
     return max(names, default=None)
+
+
+def release_tables(lake: Lake, release: str) -> dict[str, int]:
+    """The tables (and rows) a published release holds, from its release manifest."""
+    prefix = layout.cnpj_release_prefix("trusted", check_release(release))
+    if not layout.has_manifest(lake, prefix):
+        raise TrustedDataError(
+            f"no published CNPJ release {release} in {lake.uri('')}: "
+            f"{layout.manifest_key(prefix)} is missing (run `ingest cnpj --release {release}`)"
+        )
+    return layout.read_manifest(lake, prefix)["tables"]
+
+
+def manifest_input(lake: Lake, spec: TableSpec, release: str) -> TrustedInput:
+    """One CNPJ table exactly as its manifest lists it; every part checked to be there
+    with the rows the manifest says (a footer read each, no data read)."""
+    prefix = spec.source.format(release=release)
+    manifest = layout.read_manifest(lake, prefix)
+    files = []
+    for part in manifest["parts"]:
+        key = f"{prefix}/{part['key']}"
+        if not lake.exists(key):
+            raise TrustedDataError(
+                f"{layout.manifest_key(prefix)} lists {part['key']}, which is not in the lake "
+                f"({lake.uri(key)}); re-run `ingest cnpj --release {release}`"
+            )
+        found = _file_rows(lake, lake.path(key))
+        if found != part["rows"]:
+            raise TrustedDataError(
+                f"{lake.uri(key)} holds {found} rows, its manifest says {part['rows']}"
+            )
+        files.append(lake.path(key))
+    dataset = ds.dataset(files, filesystem=lake.filesystem, format="parquet")
+    rows = {release: int(manifest["rows"])}
+    return TrustedInput(spec, dataset, rows, files, release=release)
 
 
 def _parquet_files(lake: Lake, key: str) -> list[str]:
@@ -232,16 +281,20 @@ def crosswalk_input() -> TrustedInput:
 
 
 def discover(lake: Lake, release: str | None) -> list[TrustedInput]:
-    """Every table with trusted data: the CNPJ release (if any), partner, public, crosswalk."""
-    inputs: list[TrustedInput] = []
-    if release is not None:
-        check_release(release)
-        for spec in CNPJ_TABLES:
-            found = trusted_input(lake, spec, release)
-            if found is not None:
-                inputs.append(found)
-        if not any(item.spec.name == "establishments" for item in inputs):
-            raise FileNotFoundError(f"no trusted establishments for release {release}")
+    """Every table to load: the CNPJ release (required), partner, public, crosswalk."""
+    if release is None:
+        raise TrustedDataError(
+            f"the lake at {lake.uri('')} holds no published CNPJ release "
+            "(no trusted/cnpj/<YYYY-MM>/_SUCCESS.json): check BIGD_LAKE, or run `ingest cnpj`"
+        )
+    tables = release_tables(lake, release)
+    inputs = [
+        manifest_input(lake, spec, release)
+        for spec in CNPJ_TABLES
+        if spec.source.rsplit("/", 1)[-1] in tables
+    ]
+    if not any(item.spec.name == "establishments" for item in inputs):
+        raise TrustedDataError(f"no trusted establishments in CNPJ release {release}")
     for spec in (*PARTNER_TABLES, *PUBLIC_TABLES):
         found = trusted_input(lake, spec)
         if found is not None:

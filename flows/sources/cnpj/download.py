@@ -1,8 +1,11 @@
 """Fetch a CNPJ release's zips into ``raw/cnpj/<release>/``: over HTTP or from a folder.
 
 HTTP downloads stream to a local ``.part`` file, resume with ``Range`` after a dropped
-connection, retry with exponential backoff, and are verified by size (Content-Length),
-by MD5 when the server's ETag looks like one, and by opening the zip. Raw objects are
+connection and retry transient trouble through ``flows.retry`` (the one shared rule; a
+404 or a corrupt file is not retried). Before a file enters ``raw/`` it is verified
+whole: size (Content-Length), MD5 when the server's ETag looks like one, and every CRC of
+the zip (``testzip`` streams the member); a corrupt, empty or multi-member zip never
+enters the immutable raw zone, so the corrected re-run is not blocked. Raw objects are
 immutable: a file already in the lake with the same size (and checksum, when known) is
 skipped; one that differs is an error rather than silently overwritten.
 """
@@ -14,8 +17,8 @@ import json
 import re
 import shutil
 import threading
-import time
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,13 +26,13 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import httpx
-import pyarrow.fs as pafs
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 
+from flows import layout
 from flows.lake import Lake
+from flows.retry import TransientError, retrying
 from flows.sources.cnpj.layout import classify, expected_file_names
-from flows.sources.cnpj.store import raw_key
 
 CHUNK = 1 << 20
 _HREF = re.compile(r'href="([^"?#]+\.zip)"', re.IGNORECASE)
@@ -121,9 +124,9 @@ def md5_of(path: Path) -> str:
 def fetch(
     lake: Lake, release: str, location: str, name: str, work_dir: Path, attempts: int = 5
 ) -> Fetched:
-    """Bring one zip into the raw zone (or find it already there)."""
-    key = raw_key(release, name)
-    meta_key = f"state/cnpj/raw/{release}/{name}.json"
+    """Bring one zip into the raw zone, verified (or find the same file already there)."""
+    key = layout.cnpj_raw_key(release, name)
+    meta_key = layout.cnpj_fetch_meta_key(release, name)
     known = json.loads(lake.read_bytes(meta_key)) if lake.exists(meta_key) else None
     if is_url(location):
         with _client(None) as http:
@@ -133,24 +136,28 @@ def fetch(
                 return Fetched(name, key, size, known["md5"] if known else "", skipped=True)
             local = work_dir / release / f"{name}.part"
             download(http, f"{location}/{name}", local, attempts=attempts)
+        md5 = md5_of(local)
     else:
         local = Path(location) / name
-        size, server_md5, etag = local.stat().st_size, md5_of(local), None
+        if not local.is_file():
+            raise DownloadError(f"{name}: not found in {location}")
+        size, etag = local.stat().st_size, None
+        md5 = server_md5 = md5_of(local)  # hashed once: it is both the source's and ours
         if lake.exists(key):
-            _check_same(lake.size(key), known, size, server_md5, name)
-            return Fetched(name, key, size, server_md5, skipped=True)
-    md5 = md5_of(local)
-    _verify(local, name, size, md5, server_md5)
-    incoming = f"raw/cnpj/_incoming/{release}/{name}"
-    lake.filesystem.create_dir(lake.path(incoming).rsplit("/", 1)[0], recursive=True)
-    pafs.copy_files(
-        str(local.resolve()),
-        lake.path(incoming),
-        source_filesystem=pafs.LocalFileSystem(),
-        destination_filesystem=lake.filesystem,
-    )
-    lake.filesystem.create_dir(lake.path(key).rsplit("/", 1)[0], recursive=True)
-    lake.filesystem.move(lake.path(incoming), lake.path(key))
+            _check_same(lake.size(key), known, size, md5, name)
+            return Fetched(name, key, size, md5, skipped=True)
+    try:
+        _verify(local, name, size, md5, server_md5)
+    except DownloadError:
+        if is_url(location):
+            local.unlink()  # a resumed download would append to the bad bytes forever
+        raise
+
+    def copy(sink) -> None:
+        with local.open("rb") as source:
+            shutil.copyfileobj(source, sink, CHUNK)
+
+    layout.write_atomically(lake, key, copy)
     meta = {"size": size, "md5": md5, "etag": etag, "source": location}
     lake.write_bytes(meta_key, json.dumps(meta).encode())
     if is_url(location):
@@ -171,9 +178,13 @@ def _check_same(
 
 
 def _head(http: httpx.Client, url: str) -> tuple[int, str | None, str | None]:
-    response = http.head(url)
-    if response.status_code >= 400:
-        raise DownloadError(f"{url}: HTTP {response.status_code}")
+    try:
+        for attempt in retrying(attempts=3):
+            with attempt:
+                response = http.head(url)
+                response.raise_for_status()  # transient codes are retried, others raised
+    except httpx.HTTPError as error:
+        raise DownloadError(f"{url}: {error}") from None
     if "content-length" not in response.headers:
         raise DownloadError(f"{url}: the server does not say the file's size")
     etag = response.headers.get("etag")
@@ -182,54 +193,68 @@ def _head(http: httpx.Client, url: str) -> tuple[int, str | None, str | None]:
 
 
 def _verify(local: Path, name: str, size: int, md5: str, server_md5: str | None) -> None:
+    """Raise ``DownloadError`` naming the file unless it is whole, as announced, and a
+    zip of one non-empty CSV whose every CRC checks."""
     if local.stat().st_size != size:
         raise DownloadError(f"{name}: got {local.stat().st_size} bytes, expected {size}")
     if server_md5 and md5 != server_md5:
         raise DownloadError(f"{name}: MD5 {md5} does not match the server's {server_md5}")
-    if not zipfile.is_zipfile(local):
-        raise DownloadError(f"{name}: not a readable zip file")
+    if size == 0:
+        raise DownloadError(f"{name}: empty file (0 bytes), not a zip")
+    try:
+        with zipfile.ZipFile(local) as archive:
+            members = [info for info in archive.infolist() if not info.is_dir()]
+            if not members:
+                raise DownloadError(f"{name}: an empty zip, no CSV inside")
+            if len(members) != 1:
+                raise DownloadError(f"{name}: expected one CSV inside, found {len(members)}")
+            if members[0].file_size == 0:
+                raise DownloadError(f"{name}: the CSV inside is empty")
+            broken = archive.testzip()  # streams and checks every CRC, in constant memory
+    except (zipfile.BadZipFile, zlib.error, EOFError, ValueError) as error:
+        raise DownloadError(f"{name}: corrupt zip ({error})") from None
+    if broken is not None:
+        raise DownloadError(f"{name}: corrupt zip (bad CRC in {broken})")
 
 
 def download(http: httpx.Client, url: str, dest: Path, attempts: int = 5) -> None:
-    """Stream ``url`` to ``dest``, resuming from what ``dest`` already holds."""
+    """Stream ``url`` to ``dest``, resuming from what ``dest`` already holds; transient
+    trouble (dropped connection, 5xx, 429, short body) is retried by ``flows.retry``."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     size, _, etag = _head(http, url)
     with progress_bar(dest.name.removesuffix(".part"), size) as advance:
-        for attempt in range(attempts):
-            have = dest.stat().st_size if dest.exists() else 0
-            if have == size:
-                return
-            if have > size:
-                dest.unlink()
-                have = 0
-            headers = {"Accept-Encoding": "identity"}
-            if have:
-                headers["Range"] = f"bytes={have}-"
-                if etag and not etag.startswith("W/"):
-                    headers["If-Range"] = etag  # resume only the same version of the file
-            advance(have, absolute=True)
-            try:
-                with http.stream("GET", url, headers=headers) as response:
-                    if response.status_code >= 500 or response.status_code == 429:
-                        raise _Retryable(f"HTTP {response.status_code}")
-                    if response.status_code >= 400:
-                        raise DownloadError(f"{url}: HTTP {response.status_code}")
-                    resumed = response.status_code == 206
-                    with dest.open("ab" if resumed else "wb") as out:
-                        for chunk in response.iter_raw():  # unbuffered: keep every byte received
-                            out.write(chunk)
-                            advance(len(chunk))
-            except (httpx.TransportError, _Retryable) as error:
-                if attempt == attempts - 1:
-                    message = f"{url}: gave up after {attempts} attempts: {error}"
-                    raise DownloadError(message) from None
-                time.sleep(min(0.2 * 2**attempt, 30))
-        if dest.stat().st_size != size:
-            raise DownloadError(f"{url}: incomplete after {attempts} attempts")
+        try:
+            for attempt in retrying(attempts=attempts, base_delay=0.2):
+                with attempt:
+                    _download_once(http, url, dest, size, etag, advance)
+        except httpx.HTTPError as error:
+            raise DownloadError(f"{url}: {error}") from None
+        except TransientError as error:
+            raise DownloadError(f"{url}: gave up after {attempts} attempts: {error}") from None
 
 
-class _Retryable(Exception):
-    pass
+def _download_once(http, url: str, dest: Path, size: int, etag: str | None, advance) -> None:
+    have = dest.stat().st_size if dest.exists() else 0
+    if have > size:
+        dest.unlink()
+        have = 0
+    if have == size:
+        return
+    headers = {"Accept-Encoding": "identity"}
+    if have:
+        headers["Range"] = f"bytes={have}-"
+        if etag and not etag.startswith("W/"):
+            headers["If-Range"] = etag  # resume only the same version of the file
+    advance(have, absolute=True)
+    with http.stream("GET", url, headers=headers) as response:
+        response.raise_for_status()
+        resumed = response.status_code == 206
+        with dest.open("ab" if resumed else "wb") as out:
+            for chunk in response.iter_raw():  # unbuffered: keep every byte received
+                out.write(chunk)
+                advance(len(chunk))
+    if dest.stat().st_size < size:
+        raise TransientError(f"short body: {dest.stat().st_size} of {size} bytes")
 
 
 @contextmanager

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import zipfile
+import zlib
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,6 +30,10 @@ from flows.sources.cnpj.store import Part, PartWriter
 # (dataset, table) -> (scrubbed table, report or None)
 Scrubber = Callable[[str, pa.Table], tuple[pa.Table, Any]]
 DEFAULT_ROWS_PER_PART = 5_000_000
+
+
+class FileError(ValueError):
+    """A release file that cannot be read (corrupt, empty, not CSV); names the file."""
 
 
 @dataclass
@@ -119,30 +125,40 @@ def ingest_file(
             members = [info for info in archive.infolist() if not info.is_dir()]
             if len(members) != 1:
                 found = len(members)
-                raise ValueError(f"{release_file.name}: expected one CSV inside, found {found}")
-            with archive.open(members[0]) as stream:
-                reader = ReceitaReader(stream, layout, block_size=block_size)
+                raise FileError(f"{release_file.name}: expected one CSV inside, found {found}")
+            with archive.open(members[0]) as member:
+                reader = ReceitaReader(member, layout, block_size=block_size)
                 batches = 0
-                for batch, first_index, field_count_errors in reader:
-                    batches += 1
-                    _drain(field_count_errors, quarantine, reasons)
-                    typed, problems = type_batch(batch, layout, reader.saw_control_bytes)
-                    if problems:
-                        indices = np.array([index for index, _ in problems], dtype=np.int64)
-                        lines = reader.line_numbers(first_index + indices)
-                        bad = [
-                            BadRow(int(line), reason, raw_line(batch, index))
-                            for line, (index, reason) in zip(lines, problems, strict=True)
-                        ]
-                        _drain(bad, quarantine, reasons)
-                        keep = np.ones(batch.num_rows, dtype=bool)
-                        keep[indices] = False
-                        typed = typed.filter(pa.array(keep))
-                    finish(typed)
-                if batches == 0:
-                    finish(layout.schema().empty_table())  # an empty part keeps the table readable
+                # closing(): on an error the reader's thread is stopped here, not at some later
+                # garbage collection (a live reader thread at interpreter exit aborts Python).
+                with contextlib.closing(iter(reader)) as stream:
+                    for batch, first_index, field_count_errors in stream:
+                        batches += 1
+                        _drain(field_count_errors, quarantine, reasons)
+                        typed, problems = type_batch(
+                            batch, layout, reader.saw_control_bytes, reader.saw_mojibake
+                        )
+                        if problems:
+                            indices = np.array([index for index, _ in problems], dtype=np.int64)
+                            lines = reader.line_numbers(first_index + indices)
+                            bad = [
+                                BadRow(int(line), reason, raw_line(batch, index))
+                                for line, (index, reason) in zip(lines, problems, strict=True)
+                            ]
+                            _drain(bad, quarantine, reasons)
+                            keep = np.ones(batch.num_rows, dtype=bool)
+                            keep[indices] = False
+                            typed = typed.filter(pa.array(keep))
+                        finish(typed)
+                    if batches == 0:
+                        finish(
+                            layout.schema().empty_table()
+                        )  # an empty part keeps the table readable
             summary.rows_read = reader.rows_read
             summary.rows_quarantined = quarantine.rows
+    except (zipfile.BadZipFile, zlib.error, EOFError, pa.ArrowInvalid) as error:
+        writer.abort()
+        raise FileError(f"{release_file.name}: {type(error).__name__}: {error}") from error
     except BaseException:
         writer.abort()
         raise

@@ -10,6 +10,12 @@ Bad rows and how their line numbers are known:
 - undecodable bytes: every byte is Latin-1, so "undecodable" means bytes no Latin-1 text
   holds (C0/C1 control characters, NUL). The raw stream is scanned in C as it is read
   and the (slower) per-field check runs only on files where such a byte was seen;
+- mojibake: a UTF-8 file read as Latin-1 turns "ç" into "Ã§" (a UTF-8 lead byte C2-DF
+  followed by a continuation byte 80-BF, two characters in Latin-1). Upper-case accents
+  already show as control characters (C1, above); lower-case ones show as such pairs.
+  The raw stream is checked for the byte pair as it is read (the same single ``translate``
+  that finds control bytes; pairs are looked for only where such bytes are), and the
+  per-field check runs only on files where a pair was seen;
 - impossible dates and malformed money, found by comparing parsed values with the text.
 A valid row's line number follows from its position among valid rows and the sorted
 line numbers of the skipped rows (there are no multi-line fields: ``newlines_in_values``
@@ -35,9 +41,14 @@ from flows.sources.cnpj.layout import DECIMAL_TYPE, Kind, Layout
 
 DEFAULT_BLOCK_SIZE = 8 << 20
 NO_DATE = ("0", "00000000")
-# Bytes Latin-1 text may hold: tab, LF, CR, printable ASCII and 0xA0-0xFF.
-_TEXT_BYTES = bytes([9, 10, 13, *range(0x20, 0x7F), *range(0xA0, 0x100)])
+# Bytes of plain Latin-1 text: tab, LF, CR, printable ASCII and the letters C0-FF. One
+# ``translate`` deleting them leaves what needs a look (usually nothing): control bytes
+# (00-1F, 7F-9F: not text) and the symbols A0-BF (a mojibake pair's second byte).
+_PLAIN_BYTES = bytes([9, 10, 13, *range(0x20, 0x7F), *range(0xC0, 0x100)])
+_SYMBOL_BYTES = bytes(range(0xA0, 0xC0))
 _CONTROL_CHARS = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x{7f}-\x{9f}]"
+# A mojibake pair once Arrow decoded it as Latin-1 (e.g. "Ã§", "Ã£", "Ã©", "Âº").
+_MOJIBAKE_CHARS = r"[\x{c2}-\x{df}][\x{80}-\x{bf}]"
 _DECIMAL_TEXT = r"^-?[0-9]{1,16}(,[0-9]{1,2})?$"
 
 
@@ -56,16 +67,36 @@ class _ByteScanner(io.RawIOBase):
     def __init__(self, raw: IO[bytes]):
         self._raw = raw
         self.saw_control_bytes = False
+        self.saw_mojibake = False
+        self._last = b""  # a pair may straddle two chunks
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer) -> int:  # type: ignore[override]
         chunk = self._raw.read(len(buffer))
-        if not self.saw_control_bytes and chunk.translate(None, _TEXT_BYTES):
-            self.saw_control_bytes = True
+        rest = chunk.translate(None, _PLAIN_BYTES)  # one C pass over the chunk
+        if rest:
+            if not self.saw_control_bytes and rest.translate(None, _SYMBOL_BYTES):
+                self.saw_control_bytes = True
+            if not self.saw_mojibake:
+                self.saw_mojibake = _has_mojibake_pair(self._last + chunk, rest)
+        self._last = chunk[-1:]
         buffer[: len(chunk)] = chunk
         return len(chunk)
+
+
+def _has_mojibake_pair(data: bytes, rest: bytes) -> bool:
+    """Is a continuation byte (80-BF) of ``rest`` preceded by a UTF-8 lead byte (C2-DF)?
+    Looks only where those bytes are (``find`` is memchr): few in a clean file."""
+    for value in {byte for byte in rest if byte >= 0x80}:
+        needle = bytes([value])
+        at = data.find(needle, 1)
+        while at != -1:
+            if 0xC2 <= data[at - 1] <= 0xDF:
+                return True
+            at = data.find(needle, at + 1)
+    return False
 
 
 class ReceitaReader:
@@ -111,6 +142,10 @@ class ReceitaReader:
     def saw_control_bytes(self) -> bool:
         return self._scanner.saw_control_bytes
 
+    @property
+    def saw_mojibake(self) -> bool:
+        return self._scanner.saw_mojibake
+
     def __iter__(self) -> Iterator[tuple[pa.RecordBatch, int, list[BadRow]]]:
         """Yield ``(batch, index of its first row among valid rows, bad rows found so far)``.
 
@@ -150,6 +185,9 @@ class ReceitaReader:
         finally:
             stop.set()
             producer.join()
+            # Arrow may still be reading ahead from the zip on its own I/O thread; a read
+            # into Python while the interpreter exits aborts it, so stop that here too.
+            self._reader.close()
 
     def line_numbers(self, valid_indices: np.ndarray) -> np.ndarray:
         """Physical line numbers (1-based) of valid rows given by their valid-row index."""
@@ -255,7 +293,10 @@ def _zero_pad(text: pa.Array, width: int) -> pa.Array:
 
 
 def type_batch(
-    batch: pa.RecordBatch, layout: Layout, check_control_chars: bool = False
+    batch: pa.RecordBatch,
+    layout: Layout,
+    check_control_chars: bool = False,
+    check_mojibake: bool = False,
 ) -> tuple[pa.Table, list[tuple[int, str]]]:
     """Type one string batch by its layout; returns the typed rows and ``(index, reason)``
     of the rows that failed a check (their typed values are unreliable: drop them)."""
@@ -266,6 +307,9 @@ def type_batch(
         if check_control_chars and column.kind is Kind.TEXT:
             found = pc.fill_null(pc.match_substring_regex(text, _CONTROL_CHARS), False)
             checks.append((found, f"undecodable bytes in {column.name}"))
+        if check_mojibake and column.kind is Kind.TEXT:
+            found = pc.fill_null(pc.match_substring_regex(text, _MOJIBAKE_CHARS), False)
+            checks.append((found, f"UTF-8 text read as Latin-1 (mojibake) in {column.name}"))
         if column.kind is Kind.DATE:
             dates, impossible = _date_problems(text)
             checks.append((impossible, f"impossible date in {column.name}"))

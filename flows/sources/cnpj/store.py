@@ -13,42 +13,25 @@ Final layout (what DuckDB/Redshift loaders read)::
 
 On a local folder both renames are atomic directory renames (a reader may find the table
 missing for the instant between them, never half-written). S3 has no rename: the swap
-copies object by object, so an S3 reader should read the parts listed in the table's
-``_SUCCESS.json`` rather than globbing. Only one run per release at a time.
+copies object by object, so readers (the warehouse loader) read the parts listed in the
+table's ``_SUCCESS.json`` rather than globbing. One run per release at a time: runs hold
+the release's lock (``flows.locks``). Keys and the swap itself live in ``flows.layout``.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from flows import layout
 from flows.lake import Lake
 
-SOURCE = "cnpj"
-ZONES = ("trusted", "quarantine")
 PARTS_PER_FILE = 1000
 ROW_GROUP_ROWS = 256 * 1024
-
-
-def final_prefix(zone: str, release: str) -> str:
-    return f"{zone}/{SOURCE}/{release}"
-
-
-def staging_prefix(zone: str, release: str, run_id: str) -> str:
-    return f"{zone}/{SOURCE}/_staging/{release}/{run_id}"
-
-
-def replaced_prefix(zone: str, release: str, run_id: str) -> str:
-    return f"{zone}/{SOURCE}/_replaced/{release}/{run_id}"
-
-
-def raw_key(release: str, file_name: str) -> str:
-    return f"raw/{SOURCE}/{release}/{file_name}"
 
 
 @dataclass(frozen=True)
@@ -144,47 +127,26 @@ class PartWriter:
             self._writer = None
 
 
-def write_manifest(lake: Lake, prefix: str, manifest: dict) -> None:
-    """``_SUCCESS.json`` of a table or a release: what a complete output contains."""
-    lake.write_bytes(f"{prefix}/_SUCCESS.json", json.dumps(manifest, indent=2).encode())
-
-
-def read_manifest(lake: Lake, prefix: str) -> dict:
-    return json.loads(lake.read_bytes(f"{prefix}/_SUCCESS.json"))
-
-
-def _has_objects(lake: Lake, prefix: str) -> bool:
-    return bool(lake.list(prefix))
-
-
 def publish(lake: Lake, release: str, run_id: str) -> None:
     """Swap the run's staged outputs in place of the release's previous outputs."""
-    for zone in ZONES:
-        final = final_prefix(zone, release)
-        replaced = replaced_prefix(zone, release, run_id)
-        if _has_objects(lake, final):
-            lake.move(final, replaced)
-        staged = staging_prefix(zone, release, run_id)
-        if _has_objects(lake, staged):
-            lake.move(staged, final)
-        lake.delete_prefix(replaced)
-
-
-def discard(lake: Lake, release: str, run_id: str) -> None:
-    """Remove a run's staged outputs (after a failure)."""
-    for zone in ZONES:
-        lake.delete_prefix(staging_prefix(zone, release, run_id))
+    for zone in layout.CNPJ_ZONES:
+        layout.swap_in(
+            lake,
+            staged=layout.cnpj_staging_prefix(zone, release, run_id),
+            final=layout.cnpj_release_prefix(zone, release),
+            aside=layout.cnpj_replaced_prefix(zone, release, run_id),
+        )
 
 
 def recover(lake: Lake, release: str) -> None:
-    """Undo what a crashed run left: stale staging, or a swap cut between its two renames."""
-    for zone in ZONES:
-        lake.delete_prefix(f"{zone}/{SOURCE}/_staging/{release}")
-        aside = f"{zone}/{SOURCE}/_replaced/{release}"
-        previous = sorted({obj.key.split("/")[4] for obj in lake.list(aside)})
-        if previous and not _has_objects(lake, final_prefix(zone, release)):
-            lake.move(f"{aside}/{previous[-1]}", final_prefix(zone, release))
-        lake.delete_prefix(aside)
+    """Undo what a crashed run left: stale staging, or a swap cut between its two moves.
+
+    Call it only while holding the release's lock: then no live run has staging here,
+    and what is found belongs to runs that died."""
+    for zone in layout.CNPJ_ZONES:
+        lake.delete_prefix(layout.cnpj_staging_prefix(zone, release))
+        final = layout.cnpj_release_prefix(zone, release)
+        layout.recover_swap(lake, final, layout.cnpj_replaced_prefix(zone, release))
 
 
 def manifest_of(parts: list[Part]) -> dict:

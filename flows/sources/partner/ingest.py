@@ -25,7 +25,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
@@ -33,6 +32,7 @@ from zoneinfo import ZoneInfo
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from flows import layout
 from flows.lake import Lake
 from flows.scrub import ScrubReport, scrub_table
 from flows.sources.partner.client import PartnerApiClient, PartnerResponse
@@ -40,7 +40,6 @@ from flows.sources.partner.records import Rejection, to_arrow, validate_records
 from flows.sources.partner.tables import BY_API, SALES, STATE_PREFIX
 
 WATERMARK_KEY = f"{STATE_PREFIX}watermark.json"
-STAGING_PREFIX = f"{STATE_PREFIX}staging"
 DEFAULT_BACKFILL_DAYS = 365
 PARTNER_TIMEZONE = ZoneInfo("America/Sao_Paulo")  # where the partner's sale days begin and end
 
@@ -190,14 +189,10 @@ def plan_days(
 def _write_parquet_replacing(lake: Lake, prefix: str, table: pa.Table) -> None:
     """Write ``table`` as ``prefix/part-0.parquet``, replacing whatever ``prefix`` held.
 
-    The file is written in the state zone first and moved in, so a failure mid-write
-    never leaves a half-written day in the trusted zone.
+    Written to a temporary key and moved in (``flows.layout``), so a failure mid-write
+    never leaves a half-written day in the trusted zone, and readers never find it empty.
     """
-    staging = f"{STAGING_PREFIX}/{uuid.uuid4().hex}.parquet"
-    with lake.open_output(staging) as sink:
-        pq.write_table(table, sink)
-    lake.delete_prefix(prefix)
-    lake.move(staging, f"{prefix}/part-0.parquet")  # one object: a single rename or copy
+    layout.replace_prefix_with(lake, prefix, "part-0.parquet", lambda s: pq.write_table(table, s))
 
 
 def _write_quarantine(
@@ -226,12 +221,12 @@ def store_response(
     table = BY_API[response.table]
     dataset = table.dataset
     stem = f"sale_date={sale_day}" if sale_day else table.lake
-    raw_key = f"{table.raw}/{ctx.fetched_at:%Y-%m-%d}/{stem}_{ctx.run_tag}.json"
+    raw_key = layout.partner_raw_key(table.lake, ctx.fetched_at, stem, ctx.run_tag)
     ctx.lake.write_bytes(raw_key, response.body)
 
     validated = validate_records(response.table, response.records, sale_day)
     quarantine_day = sale_day or ctx.fetched_at.date()
-    quarantine_prefix = f"{table.quarantine}/{quarantine_day}"
+    quarantine_prefix = layout.partner_quarantine_prefix(table.lake, quarantine_day)
     if sale_day is not None:
         ctx.lake.delete_prefix(quarantine_prefix)  # a re-run replaces the day's rejections too
     if validated.rejected:
@@ -249,7 +244,7 @@ def store_response(
 
     typed = to_arrow(response.table, validated.records)
     clean, scrub = scrub_table(dataset, typed, ctx.pseudonym_key)
-    trusted_prefix = table.trusted + (f"/sale_date={sale_day}" if sale_day else "")
+    trusted_prefix = layout.partner_trusted_prefix(table.lake, sale_day)
     _write_parquet_replacing(ctx.lake, trusted_prefix, clean)
     return TableResult(
         table=table.lake,

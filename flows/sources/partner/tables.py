@@ -2,8 +2,8 @@
 
 Everything that spells a partner table name (the client and the record models, the lake
 keys the ingestion writes, the warehouse's core tables, the retention purge's prefix)
-imports it from here. This module imports nothing of the project, so the warehouse and
-the purge can use it without pulling in the client.
+imports it from here. Its lake keys come from ``flows.layout``; it imports nothing else of
+the project, so the warehouse and the purge can use it without pulling in the client.
 
 The sample server (``flows.sample.partner_api``) spells the API names on its own on
 purpose: it stands in for the partner's side of the contract, so its tests check the
@@ -15,10 +15,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-RAW_PREFIX = "raw/partner/"  # the restricted zone: purged after the retention period
-TRUSTED_PREFIX = "trusted/partner/"
-QUARANTINE_PREFIX = "quarantine/partner/"
-STATE_PREFIX = "state/partner/"
+from flows import layout
+
+RAW_PREFIX = layout.PARTNER_RAW_PREFIX  # the restricted zone: purged after the retention period
+STATE_PREFIX = layout.PARTNER_STATE_PREFIX
 
 
 @dataclass(frozen=True)
@@ -37,15 +37,7 @@ class PartnerTable:
 
     @property
     def trusted(self) -> str:
-        return f"{TRUSTED_PREFIX}{self.lake}"
-
-    @property
-    def raw(self) -> str:
-        return f"{RAW_PREFIX}{self.lake}"
-
-    @property
-    def quarantine(self) -> str:
-        return f"{QUARANTINE_PREFIX}{self.lake}"
+        return layout.partner_trusted_prefix(self.lake)
 
 
 CATEGORIES = PartnerTable("Category", "categories", "core.categories", "snapshot")

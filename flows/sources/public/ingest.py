@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import shutil
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +23,7 @@ import httpx
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from flows import layout
 from flows.lake import Lake
 from flows.sources.public.catalog import Catalog, CatalogError, DatasetEntry, ProductionSpec
 from flows.sources.public.datasets import RawFile, methods
@@ -119,30 +119,9 @@ def is_url(location: str) -> bool:
     return location.startswith(("http://", "https://"))
 
 
-def raw_key(name: str, day: dt.date, filename: str) -> str:
-    return f"raw/public/{name}/{day.isoformat()}/{filename}"
-
-
-def trusted_key(name: str) -> str:
-    return f"trusted/public/{name}/data.parquet"
-
-
-def _temporary_key(key: str) -> str:
-    # A leading underscore keeps Parquet dataset readers from picking up a half-written file.
-    folder, _, filename = key.rpartition("/")
-    return f"{folder}/_tmp-{uuid.uuid4().hex}-{filename}"
-
-
-def _write_atomically(lake: Lake, key: str, write: Callable[[Any], None]) -> None:
-    """Write to a temporary key, then rename it over ``key`` (never a half-written object)."""
-    temporary = _temporary_key(key)
-    try:
-        with lake.open_output(temporary) as sink:
-            write(sink)
-        lake.move(temporary, key)
-    finally:
-        if lake.exists(temporary):
-            lake.delete(temporary)
+raw_key = layout.public_raw_key  # keys and atomic writes: one home, flows.layout
+trusted_key = layout.public_trusted_key
+_write_atomically = layout.write_atomically
 
 
 def fetch(planned: PlannedDataset, lake: Lake, day: dt.date, work_dir: Path | None = None) -> str:

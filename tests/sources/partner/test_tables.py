@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
+from flows import layout
 from flows.purge import PARTNER_RAW_PREFIX
 from flows.scrub import load_policy
 from flows.sources.partner import tables
@@ -26,7 +28,11 @@ def test_the_warehouse_loads_what_the_map_names():
 
 def test_the_purge_prefix_is_the_raw_zone_of_every_table():
     assert PARTNER_RAW_PREFIX == tables.RAW_PREFIX == "raw/partner/"
-    assert all(table.raw.startswith(PARTNER_RAW_PREFIX) for table in tables.TABLES)
+    day = dt.date(2026, 11, 30)
+    for table in tables.TABLES:
+        assert layout.partner_raw_key(table.lake, day, table.lake, "run").startswith(
+            PARTNER_RAW_PREFIX
+        )
 
 
 def test_every_api_table_has_a_model_a_schema_and_a_scrub_policy():

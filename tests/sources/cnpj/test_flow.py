@@ -35,9 +35,11 @@ def test_flow_runs_and_dask_matches_threads(tmp_path, monkeypatch, prefect_harne
     get_settings.cache_clear()
     summary = ingest_cnpj("2026-05", source=str(tmp_path / "src"))
     threads = Lake.from_url(str(tmp_path / "threads"))
-    assert summary.tables()["estabelecimentos"] == 119
-    bad_file = next(f for f in summary.files if f.file == "Estabelecimentos1.zip")
-    assert bad_file.rows_quarantined == 1
+    assert summary.totals["tables"]["estabelecimentos"] == 119
+    assert summary.totals["rows_quarantined"] == 1
+    bad_file = next(row for row in summary.rows if row["file"] == "Estabelecimentos1.zip")
+    assert bad_file["rows quarantined"] == 1
+    assert summary.scrub is not None and summary.scrub.to_rows()  # the policy ran
     assert threads.exists("quarantine/cnpj/2026-05/Estabelecimentos1.jsonl")
     assert (
         "correio_eletronico"
@@ -53,7 +55,7 @@ def test_flow_runs_and_dask_matches_threads(tmp_path, monkeypatch, prefect_harne
         get_settings.cache_clear()
         on_dask = ingest_cnpj("2026-05", source=str(tmp_path / "src"))
     dask_lake = Lake.from_url(str(tmp_path / "dask"))
-    assert on_dask.rows() == summary.rows()
+    assert on_dask.rows == summary.rows
     expected, got = trusted_tables(threads, "2026-05"), trusted_tables(dask_lake, "2026-05")
     assert expected.keys() == got.keys() and len(expected) == 10
     for table in expected:

@@ -10,6 +10,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 import pyarrow.parquet as pq
 import pytest
 
+from flows import layout
 from flows.lake import Lake
 from flows.sources.cnpj import download, store
 from flows.sources.cnpj.release import BadRowRateExceeded, run_release
@@ -47,7 +48,7 @@ def test_rerun_replaces_output_exactly(tmp_path, lake):
     table = pq.read_table(lake.path("trusted/cnpj/2026-05/estabelecimentos"))
     assert table.num_rows == 60 == first.tables()["estabelecimentos"]
     assert len(table.column("cnpj").unique()) == 60
-    manifest = store.read_manifest(lake, "trusted/cnpj/2026-05/estabelecimentos")
+    manifest = layout.read_manifest(lake, "trusted/cnpj/2026-05/estabelecimentos")
     assert manifest["rows"] == 60 and manifest["run_id"] == second.run_id
     assert not lake.list("trusted/cnpj/_staging") and not lake.list("trusted/cnpj/_replaced")
 
@@ -222,7 +223,27 @@ def test_rerun_on_s3_lake_replaces_output(tmp_path, s3_bucket):
     before = snapshot(lake)
     second = run(lake, tmp_path, tmp_path / "src")
     assert snapshot(lake) == before and second.skipped_downloads == 13
-    manifest = store.read_manifest(lake, "trusted/cnpj/2026-05/socios")
+    manifest = layout.read_manifest(lake, "trusted/cnpj/2026-05/socios")
     assert manifest["rows"] == 40 and manifest["run_id"] == second.run_id
     assert [p["key"] for p in manifest["parts"]] == ["part-00000.parquet", "part-01000.parquet"]
     assert not lake.list("trusted/cnpj/_staging") and not lake.list("trusted/cnpj/_replaced")
+
+
+@pytest.mark.integration
+def test_a_corrupt_download_is_dropped_and_the_corrected_file_is_fetched(
+    tmp_path, lake, http_source
+):
+    from tests.sources.cnpj.test_data_loss import _corrupt
+
+    base, _, folder = http_source
+    served = folder / "2026-05" / "Empresas1.zip"
+    good = served.read_bytes()
+    _corrupt(served)
+    location = download.release_location("2026-05", base)
+    with pytest.raises(download.DownloadError, match=r"Empresas1\.zip: corrupt zip"):
+        download.fetch(lake, "2026-05", location, "Empresas1.zip", tmp_path / "w")
+    assert not lake.exists("raw/cnpj/2026-05/Empresas1.zip")
+    assert not list((tmp_path / "w").rglob("*.part"))  # not resumed into the next try
+    served.write_bytes(good)
+    fetched = download.fetch(lake, "2026-05", location, "Empresas1.zip", tmp_path / "w")
+    assert lake.read_bytes(fetched.key) == good

@@ -147,3 +147,25 @@ def test_memory_is_streamed_in_batches(tmp_path, lake):
     assert len(batches) > 10
     assert sum(b.num_rows for b, _, _ in batches) == whole_table.num_rows == 300
     assert dt.date(2020, 1, 1) in whole_table.column("data_situacao_cadastral").to_pylist()
+
+
+@pytest.mark.parametrize(
+    ("data", "control", "mojibake"),
+    [
+        ("RUA DAS FLORES Nº 12, 1º ANDAR, JOÃO AÇAÍ".encode("latin-1"), False, False),
+        ("Fabricação de conservas".encode(), False, True),  # lower-case: pairs
+        ("FABRICAÇÃO".encode(), True, True),  # upper-case: C1 control bytes
+        (b"x" * ((1 << 16) - 1) + "ção".encode(), False, True),  # a pair across two reads
+        (b"A\x00B", True, False),
+    ],
+)
+def test_the_byte_scanner_flags_control_bytes_and_mojibake_pairs(data, control, mojibake):
+    import io
+
+    from flows.sources.cnpj.parse import _ByteScanner
+
+    scanner = _ByteScanner(io.BytesIO(data))
+    buffer = bytearray(1 << 16)
+    while scanner.readinto(buffer):
+        pass
+    assert (scanner.saw_control_bytes, scanner.saw_mojibake) == (control, mojibake)
