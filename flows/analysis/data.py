@@ -42,7 +42,7 @@ LEFT JOIN core.companies AS c ON c.release = e.release AND c.cnpj_basico = e.cnp
 LEFT JOIN core.simples AS s ON s.release = e.release AND s.cnpj_basico = e.cnpj_basico
 LEFT JOIN core.municipality_crosswalk AS x ON x.ibge_code = e.municipio_ibge
 LEFT JOIN core.municipios AS m ON m.codigo = e.municipio AND m.release = e.release
-WHERE e.release = :release AND e.situacao_cadastral = '02'
+WHERE e.release = :release AND e.situacao_cadastral = '02' AND e.uf <> 'EX'
 """
 
 CUSTOMERS_SQL = "SELECT DISTINCT cnpj_hash FROM core.partner_establishments"

@@ -57,6 +57,27 @@ BUSINESS_NAMES = {
     "competition": "outlets of the same channel in the city",
     "neighbourhood_outlets": "outlets of the same channel in the neighbourhood",
 }
+# Features that carry the same information are shuffled together for importance
+# (shuffling the channel alone tells nothing while the CNAE still gives it away).
+IMPORTANCE_GROUPS = {
+    "channel and activity code (CNAE)": ["channel", "cnae"],
+    "company size (porte, share capital)": ["porte", "capital_bracket", "log_capital"],
+    "state (UF, POF income and food spending, IPM-NM)": [
+        "uf",
+        "pof_household_income",
+        "food_spending_per_household",
+        "ipm_nm",
+    ],
+}
+
+
+def importance_groups() -> dict[str, list[str]]:
+    """Business label -> the feature columns shuffled together."""
+    grouped = {column for columns in IMPORTANCE_GROUPS.values() for column in columns}
+    singles = {BUSINESS_NAMES[c]: [c] for c in FEATURES if c not in grouped}
+    return {**IMPORTANCE_GROUPS, **singles}
+
+
 CAPITAL_BINS = [-np.inf, 10_000, 50_000, 200_000, 1_000_000, np.inf]
 CAPITAL_LABELS = ["<10k", "10k-50k", "50k-200k", "200k-1M", ">1M"]
 
@@ -92,7 +113,7 @@ def establishment_features(
     frame["is_simples"] = (frame["opcao_simples"] == "S").astype(float)
     capital = frame["capital_social"].astype(float)
     frame["log_capital"] = np.log1p(capital.clip(lower=0))
-    frame["capital_bracket"] = pd.cut(capital, CAPITAL_BINS, labels=CAPITAL_LABELS).astype(str)
+    frame["capital_bracket"] = as_text(pd.cut(capital, CAPITAL_BINS, labels=CAPITAL_LABELS))
     frame["uf_code"] = frame["ibge_code"].str[:2]
     region = regions[["ibge_code", "population", "ipm_nm", "food_spending_per_household"]]
     frame = frame.merge(region, on="ibge_code", how="left")
@@ -158,19 +179,26 @@ def prospect_rows(
     return with_category(grid, pof).reset_index(drop=True)
 
 
+def as_text(values: pd.Series) -> pd.Series:
+    """A categorical feature as plain strings, a missing value as ``unknown``."""
+    return values.astype(object).where(values.notna(), "unknown").astype(str)
+
+
 def model_matrix(rows: pd.DataFrame, levels: dict[str, list[str]]) -> pd.DataFrame:
     """The feature columns, categoricals with fixed levels (the same in every fit)."""
     matrix = rows[FEATURES].copy()
     for column in CATEGORICAL:
-        matrix[column] = pd.Categorical(matrix[column].astype(str), categories=levels[column])
+        matrix[column] = pd.Categorical(as_text(matrix[column]), categories=levels[column])
     for column in NUMERIC:
         matrix[column] = matrix[column].astype(float)
     return matrix
 
 
 def category_levels(*frames: pd.DataFrame) -> dict[str, list[str]]:
-    """The levels of each categorical feature across the frames (training and scoring)."""
+    """The levels of each categorical feature across the frames that have it."""
     return {
-        column: sorted(set().union(*(set(frame[column].astype(str).unique()) for frame in frames)))
+        column: sorted(
+            set().union(*(set(as_text(f[column]).unique()) for f in frames if column in f))
+        )
         for column in CATEGORICAL
     }

@@ -149,11 +149,13 @@ def permutation_importance(
     predict,
     matrix: pd.DataFrame,
     target: np.ndarray,
+    groups: dict[str, list[str]],
     seed: int,
     repeats: int = 3,
     max_rows: int = 5_000,
 ) -> pd.DataFrame:
-    """Rise in RMSE when one feature's values are shuffled, on held-out rows."""
+    """Rise in RMSE when a group of features is shuffled (rows kept together), on held-out
+    rows: how much the predictions lean on what the group says."""
     rng = np.random.default_rng(seed)
     if len(matrix) > max_rows:
         keep = rng.choice(len(matrix), size=max_rows, replace=False)
@@ -161,12 +163,13 @@ def permutation_importance(
     matrix = matrix.reset_index(drop=True)
     reference = scores(target, predict(matrix))["rmse"]
     rows = []
-    for column in matrix.columns:
+    for label, columns in groups.items():
         rises = []
         for _ in range(repeats):
             shuffled = matrix.copy()
-            shuffled[column] = matrix[column].sample(frac=1.0, random_state=rng.integers(1 << 31))
-            shuffled[column] = shuffled[column].to_numpy()
+            order = rng.permutation(len(matrix))  # keeps each column's dtype (categories)
+            for column in columns:
+                shuffled[column] = matrix[column].iloc[order].set_axis(matrix.index)
             rises.append(scores(target, predict(shuffled))["rmse"] - reference)
-        rows.append({"feature": column, "rmse_rise": float(np.mean(rises))})
+        rows.append({"feature": label, "rmse_rise": float(np.mean(rises))})
     return pd.DataFrame(rows).sort_values("rmse_rise", ascending=False).reset_index(drop=True)
