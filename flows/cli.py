@@ -203,6 +203,34 @@ def load_command(
 
 
 @app.command()
+def analyze(
+    category: Annotated[
+        list[str] | None, typer.Option(help="Only this product category (repeat).")
+    ] = None,
+    run_id: Annotated[str | None, typer.Option(help="Run id (default: a timestamped one).")] = None,
+    release: Annotated[
+        str | None, typer.Option(help="CNPJ release YYYY-MM (default: the latest loaded).")
+    ] = None,
+) -> None:
+    """Run the ensemble demand notebook and load its outputs into the mart."""
+    from flows.analysis.runner import NotebookFailed, NotebookParameterError
+    from flows.analysis_flow import run_analysis
+
+    try:
+        summary = run_analysis(run_id=run_id, categories=category or None, release=release)
+    except (NotebookFailed, NotebookParameterError) as error:
+        console.print(f"[red]Analysis failed:[/red] {error}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+    console.print(
+        f"run {summary['run_id']}: ensemble RMSE {summary['ensemble_rmse']:,.0f} vs baseline "
+        f"{summary['baseline_rmse']:,.0f} ({summary['improvement_vs_baseline']:.0%} lower); "
+        f"notebook {summary['report']}",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+@app.command()
 def demo(
     workdir: Annotated[Path, typer.Option(help="Folder for the demo's data, lake and DB.")] = Path(
         "demo"

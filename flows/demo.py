@@ -109,8 +109,47 @@ def _describe(result: object) -> str:
     return str(result)
 
 
-def run_demo(workdir: Path, establishments: int = 5_000) -> None:
-    """Generate, serve, ingest, scrub and load; then print where the results are."""
+def analysis_tables(summary: dict, warehouse_url: str, top: int = 10) -> list[Table]:
+    """The analysis's headline metrics and its best prospects (from the mart)."""
+    import sqlalchemy as sa
+
+    from flows.warehouse import engine_for
+
+    headline = Table(title=f"Ensemble demand model (run {summary['run_id']})")
+    headline.add_column("metric")
+    headline.add_column("value", justify="right")
+    headline.add_row("ensemble RMSE (grouped CV, R$)", f"{summary['ensemble_rmse']:,.0f}")
+    headline.add_row(
+        "baseline RMSE (median per channel x UF x category)", _cell(summary["baseline_rmse"])
+    )
+    headline.add_row("improvement vs baseline", f"{summary['improvement_vs_baseline']:.0%}")
+    headline.add_row("ensemble R²", f"{summary['ensemble_r2']:.2f}")
+    headline.add_row("prospects scored", f"{summary['prospects_scored']:,}")
+    weights = ", ".join(f"{k} {v:.2f}" for k, v in summary["ensemble_weights"].items())
+    headline.add_row("stacking weights", weights)
+    prospects = Table(title=f"Top {top} prospects (predicted monthly potential, R$)")
+    columns = ("category", "uf", "city", "channel", "nome_fantasia", "score")
+    for column in columns:
+        prospects.add_column(column, justify="right" if column == "score" else "left")
+    engine = engine_for(warehouse_url)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(
+                sa.text(
+                    f"SELECT {', '.join(columns)} FROM mart.top_prospects WHERE run_id = :run "
+                    f"ORDER BY score DESC LIMIT {int(top)}"
+                ),
+                {"run": summary["run_id"]},
+            )
+            for row in rows:
+                prospects.add_row(*("" if v is None else _cell(v) for v in row))
+    finally:
+        engine.dispose()
+    return [headline, prospects]
+
+
+def run_demo(workdir: Path, establishments: int = 5_000, seed: int = DEMO_SEED) -> None:
+    """Generate, serve, ingest, scrub, load and analyse; then print where the results are."""
     from flows.partner_api import PartnerApiServer
     from flows.pipeline import pipeline
     from flows.purge_flow import purge
@@ -121,7 +160,7 @@ def run_demo(workdir: Path, establishments: int = 5_000) -> None:
     sample_dir = workdir / "sample"
     console.rule("[bold]Big D demo")
     console.print(f"1/3 Generating a sample release of {establishments:,} establishments")
-    summary = generate_release(sample_dir, establishments=establishments, seed=DEMO_SEED)
+    summary = generate_release(sample_dir, establishments=establishments, seed=seed)
     console.print(summary.describe())
 
     key = secrets.token_urlsafe(24)
@@ -149,10 +188,13 @@ def run_demo(workdir: Path, establishments: int = 5_000) -> None:
     console.print(stages)
     for table in warehouse_preview(settings.warehouse):
         console.print(table)
+    for table in analysis_tables(results["analysis"], settings.warehouse):
+        console.print(table)
     console.rule(f"Done in {time.perf_counter() - started:,.0f} s")
     console.print(
         f"Sample release : {sample_dir}\n"
-        f"Lake           : {lake.uri_root}  (raw/, trusted/, quarantine/, state/)\n"
+        f"Lake           : {lake.uri_root}  (raw/, trusted/, quarantine/, state/, reports/)\n"
+        f"Analysis       : {results['analysis']['report']}\n"
         f"Warehouse      : {settings.warehouse}\n"
         f"Query it       : python -c \"import duckdb; print(duckdb.connect('{workdir}/warehouse"
         f".duckdb', read_only=True).sql('show all tables'))\"",

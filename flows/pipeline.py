@@ -1,4 +1,4 @@
-"""The parent flow: every source into the lake, scrubbed, then into the warehouse.
+"""The parent flow: every source into the lake, scrubbed, into the warehouse, then analysed.
 
 It reads like the diagram in the README; each step is a sub-flow that is also a
 deployment of its own (monthly CNPJ, daily partner, catalog refresh).
@@ -10,6 +10,7 @@ import datetime as dt
 
 from prefect import flow
 
+from flows.analysis_flow import run_analysis
 from flows.cnpj_flow import ingest_cnpj
 from flows.load_flow import load_warehouse
 from flows.partner_flow import ingest_partner
@@ -24,9 +25,17 @@ def pipeline(
     partner_since: dt.date | None = None,
     partner_until: dt.date | None = None,
 ) -> dict[str, object]:
-    """Ingest the CNPJ release, the public catalog and the partner's new days, then load."""
+    """Ingest the CNPJ release, the public catalog and the partner's new days, load, then
+    run the ensemble analysis on what was loaded."""
     cnpj = ingest_cnpj(release=release, source=cnpj_source)
     public = ingest_public(source=public_source)
     partner = ingest_partner(since=partner_since, until=partner_until)
     warehouse = load_warehouse(release=release)
-    return {"cnpj": cnpj, "public": public, "partner": partner, "warehouse": warehouse}
+    analysis = run_analysis(release=release)
+    return {
+        "cnpj": cnpj,
+        "public": public,
+        "partner": partner,
+        "warehouse": warehouse,
+        "analysis": analysis,
+    }
