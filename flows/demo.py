@@ -120,7 +120,7 @@ def analysis_tables(summary: dict, warehouse_url: str, top: int = 10) -> list[Ta
     headline.add_column("value", justify="right")
     headline.add_row("ensemble RMSE (grouped CV, R$)", f"{summary['ensemble_rmse']:,.0f}")
     headline.add_row(
-        "baseline RMSE (median per channel x UF x category)", _cell(summary["baseline_rmse"])
+        "baseline RMSE (median per channel x UF x category)", f"{summary['baseline_rmse']:,.0f}"
     )
     headline.add_row("improvement vs baseline", f"{summary['improvement_vs_baseline']:.0%}")
     headline.add_row("ensemble R²", f"{summary['ensemble_r2']:.2f}")
