@@ -26,7 +26,8 @@ from tests.analysis import canary
 
 SEED, ESTABLISHMENTS = 2027, 12_000  # development used seed 7 (5,000 and 20,000)
 RELEASE = "2026-11"
-pytestmark = pytest.mark.integration
+# The module's first test also waits for the release to be ingested, loaded and analysed.
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
 
 
 @pytest.fixture(scope="module")
@@ -116,6 +117,7 @@ def test_quality_bar_on_an_unseen_seed_and_size(loaded):
     folder = _run_folder(loaded["workdir"], loaded["analysis"]["run_id"])
     metrics = json.loads((folder / "outputs" / outputs.METRICS_FILE).read_text())
     rmse = {name: scores["rmse"]["mean"] for name, scores in metrics["models"].items()}
+    print("grouped-CV RMSE", {name: round(value) for name, value in rmse.items()})
     for single in ("lightgbm", "random_forest", "linear"):
         assert rmse["ensemble"] < rmse[single], rmse
     assert rmse["ensemble"] <= 0.75 * rmse["baseline"], rmse
