@@ -213,9 +213,14 @@ def analyze(
     ] = None,
 ) -> None:
     """Run the ensemble demand notebook and load its outputs into the mart."""
-    from flows.analysis.runner import NotebookFailed, NotebookParameterError
+    from flows.analysis.runner import NotebookFailed, NotebookParameterError, check_run_id
     from flows.analysis_flow import run_analysis
 
+    if run_id is not None:
+        try:  # before starting Prefect, so a bad id fails in a second
+            check_run_id(run_id)
+        except NotebookParameterError as error:
+            raise typer.BadParameter(str(error), param_hint="--run-id") from None
     try:
         summary = run_analysis(run_id=run_id, categories=category or None, release=release)
     except (NotebookFailed, NotebookParameterError) as error:

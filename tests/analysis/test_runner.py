@@ -76,3 +76,13 @@ def test_a_notebook_past_its_wall_clock_limit_fails_and_is_kept(tmp_path):
         runner.execute(notebook, tmp_path / "slow.ipynb", {"x": 1, "y": None},
                        cell_timeout=600, time_limit=4)  # fmt: skip
     assert (tmp_path / "slow.ipynb").is_file()
+
+
+def test_the_cli_rejects_a_bad_run_id_before_starting_anything():
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+
+    result = CliRunner().invoke(app, ["analyze", "--run-id", "../escape"])
+    assert result.exit_code == 2
+    assert "run id" in result.output
