@@ -108,7 +108,7 @@ def time_notebook(workdir: Path) -> tuple[float, dict[str, float], dict]:
         "cv_folds": 5,
         "random_seed": 42,
         "output_dir": str(output_dir),
-        "sample_size": 200_000,
+        "sample_size": 100_000,
     }
     runner.check_parameters(runner.DEMAND_NOTEBOOK, parameters)
     executed = workdir / "demand_ensemble.ipynb"

@@ -68,7 +68,7 @@ def run_analysis(
     months: int = 12,
     cv_folds: int = 5,
     random_seed: int = 42,
-    sample_size: int = 200_000,
+    sample_size: int = 100_000,
     notebook: str | None = None,
     extra_parameters: dict[str, object] | None = None,
     cell_timeout: float = 900,
