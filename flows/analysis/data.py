@@ -60,16 +60,10 @@ WHERE s.sale_date >= :start AND s.sale_date < :stop
 GROUP BY s.cnpj_hash, c.name, CAST(DATE_TRUNC('month', s.sale_date) AS DATE)
 """
 
-REGIONS_SQL = """
-SELECT ibge_code, uf, population, ipm_nm, food_spending_per_household, active_establishments
-FROM mart.regional_indicators
-"""
-
-POF_SQL = """
-SELECT uf_code, cod_upa, household_number, consumption_unit, category,
-       annual_spending_brl, expansion_weight, monthly_income_brl
-FROM core.pof_food_spending
-"""
+# Every column: the public tables are changing shape (issue 11 aggregates the POF per UF ×
+# category and renames the view's food spending); features.py accepts both shapes.
+REGIONS_SQL = "SELECT * FROM mart.regional_indicators"
+POF_SQL = "SELECT * FROM core.pof_food_spending"
 
 
 def warehouse_engine() -> Engine:

@@ -26,7 +26,7 @@ NUMERIC = [
     "ipm_nm",
     "pof_category_spending",
     "pof_household_income",
-    "food_spending_per_household",
+    "food_spending_per_family",
     "establishment_density",
     "competition",
     "neighbourhood_outlets",
@@ -52,7 +52,7 @@ BUSINESS_NAMES = {
     "ipm_nm": "state poverty index (IPM-NM)",
     "pof_category_spending": "state household spending on the category (POF)",
     "pof_household_income": "state household income (POF)",
-    "food_spending_per_household": "state household food spending (POF)",
+    "food_spending_per_family": "state monthly food spending per family (POF)",
     "establishment_density": "outlets per 1,000 inhabitants in the city",
     "competition": "outlets of the same channel in the city",
     "neighbourhood_outlets": "outlets of the same channel in the neighbourhood",
@@ -65,7 +65,7 @@ IMPORTANCE_GROUPS = {
     "state (UF, POF income and food spending, IPM-NM)": [
         "uf",
         "pof_household_income",
-        "food_spending_per_household",
+        "food_spending_per_family",
         "ipm_nm",
     ],
 }
@@ -83,7 +83,15 @@ CAPITAL_LABELS = ["<10k", "10k-50k", "50k-200k", "200k-1M", ">1M"]
 
 
 def pof_by_uf(pof: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(uf_code × category monthly spending per family, uf_code household income), weighted."""
+    """(uf_code × category monthly spending per family, uf_code household income), weighted.
+
+    Accepts the POF as household records (spending, expansion weight, income) or already
+    aggregated per UF × category (``monthly_spending_per_family_brl``, no income: then the
+    income feature is missing and the models do without it)."""
+    if "monthly_spending_per_family_brl" in pof:
+        spending = pof.rename(columns={"monthly_spending_per_family_brl": "pof_category_spending"})
+        income = pd.DataFrame({"uf_code": pd.Series(dtype=str), "pof_household_income": []})
+        return spending[["uf_code", "category", "pof_category_spending"]], income
     households = pof.groupby(
         ["uf_code", "cod_upa", "household_number", "consumption_unit"], as_index=False
     ).agg(weight=("expansion_weight", "max"), income=("monthly_income_brl", "max"))
@@ -101,6 +109,17 @@ def pof_by_uf(pof: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     )
 
 
+def region_features(regions: pd.DataFrame) -> pd.DataFrame:
+    """Population, IPM-NM and monthly food spending per family, per IBGE municipality
+    (the view gives annual household spending, or monthly per family from issue 11 on)."""
+    region = regions[["ibge_code", "population", "ipm_nm"]].copy()
+    if "monthly_food_spending_per_family" in regions:
+        region["food_spending_per_family"] = regions["monthly_food_spending_per_family"]
+    else:
+        region["food_spending_per_family"] = regions["food_spending_per_household"] / 12
+    return region
+
+
 def establishment_features(
     establishments: pd.DataFrame, regions: pd.DataFrame, pof: pd.DataFrame, as_of: dt.date
 ) -> pd.DataFrame:
@@ -115,8 +134,7 @@ def establishment_features(
     frame["log_capital"] = np.log1p(capital.clip(lower=0))
     frame["capital_bracket"] = as_text(pd.cut(capital, CAPITAL_BINS, labels=CAPITAL_LABELS))
     frame["uf_code"] = frame["ibge_code"].str[:2]
-    region = regions[["ibge_code", "population", "ipm_nm", "food_spending_per_household"]]
-    frame = frame.merge(region, on="ibge_code", how="left")
+    frame = frame.merge(region_features(regions), on="ibge_code", how="left")
     outlets = frame.groupby("ibge_code")["cnpj_hash"].transform("size")
     frame["log_population"] = np.log(frame["population"].astype(float).clip(lower=1))
     frame["establishment_density"] = outlets / frame["population"].astype(float) * 1_000

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 import os
 import re
 import secrets
@@ -150,9 +151,12 @@ def execute(
     from papermill.exceptions import PapermillExecutionError
 
     deadline = time.monotonic() + time_limit
+    bound_by_deadline = [False]  # was the running cell's budget cut short by the deadline?
 
     def cell_budget(cell) -> int:
-        return max(1, int(min(cell_timeout, deadline - time.monotonic())))
+        remaining = deadline - time.monotonic()
+        bound_by_deadline[0] = remaining < cell_timeout
+        return max(1, math.ceil(min(cell_timeout, remaining)))
 
     executed.parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -172,7 +176,7 @@ def execute(
             f"{notebook.name} failed in cell {error.exec_count}: {error.ename}: {error.evalue}"
         ) from None
     except TimeoutError as error:  # nbclient's CellTimeoutError
-        over = time.monotonic() >= deadline
+        over = bound_by_deadline[0]
         limit = f"its wall-clock limit of {time_limit:g} s" if over else f"{cell_timeout:g} s"
         raise NotebookFailed(f"{notebook.name}: a cell ran past {limit} ({error})") from None
     except Exception as error:  # a dead kernel, a kernel that would not start

@@ -86,3 +86,29 @@ def test_every_feature_has_a_business_name_and_one_importance_group():
     assert set(F.BUSINESS_NAMES) == set(F.FEATURES)
     grouped = [c for columns in F.importance_groups().values() for c in columns]
     assert sorted(grouped) == sorted(F.FEATURES)
+
+
+def aggregated_public_tables(data):
+    """The shapes of issue 11: POF per UF × category, the view's monthly food spending."""
+    spending, _ = F.pof_by_uf(data.pof)
+    pof = spending.rename(columns={"pof_category_spending": "monthly_spending_per_family_brl"})
+    regions = data.regions.rename(
+        columns={"food_spending_per_household": "monthly_food_spending_per_family"}
+    )
+    return pof.assign(families_weighted=1.0), regions.assign(poor_share=0.1)
+
+
+def test_features_accept_the_aggregated_pof_and_the_renamed_view(data):
+    pof, regions = aggregated_public_tables(data)
+    features = F.establishment_features(data.establishments, regions, pof, AS_OF)
+    assert features["pof_household_income"].isna().all()  # not published in that shape
+    assert set(features["food_spending_per_family"]) == {12_000.0, 9_000.0}
+    rows = F.training_rows(features, data.monthly_sales, pof)
+    old = F.training_rows(
+        F.establishment_features(data.establishments, data.regions, data.pof, AS_OF),
+        data.monthly_sales,
+        data.pof,
+    )
+    assert rows["pof_category_spending"].tolist() == pytest.approx(
+        old["pof_category_spending"].tolist()
+    )

@@ -123,3 +123,11 @@ def test_permutation_importance_finds_the_feature_the_prediction_uses(training):
     )
     assert importance.iloc[0]["feature"] == "channel and activity code (CNAE)"
     assert importance.iloc[-1]["rmse_rise"] == pytest.approx(0.0)
+
+
+def test_the_members_fit_when_a_public_feature_is_missing(training):
+    _, matrix, target = training
+    matrix = matrix.assign(pof_household_income=np.nan)  # e.g. the aggregated POF
+    for name in MEMBERS:
+        predicted = make_model(name, SMALL, seed=1).fit(matrix, target).predict(matrix)
+        assert np.isfinite(predicted).all(), name

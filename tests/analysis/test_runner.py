@@ -86,3 +86,11 @@ def test_the_cli_rejects_a_bad_run_id_before_starting_anything():
     result = CliRunner().invoke(app, ["analyze", "--run-id", "../escape"])
     assert result.exit_code == 2
     assert "run id" in result.output
+
+
+@pytest.mark.slow
+def test_a_cell_past_its_own_timeout_is_named_as_such(tmp_path):
+    notebook = _notebook(tmp_path / "n.ipynb", "import time; time.sleep(60)")
+    with pytest.raises(runner.NotebookFailed, match="a cell ran past 3 s"):
+        runner.execute(notebook, tmp_path / "slow.ipynb", {"x": 1, "y": None},
+                       cell_timeout=3, time_limit=600)  # fmt: skip
