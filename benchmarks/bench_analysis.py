@@ -54,7 +54,10 @@ def set_up(workdir: Path, establishments: int, sales: int, seed: int) -> dict[st
     from flows.cnpj_flow import ingest_cnpj
     from flows.config import get_settings
     from flows.load_flow import load_warehouse
-    from flows.partner_api import PartnerApiServer
+    try:  # the restructure (issue 10) moved the partner API test server
+        from flows.sample.partner_api import PartnerApiServer
+    except ImportError:
+        from flows.partner_api import PartnerApiServer
     from flows.partner_flow import ingest_partner
     from flows.public_flow import ingest_public
     from flows.sample import generate_release

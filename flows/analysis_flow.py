@@ -18,14 +18,28 @@ from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from flows.analysis import runner
 from flows.analysis.mart import load_run
 from flows.analysis.outputs import read_outputs
 from flows.config import get_settings
 from flows.lake import Lake
-from flows.load_flow import _retry_if_transient
 from flows.warehouse import engine_for
+
+# Only trouble reaching the warehouse is worth another try; a schema or data problem in
+# the output files would fail the same way again. (On main, flows.retry has this rule.)
+TRANSIENT_ERRORS = (OperationalError, InterfaceError, ConnectionError, TimeoutError)
+
+
+def _retry_if_transient(task, task_run, state) -> bool:
+    try:
+        state.result()
+    except TRANSIENT_ERRORS:
+        return True
+    except Exception:
+        return False
+    return False
 
 
 @task
