@@ -54,6 +54,7 @@ def set_up(workdir: Path, establishments: int, sales: int, seed: int) -> dict[st
     from flows.cnpj_flow import ingest_cnpj
     from flows.config import get_settings
     from flows.load_flow import load_warehouse
+
     try:  # the restructure (issue 10) moved the partner API test server
         from flows.sample.partner_api import PartnerApiServer
     except ImportError:

@@ -34,6 +34,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
 def loaded(prefect_harness, tmp_path_factory):
     """Generate, plant the canary, serve, ingest, load and analyse (the pipeline flow)."""
     from flows.config import get_settings
+
     try:  # the restructure (issue 10) moved the partner API test server
         from flows.sample.partner_api import PartnerApiServer
     except ImportError:
