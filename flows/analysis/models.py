@@ -124,7 +124,8 @@ class LogModel:
 
 def linear_pipeline(alpha: float):
     """Ridge on one-hot categoricals (plus category × month for the seasons) and scaled
-    numbers (a missing number: the median); unseen levels count as none (e.g. a month the
+    numbers (a missing number: the median; a feature the data lacks entirely: 0, quietly);
+    unseen levels count as none (e.g. a month the
     training never saw)."""
     from sklearn.compose import ColumnTransformer
     from sklearn.impute import SimpleImputer
@@ -146,7 +147,9 @@ def linear_pipeline(alpha: float):
             ),
             (
                 "numbers",
-                make_pipeline(SimpleImputer(strategy="median"), StandardScaler()),
+                make_pipeline(
+                    SimpleImputer(strategy="median", keep_empty_features=True), StandardScaler()
+                ),
                 list(NUMERIC),
             ),
         ]
