@@ -125,8 +125,7 @@ class LogModel:
 def linear_pipeline(alpha: float):
     """Ridge on one-hot categoricals (plus category × month for the seasons) and scaled
     numbers (a missing number: the median; a feature the data lacks entirely: 0, quietly);
-    unseen levels count as none (e.g. a month the
-    training never saw)."""
+    unseen levels count as none (e.g. a month the training never saw)."""
     from sklearn.compose import ColumnTransformer
     from sklearn.impute import SimpleImputer
     from sklearn.pipeline import make_pipeline
