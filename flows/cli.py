@@ -269,6 +269,37 @@ def results(
 
 
 @app.command()
+def analyze(
+    category: Annotated[
+        list[str] | None, typer.Option(help="Only this product category (repeat).")
+    ] = None,
+    run_id: Annotated[str | None, typer.Option(help="Run id (default: a timestamped one).")] = None,
+    release: Annotated[
+        str | None, typer.Option(help="CNPJ release YYYY-MM (default: the latest loaded).")
+    ] = None,
+) -> None:
+    """Run the ensemble demand notebook and load its outputs into the mart."""
+    from flows.analysis.runner import NotebookFailed, NotebookParameterError, check_run_id
+    from flows.analysis_flow import run_analysis
+
+    if run_id is not None:
+        try:  # before starting Prefect, so a bad id fails in a second
+            check_run_id(run_id)
+        except NotebookParameterError as error:
+            raise typer.BadParameter(str(error), param_hint="--run-id") from None
+    try:
+        run = run_analysis(run_id=run_id, categories=category or None, release=release)
+    except (NotebookFailed, NotebookParameterError) as error:
+        console.print(f"[red]Analysis failed:[/red] {error}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+    console.print(
+        f"{run.line}; notebook {run.totals['report']}",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+@app.command()
 def demo(
     workdir: Annotated[Path, typer.Option(help="Folder for the demo's data, lake and DB.")] = Path(
         "demo"

@@ -98,11 +98,47 @@ def _cell(value: object) -> str:
     return str(value)
 
 
-def run_demo(workdir: Path, establishments: int = 5_000) -> None:
-    """Generate, serve, ingest, scrub and load; then print where the results are."""
+def analysis_tables(summary: dict, top: int = 10) -> list[Table]:
+    """The analysis's headline metrics and its best prospects (from the mart)."""
+    import sqlalchemy as sa
+
+    headline = Table(title=f"Ensemble demand model (run {summary['run_id']})")
+    headline.add_column("metric")
+    headline.add_column("value", justify="right")
+    headline.add_row("ensemble RMSE (grouped CV, R$)", f"{summary['ensemble_rmse']:,.0f}")
+    headline.add_row(
+        "baseline RMSE (median per channel x UF x category)", f"{summary['baseline_rmse']:,.0f}"
+    )
+    headline.add_row("improvement vs baseline", f"{summary['improvement_vs_baseline']:.0%}")
+    headline.add_row("ensemble R²", f"{summary['ensemble_r2']:.2f}")
+    headline.add_row("prospects scored", f"{summary['prospects_scored']:,}")
+    weights = ", ".join(f"{k} {v:.2f}" for k, v in summary["ensemble_weights"].items())
+    headline.add_row("stacking weights", weights)
+    prospects = Table(title=f"Top {top} prospects (predicted monthly potential, R$)")
+    columns = ("category", "uf", "city", "channel", "nome_fantasia", "score")
+    for column in columns:
+        prospects.add_column(column, justify="right" if column == "score" else "left")
+    engine = get_resources().warehouse.engine()
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(
+                sa.text(
+                    f"SELECT {', '.join(columns)} FROM mart.top_prospects WHERE run_id = :run "
+                    f"ORDER BY score DESC LIMIT {int(top)}"
+                ),
+                {"run": summary["run_id"]},
+            )
+            for row in rows:
+                prospects.add_row(*("" if v is None else _cell(v) for v in row))
+    finally:
+        engine.dispose()
+    return [headline, prospects]
+
+
+def run_demo(workdir: Path, establishments: int = 5_000, seed: int = DEMO_SEED) -> None:
+    """Generate, serve, ingest, scrub, load and analyse; then print where the results are."""
     from flows.pipeline import pipeline
     from flows.purge_flow import purge
-    from flows.report_flow import render_infographic
     from flows.sample import generate_release
     from flows.sample.partner_api import PartnerApiServer
 
@@ -111,7 +147,7 @@ def run_demo(workdir: Path, establishments: int = 5_000) -> None:
     sample_dir = workdir / "sample"
     console.rule("[bold]Big D demo")
     console.print(f"1/3 Generating a sample release of {establishments:,} establishments")
-    summary = generate_release(sample_dir, establishments=establishments, seed=DEMO_SEED)
+    summary = generate_release(sample_dir, establishments=establishments, seed=seed)
     console.print(summary.describe())
 
     key = secrets.token_urlsafe(24)
@@ -127,9 +163,6 @@ def run_demo(workdir: Path, establishments: int = 5_000) -> None:
             partner_until=dt.date(2026, 10, 31),
         )
         purge(dry_run=True)
-    # Delivery. Once run_analysis is in the pipeline, deliver_analysis(its output folder)
-    # also publishes its results to the outbox and adds potential and prospects.
-    report = render_infographic()
 
     resources = get_resources()
     settings, lake = resources.settings, resources.lake
@@ -142,12 +175,15 @@ def run_demo(workdir: Path, establishments: int = 5_000) -> None:
     console.print(stages)
     for table in warehouse_preview():
         console.print(table)
+    for table in analysis_tables(results["analysis"].totals):
+        console.print(table)
     console.rule(f"Done in {time.perf_counter() - started:,.0f} s")
     console.print(
         f"Sample release : {sample_dir}\n"
-        f"Lake           : {lake.uri_root}  (raw/, trusted/, quarantine/, state/)\n"
+        f"Lake           : {lake.uri_root}  (raw/, trusted/, quarantine/, state/, reports/)\n"
+        f"Analysis       : {results['analysis'].totals['report']}\n"
         f"Warehouse      : {settings.warehouse}\n"
-        f"Reports        : {report['index']}\n"
+        f"Reports        : {results['delivery']['index']}\n"
         f"Query it       : python -c \"import duckdb; print(duckdb.connect('{workdir}/warehouse"
         f".duckdb', read_only=True).sql('show all tables'))\"",
         highlight=False,

@@ -1,4 +1,4 @@
-"""The parent flow: every source into the lake, scrubbed, then into the warehouse.
+"""The parent flow: every source into the lake, scrubbed, into the warehouse, then analysed.
 
 It reads like the diagram in the README; each step is a sub-flow that is also a
 deployment of its own (monthly CNPJ, daily partner, catalog refresh).
@@ -10,10 +10,12 @@ import datetime as dt
 
 from prefect import flow
 
+from flows.analysis_flow import run_analysis
 from flows.cnpj_flow import ingest_cnpj
 from flows.load_flow import load_warehouse
 from flows.partner_flow import ingest_partner
 from flows.public_flow import ingest_public
+from flows.report_flow import deliver_analysis
 
 
 @flow(name="pipeline", log_prints=True)
@@ -25,10 +27,20 @@ def pipeline(
     partner_until: dt.date | None = None,
 ) -> dict[str, object]:
     """Ingest the CNPJ release (default: the latest published), the public catalog and the
-    partner's new days, then load."""
+    partner's new days, load, run the ensemble analysis on what was loaded, then deliver
+    its results (Kafka or the outbox) and the reports."""
     cnpj = ingest_cnpj(release=release, source=cnpj_source)
-    release = cnpj.release
+    release = cnpj.subject
     public = ingest_public(source=public_source)
     partner = ingest_partner(since=partner_since, until=partner_until)
     warehouse = load_warehouse(release=release)
-    return {"cnpj": cnpj, "public": public, "partner": partner, "warehouse": warehouse}
+    analysis = run_analysis(release=release)
+    delivery = deliver_analysis(analysis_dir=analysis.totals["outputs"])
+    return {
+        "cnpj": cnpj,
+        "public": public,
+        "partner": partner,
+        "warehouse": warehouse,
+        "analysis": analysis,
+        "delivery": delivery,
+    }

@@ -48,18 +48,33 @@ def _store(lake: Lake) -> ReportStore:
 
 
 # No task retries: the publisher retries an unreachable broker itself (flows.retry's rule).
+def latest_analysis_outputs(lake: Lake) -> str:
+    """The output folder of the newest analysis run kept in the lake (by report date,
+    then time written), for scheduled runs that are given none."""
+    runs = [
+        obj for obj in lake.list("reports/analysis/") if obj.key.endswith("/outputs/metrics.json")
+    ]
+    if not runs:
+        raise FileNotFoundError(
+            "no analysis run in the lake yet (reports/analysis/): run_analysis first"
+        )
+    newest = max(runs, key=lambda obj: (obj.key.split("/")[2], obj.modified))
+    return newest.key.rsplit("/", 1)[0]
+
+
 @task
 def publish_task(analysis_dir: str) -> dict[str, int]:
     """Build, validate and publish every message of one analysis run (idempotent)."""
     settings = get_settings()
     lake = _lake()
+    analysis_dir = analysis_dir or latest_analysis_outputs(lake)
     outputs = AnalysisOutputs.read(lake, analysis_dir)
     publisher = get_resources().publisher()
     return publisher.publish(run_messages(outputs, Topics.from_settings(settings)))
 
 
 @flow(name="publish_results", log_prints=True)
-def publish_results(analysis_dir: str = "analysis/latest") -> dict[str, int]:
+def publish_results(analysis_dir: str = "") -> dict[str, int]:
     """Publish an analysis run's potential, prospects and metrics; count per topic."""
     counts = publish_task(analysis_dir)
     create_table_artifact(
@@ -154,8 +169,10 @@ def render_report(
 
 
 @flow(name="deliver_analysis", log_prints=True)
-def deliver_analysis(analysis_dir: str = "analysis/latest") -> dict[str, Any]:
-    """After ``run_analysis``: publish its results, then render the infographic."""
+def deliver_analysis(analysis_dir: str = "") -> dict[str, Any]:
+    """After ``run_analysis``: publish its results, then render the infographic (default:
+    the newest analysis run in the lake)."""
+    analysis_dir = analysis_dir or latest_analysis_outputs(_lake())
     counts = publish_results(analysis_dir)
     report = render_infographic(analysis_dir=analysis_dir)
     return {"published": counts, "report": report["marketing_html"], "index": report["index"]}

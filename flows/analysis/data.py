@@ -1,0 +1,177 @@
+"""Read what the analysis needs from the warehouse (any dialect: DuckDB, PostgreSQL, Redshift).
+
+The registry query reads ``core`` tables of one CNPJ release because the ``mart`` views
+leave out what the model needs (start date, matriz/filial, company size, Simples/MEI);
+regional indicators come from the ``mart.regional_indicators`` view.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+# Individual-entrepreneur legal forms: their trade name can be the owner's own name.
+# The same codes as the scrub policy's razao_social replacement (flows/scrub/policy.toml).
+PERSON_OWNED_FORMS_DATASET = "cnpj.empresas"
+
+ESTABLISHMENTS_SQL = """
+SELECT
+    e.cnpj_hash,
+    e.nome_fantasia,
+    e.cnae_fiscal_principal AS cnae,
+    ch.channel,
+    e.uf,
+    e.municipio_ibge AS ibge_code,
+    COALESCE(x.name, m.descricao) AS city,
+    e.bairro AS neighbourhood,
+    e.identificador_matriz_filial AS matriz_filial,
+    e.data_inicio_atividade AS started_on,
+    c.natureza_juridica,
+    CAST(c.capital_social AS DOUBLE PRECISION) AS capital_social,
+    c.porte,
+    s.opcao_simples,
+    s.opcao_mei
+FROM core.establishments AS e
+JOIN core.channels AS ch ON ch.cnae = e.cnae_fiscal_principal
+LEFT JOIN core.companies AS c ON c.release = e.release AND c.cnpj_basico = e.cnpj_basico
+LEFT JOIN core.simples AS s ON s.release = e.release AND s.cnpj_basico = e.cnpj_basico
+LEFT JOIN core.municipality_crosswalk AS x ON x.ibge_code = e.municipio_ibge
+LEFT JOIN core.municipios AS m ON m.codigo = e.municipio AND m.release = e.release
+WHERE e.release = :release AND e.situacao_cadastral = '02' AND e.uf <> 'EX'
+"""
+
+CUSTOMERS_SQL = "SELECT DISTINCT cnpj_hash FROM core.partner_establishments"
+
+MONTHLY_SALES_SQL = """
+SELECT
+    s.cnpj_hash,
+    c.name AS category,
+    CAST(DATE_TRUNC('month', s.sale_date) AS DATE) AS month,
+    SUM(s.value) AS sales_value,
+    COUNT(*) AS sale_rows
+FROM core.sales AS s
+JOIN core.categories AS c ON c.id = s.id_category
+WHERE s.sale_date >= :start AND s.sale_date < :stop
+GROUP BY s.cnpj_hash, c.name, CAST(DATE_TRUNC('month', s.sale_date) AS DATE)
+"""
+
+# Every column: the public tables are changing shape (issue 11 aggregates the POF per UF ×
+# category and renames the view's food spending); features.py accepts both shapes.
+REGIONS_SQL = "SELECT * FROM mart.regional_indicators"
+POF_SQL = "SELECT * FROM core.pof_food_spending"
+
+
+def warehouse_engine() -> Engine:
+    """The warehouse engine from the flows' own resources (no secret ever passes through a
+    notebook parameter)."""
+    from flows.resources import get_resources
+
+    return get_resources().warehouse.engine()
+
+
+def query(engine: Engine, sql: str, **params: object) -> pd.DataFrame:
+    """Run one SELECT and return a DataFrame (DuckDB straight to pandas, not row by row)."""
+    with engine.connect() as connection:
+        if engine.url.get_backend_name() == "duckdb":
+            raw = connection.connection.driver_connection
+            duck_sql = re.sub(r":(\w+)", r"$\1", sql)
+            return raw.execute(duck_sql, params).df()
+        return pd.read_sql_query(sa.text(sql), connection, params=params)
+
+
+def latest_release(engine: Engine) -> str:
+    """The latest CNPJ release loaded (``YYYY-MM``)."""
+    found = query(engine, "SELECT MAX(release) AS release FROM core.establishments")
+    if found.empty or pd.isna(found["release"].iloc[0]):
+        raise LookupError("no CNPJ release is loaded in the warehouse")
+    return str(found["release"].iloc[0])
+
+
+def latest_sale_month(engine: Engine) -> str:
+    """The month (``YYYY-MM``) of the latest partner sale loaded."""
+    found = query(engine, "SELECT MAX(sale_date) AS last FROM core.sales")
+    if found.empty or pd.isna(found["last"].iloc[0]):
+        raise LookupError("no partner sales are loaded in the warehouse")
+    return pd.Timestamp(found["last"].iloc[0]).strftime("%Y-%m")
+
+
+@dataclass(frozen=True)
+class Window:
+    """A whole-month window of sales, both ends inclusive (``YYYY-MM``)."""
+
+    start: str
+    end: str
+
+    @classmethod
+    def ending(cls, end: str, months: int) -> Window:
+        last = pd.Period(end, freq="M")
+        return cls(str(last - (months - 1)), str(last))
+
+    @property
+    def first_day(self) -> dt.date:
+        return pd.Period(self.start, freq="M").start_time.date()
+
+    @property
+    def stop_day(self) -> dt.date:
+        """The first day after the window."""
+        return (pd.Period(self.end, freq="M") + 1).start_time.date()
+
+    @property
+    def months(self) -> list[str]:
+        return [str(p) for p in pd.period_range(self.start, self.end, freq="M")]
+
+    def to_dict(self) -> dict[str, str]:
+        return {"start": self.start, "end": self.end}
+
+
+@dataclass
+class WarehouseData:
+    """The raw frames the features are built from."""
+
+    release: str
+    window: Window
+    establishments: pd.DataFrame  # active establishments of the channels, one per cnpj_hash
+    customers: set[str]
+    monthly_sales: pd.DataFrame  # cnpj_hash, category, month, sales_value, sale_rows
+    regions: pd.DataFrame  # per IBGE municipality
+    pof: pd.DataFrame  # POF records
+
+
+def read_warehouse(
+    engine: Engine,
+    release: str | None = None,
+    window: Window | None = None,
+    months: int = 12,
+    channels: list[str] | None = None,
+) -> WarehouseData:
+    """Everything the analysis reads, for one release and sales window."""
+    release = release or latest_release(engine)
+    window = window or Window.ending(latest_sale_month(engine), months)
+    establishments = query(engine, ESTABLISHMENTS_SQL, release=release)
+    if channels:
+        establishments = establishments[establishments["channel"].isin(channels)]
+    establishments = establishments.drop_duplicates("cnpj_hash").reset_index(drop=True)
+    sales = query(engine, MONTHLY_SALES_SQL, start=window.first_day, stop=window.stop_day)
+    sales["month"] = pd.to_datetime(sales["month"]).dt.strftime("%Y-%m")
+    return WarehouseData(
+        release=release,
+        window=window,
+        establishments=establishments,
+        customers=set(query(engine, CUSTOMERS_SQL)["cnpj_hash"]),
+        monthly_sales=sales,
+        regions=query(engine, REGIONS_SQL),
+        pof=query(engine, POF_SQL),
+    )
+
+
+def person_owned_forms() -> frozenset[str]:
+    """Legal forms owned by one natural person, from the scrub policy (one list kept)."""
+    from flows.scrub import load_policy
+
+    rules = load_policy().for_dataset(PERSON_OWNED_FORMS_DATASET).replace
+    return frozenset(code for rule in rules for code in rule.codes)

@@ -1,0 +1,208 @@
+"""The analysis end to end: a generated release (a seed and size not used in development)
+with planted personal data is ingested, loaded and analysed by the real flows.
+
+Checks: the notebook runs through the flow, its outputs have the documented schemas and
+land in the mart (a re-run replaces them), the quality bar holds, an unknown parameter and
+a failing cell fail the flow clearly with the failed notebook kept, and none of the raw
+personal data reaches the executed notebook or the outputs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+import secrets
+from pathlib import Path
+
+import nbformat
+import pytest
+import sqlalchemy as sa
+
+from flows.analysis import outputs
+from flows.analysis.runner import REPORT_PREFIX, NotebookFailed, NotebookParameterError
+from tests.analysis import canary
+
+SEED, ESTABLISHMENTS = 2027, 12_000  # development used seed 7 (5,000 and 20,000)
+RELEASE = "2026-11"
+# The module's first test also waits for the release to be ingested, loaded and analysed.
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
+
+
+@pytest.fixture(scope="module")
+def loaded(prefect_harness, tmp_path_factory):
+    """Generate, plant the canary, serve, ingest, load and analyse (the pipeline flow)."""
+    from flows.config import get_settings
+
+    try:  # the restructure (issue 10) moved the partner API test server
+        from flows.sample.partner_api import PartnerApiServer
+    except ImportError:
+        from flows.partner_api import PartnerApiServer
+    from flows.pipeline import pipeline
+    from flows.sample import generate_release
+
+    workdir = tmp_path_factory.mktemp("analysis")
+    sample = workdir / "sample"
+    generate_release(sample, establishments=ESTABLISHMENTS, seed=SEED, progress=False)
+    planted_cnpj = canary.plant(sample)
+    key = secrets.token_urlsafe(16)
+    saved = {name: os.environ.get(name) for name in ("BIGD_DATA_DIR", "BIGD_PARTNER_API_URL")}
+    saved["BIGD_PARTNER_API_KEY"] = os.environ.get("BIGD_PARTNER_API_KEY")
+    with PartnerApiServer(sample, key=key) as api:
+        os.environ.update(
+            BIGD_DATA_DIR=str(workdir), BIGD_PARTNER_API_URL=api.url, BIGD_PARTNER_API_KEY=key
+        )
+        get_settings.cache_clear()
+        try:
+            results = pipeline(
+                release=RELEASE,
+                cnpj_source=str(sample / "cnpj"),
+                public_source=str(sample),
+                partner_since=dt.date(2025, 11, 1),
+                partner_until=dt.date(2026, 10, 31),
+            )
+        finally:
+            for name, value in saved.items():
+                os.environ.pop(name, None) if value is None else os.environ.update({name: value})
+            get_settings.cache_clear()
+    return {"workdir": workdir, "sample": sample, "analysis": results["analysis"],
+            "planted": planted_cnpj}  # fmt: skip
+
+
+@pytest.fixture
+def settings(loaded, monkeypatch):
+    from flows.config import get_settings
+
+    monkeypatch.setenv("BIGD_DATA_DIR", str(loaded["workdir"]))
+    get_settings.cache_clear()
+    return get_settings()
+
+
+def _run_folder(workdir: Path, run_id: str) -> Path:
+    found = list((workdir / "lake" / REPORT_PREFIX).glob(f"*/{run_id}"))
+    assert len(found) == 1, found
+    return found[0]
+
+
+def _mart_counts(settings, run_id: str) -> dict[str, int]:
+    engine = sa.create_engine(settings.warehouse)
+    try:
+        with engine.connect() as connection:
+            return {
+                table: connection.execute(
+                    sa.text(f"SELECT COUNT(*) FROM mart.{table} WHERE run_id = :r"), {"r": run_id}
+                ).scalar()
+                for table in ("potential_by_region", "top_prospects")
+            }
+    finally:
+        engine.dispose()
+
+
+def test_the_pipeline_runs_the_notebook_and_loads_the_documented_outputs(loaded, settings):
+    summary = loaded["analysis"].totals
+    folder = _run_folder(loaded["workdir"], summary["run_id"])
+    notebook = nbformat.read(folder / "demand_ensemble.ipynb", as_version=4)
+    assert notebook.metadata["papermill"]["parameters"]["run_id"] == summary["run_id"]
+    assert any(o.get("output_type") == "display_data" for c in notebook.cells
+               for o in c.get("outputs", []))  # fmt: skip
+    read = outputs.read_outputs(folder / "outputs")  # raises unless every schema is documented
+    assert read["metrics"]["run_id"] == summary["run_id"]
+    assert read["metrics"]["release"] == RELEASE
+    counts = _mart_counts(settings, summary["run_id"])
+    assert counts == {
+        "potential_by_region": read["potential_by_region"].num_rows,
+        "top_prospects": read["top_prospects"].num_rows,
+    }
+    assert summary["mart_rows"] == counts
+
+
+def test_quality_bar_on_an_unseen_seed_and_size(loaded):
+    folder = _run_folder(loaded["workdir"], loaded["analysis"].totals["run_id"])
+    metrics = json.loads((folder / "outputs" / outputs.METRICS_FILE).read_text())
+    rmse = {name: scores["rmse"]["mean"] for name, scores in metrics["models"].items()}
+    print("grouped-CV RMSE", {name: round(value) for name, value in rmse.items()})
+    for single in ("lightgbm", "random_forest", "linear"):
+        assert rmse["ensemble"] < rmse[single], rmse
+    assert rmse["ensemble"] <= 0.75 * rmse["baseline"], rmse
+    assert metrics["headline"]["improvement_vs_baseline"] >= 0.25
+
+
+def test_a_rerun_replaces_the_runs_rows(loaded, settings):
+    from flows.analysis_flow import run_analysis
+
+    first = run_analysis(run_id="rerun", categories=["Cerveja", "Refrigerante"], cv_folds=3)
+    again = run_analysis(run_id="rerun", categories=["Cerveja", "Refrigerante"], cv_folds=3)
+    assert first.totals["mart_rows"] == again.totals["mart_rows"]
+    assert _mart_counts(settings, "rerun") == again.totals["mart_rows"]
+    assert _mart_counts(settings, loaded["analysis"].totals["run_id"])["top_prospects"] > 0
+
+
+def test_an_unknown_parameter_fails_before_running(loaded, settings):
+    from flows.analysis_flow import run_analysis
+
+    with pytest.raises(NotebookParameterError, match=r"unknown parameter\(s\) colour"):
+        run_analysis(run_id="unknown-param", extra_parameters={"colour": "red"})
+    assert not list((loaded["workdir"] / "lake" / REPORT_PREFIX).glob("*/unknown-param"))
+
+
+def test_a_failing_cell_fails_the_flow_and_the_notebook_is_kept(loaded, settings, tmp_path):
+    from flows.analysis.runner import DEMAND_NOTEBOOK
+    from flows.analysis_flow import run_analysis
+
+    notebook = nbformat.read(DEMAND_NOTEBOOK, as_version=4)
+    notebook.cells.insert(3, nbformat.v4.new_code_cell('raise RuntimeError("planted failure 42")'))
+    broken = tmp_path / "demand_ensemble.ipynb"
+    nbformat.write(notebook, broken)
+    with pytest.raises(NotebookFailed, match="RuntimeError: planted failure 42"):
+        run_analysis(run_id="failing", notebook=str(broken))
+    kept = _run_folder(loaded["workdir"], "failing") / "demand_ensemble.ipynb"
+    errors = [o for c in nbformat.read(kept, as_version=4).cells for o in c.get("outputs", [])
+              if o.get("output_type") == "error"]  # fmt: skip
+    assert errors and errors[0]["evalue"] == "planted failure 42"
+
+
+def _record_text(folder: Path) -> tuple[str, set[str]]:
+    """The executed notebook without its images, and every string value of the outputs."""
+    notebook = nbformat.read(folder / "demand_ensemble.ipynb", as_version=4)
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            output.get("data", {}).pop("image/png", None)
+    text = nbformat.writes(notebook)
+    text += (folder / "outputs" / outputs.METRICS_FILE).read_text()
+    text += (folder / "outputs" / outputs.MODEL_CARD_FILE).read_text()
+    read = outputs.read_outputs(folder / "outputs")
+    strings: set[str] = set()
+    for table in (read["potential_by_region"], read["top_prospects"]):
+        for field in table.schema:
+            if str(field.type) == "string":
+                strings.update(v for v in table.column(field.name).to_pylist() if v)
+    return text, strings
+
+
+def test_no_personal_data_reaches_the_notebook_or_the_outputs(loaded, settings):
+    folder = _run_folder(loaded["workdir"], loaded["analysis"].totals["run_id"])
+    text, strings = _record_text(folder)
+    engine = sa.create_engine(settings.warehouse)
+    try:
+        with engine.connect() as connection:
+            planted = connection.execute(
+                sa.text("SELECT cnpj_hash FROM core.establishments WHERE cnpj = :c"),
+                {"c": loaded["planted"]},
+            ).scalar_one()
+    finally:
+        engine.dispose()
+    prospects = outputs.read_outputs(folder / "outputs")["top_prospects"].to_pandas()
+    canary_rows = prospects[prospects["cnpj_hash"] == planted]
+    assert len(canary_rows), "the canary establishment was not among the prospects"
+    assert canary_rows["nome_fantasia"].isna().all()
+    corpus = (text + "\n" + "\n".join(strings)).upper()
+    digit_runs = set(re.findall(r"\d+", corpus))
+    leaked = []
+    for value in canary.personal_values(loaded["sample"]):
+        if value.isdigit():
+            if value in digit_runs:
+                leaked.append(value)
+        elif value.upper() in corpus:
+            leaked.append(value)
+    assert not leaked, leaked[:10]
