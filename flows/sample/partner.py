@@ -2,7 +2,8 @@
 
 The formula is documented in docs/sample-data.md and written to MANIFEST.json
 (``signal_parameters()``): a sale row's expected amount is the category's base amount
-times the customer's demand factor times the category's seasonality.
+times the customer's demand factor times the category's seasonality, times interactions
+(channel specialty, big-city on-trade, premium categories' extra poverty sensitivity).
 """
 
 from __future__ import annotations
@@ -52,6 +53,21 @@ SEASONALITY = {  # category -> {month: multiplier}; other months 1.0
     "Sorvete": {12: 1.6, 1: 1.6, 2: 1.5, 6: 0.6, 7: 0.6},
 }
 _STAPLES_BOOST = {"5611201": 3.0, "5620102": 3.0, "4691500": 2.0}
+# Interactions that real demand has and a model additive in logs cannot express (so the
+# trees and the ensemble have something to find beyond the linear model):
+SPECIALTY_AMOUNT = {  # (channel, category) -> larger orders of what the channel is known for
+    ("5611204", "Cerveja"): 2.0,
+    ("5611205", "Cerveja"): 2.0,
+    ("5611204", "Cachaça"): 1.6,
+    ("5611201", "Vinho"): 1.8,
+    ("5620102", "Vinho"): 1.5,
+    ("4637107", "Chocolate"): 1.6,
+}
+ON_TRADE = ("5611201", "5611203", "5611204", "5611205", "5620102")  # bars, restaurants, buffets
+BIG_CITY_POPULATION = 500_000
+BIG_CITY_ON_TRADE = 1.5  # nightlife: on-trade channels sell more in big cities only
+PREMIUM_CATEGORIES = ("Vinho", "Chocolate", "Cerveja")
+PREMIUM_POVERTY_SLOPE = 0.15  # premium categories fall faster with poverty than staples
 
 
 def categories() -> list[dict]:
@@ -113,6 +129,24 @@ def demand_factor(customers: dict, world: World, economy: RegionalEconomy) -> np
     )
 
 
+def interaction_factor(customers: dict, world: World, economy: RegionalEconomy) -> np.ndarray:
+    """Per customer and category: the specialty, big-city and premium-poverty terms."""
+    names = [name for name, *_ in vocab.CATEGORIES]
+    codes = [code for code, *_ in vocab.CHANNELS]
+    channel = np.array(codes)[customers["channel"]]
+    specialty = np.ones((len(codes), len(names)))
+    for (code, name), factor in SPECIALTY_AMOUNT.items():
+        specialty[codes.index(code), names.index(name)] = factor
+    mix = specialty[customers["channel"]]
+    big_city = world.population[customers["municipality"]] >= BIG_CITY_POPULATION
+    mix *= np.where(big_city & np.isin(channel, ON_TRADE), BIG_CITY_ON_TRADE, 1.0)[:, None]
+    uf = world.uf_of_muni[customers["municipality"]]
+    premium = np.isin(names, PREMIUM_CATEGORIES)
+    drop = np.exp(-PREMIUM_POVERTY_SLOPE * (economy.ipm_nm[uf] - economy.national_ipm_nm))
+    mix[:, premium] *= drop[:, None]
+    return mix
+
+
 def _months() -> list[date]:
     months, current = [], SALES_START
     while current <= SALES_END:
@@ -156,6 +190,7 @@ def write_partner(
     affinities = np.stack([affinity(code) for code in channel_codes])
     demand = demand_factor(customers, world, economy)
     uf = world.uf_of_muni[customers["municipality"]]
+    mix = interaction_factor(customers, world, economy)  # customer x category
     rate = min(MAX_ORDERS_PER_MONTH, ROWS_PER_ESTABLISHMENT * establishments / (12 * max(count, 1)))
 
     sales = 0
@@ -174,6 +209,7 @@ def write_partner(
                 * demand[who]
                 * spend_ratio[uf[who], category]
                 * season[category]
+                * mix[who, category]
                 * np.exp(rng.normal(-(ROW_NOISE_SIGMA**2) / 2, ROW_NOISE_SIGMA, size=k))
             )
             amount = np.maximum(rng.poisson(expected), 1)
@@ -231,7 +267,18 @@ def signal_parameters() -> dict:
         f"exp(-{POVERTY_SLOPE} * (ipm_nm_uf - mean over UFs)) * (population / "
         f"{POPULATION_REFERENCE})^{POPULATION_ELASTICITY} * (0.5 + 0.5 * (1 - exp(-age_years / "
         f"{AGE_SCALE_YEARS}))) * porte * clip((capital_social / {CAPITAL_REFERENCE:.0f})^"
-        f"{CAPITAL_ELASTICITY}, 0.5, 2) * exp({CUSTOMER_NOISE_SIGMA} * N(0, 1))",
+        f"{CAPITAL_ELASTICITY}, 0.5, 2) * exp({CUSTOMER_NOISE_SIGMA} * N(0, 1)); times the "
+        "interactions mix[customer, category] = specialty[channel, category] * (on-trade in a "
+        f"municipality of >= {BIG_CITY_POPULATION:,} people: {BIG_CITY_ON_TRADE}) * (premium "
+        f"category: exp(-{PREMIUM_POVERTY_SLOPE} * (ipm_nm_uf - mean over UFs)))",
+        "specialty_amount": {f"{code}/{name}": f for (code, name), f in SPECIALTY_AMOUNT.items()},
+        "big_city": {
+            "population": BIG_CITY_POPULATION,
+            "on_trade_factor": BIG_CITY_ON_TRADE,
+            "on_trade_channels": list(ON_TRADE),
+        },
+        "premium_categories": list(PREMIUM_CATEGORIES),
+        "premium_poverty_slope": PREMIUM_POVERTY_SLOPE,
         "channel_demand": CHANNEL_DEMAND,
         "porte_factor": PORTE_FACTOR,
         "poverty_slope": POVERTY_SLOPE,
