@@ -101,7 +101,7 @@ def time_notebook(workdir: Path) -> tuple[float, float, dict[str, float], dict]:
     machine cannot inflate), seconds per section, metrics."""
     import nbformat
 
-    from flows.analysis import runner
+    from flows import notebooks as runner
     from flows.analysis.outputs import read_outputs
 
     output_dir = workdir / "outputs"
@@ -117,12 +117,12 @@ def time_notebook(workdir: Path) -> tuple[float, float, dict[str, float], dict]:
         "output_dir": str(output_dir),
         "sample_size": 100_000,
     }
-    runner.check_parameters(runner.DEMAND_NOTEBOOK, parameters)
+    runner.check_parameters(runner.demand_notebook(), parameters)
     executed = workdir / "demand_ensemble.ipynb"
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     runner.execute(
-        runner.DEMAND_NOTEBOOK, executed, parameters, cell_timeout=1_800, time_limit=3_600
+        runner.demand_notebook(), executed, parameters, cell_timeout=1_800, time_limit=3_600
     )
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)  # the kernel, once it has exited

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 
-from flows.analysis import runner
+from flows import notebooks as runner
 from flows.analysis.mart import load_run
 from flows.analysis.outputs import read_outputs
 from flows.resources import get_resources
@@ -80,7 +80,7 @@ def run_analysis(
     outputs into the mart."""
     logger = get_run_logger()
     run_id = runner.check_run_id(run_id or runner.new_run_id())
-    notebook_path = Path(notebook) if notebook else runner.DEMAND_NOTEBOOK
+    notebook_path = Path(notebook) if notebook else runner.demand_notebook()
     work = Path(tempfile.mkdtemp(prefix="bigd-analysis-"))
     record, output_dir = work / "record", work / "record" / "outputs"
     parameters: dict[str, object] = {

@@ -279,8 +279,8 @@ def analyze(
     ] = None,
 ) -> None:
     """Run the ensemble demand notebook and load its outputs into the mart."""
-    from flows.analysis.runner import NotebookFailed, NotebookParameterError, check_run_id
     from flows.analysis_flow import run_analysis
+    from flows.notebooks import NotebookFailed, NotebookParameterError, check_run_id
 
     if run_id is not None:
         try:  # before starting Prefect, so a bad id fails in a second

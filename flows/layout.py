@@ -117,6 +117,20 @@ def partner_trusted_prefix(table: str, sale_day: dt.date | str | None = None) ->
     return base if sale_day is None else f"{base}/sale_date={sale_day}"
 
 
+# ---- reports ------------------------------------------------------------------------------
+
+REPORTS_PREFIX = "reports"
+
+
+def report_prefix(notebook: str) -> str:
+    return f"{REPORTS_PREFIX}/{notebook}"
+
+
+def report_folder(notebook: str, report_date: str, run_id: str) -> str:
+    """``reports/<notebook>/<YYYY-MM-DD>/<run-id>``: one run's record and rendered pages."""
+    return f"{report_prefix(notebook)}/{report_date}/{run_id}"
+
+
 # ---- manifests ---------------------------------------------------------------------------
 
 

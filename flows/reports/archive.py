@@ -22,11 +22,12 @@ import json
 import mimetypes
 from typing import Any
 
+from flows import layout
 from flows.lake import Lake
 from flows.reports.index import index_html
 from flows.reports.render import ExecutedNotebook
 
-REPORTS_PREFIX = "reports"
+REPORTS_PREFIX = layout.REPORTS_PREFIX
 HTML = "text/html; charset=utf-8"
 SERVER_SIDE_ENCRYPTION = "AES256"
 
@@ -64,7 +65,7 @@ class ReportStore:
 
     @staticmethod
     def folder(notebook: str, report_date: str, run_id: str) -> str:
-        return f"{REPORTS_PREFIX}/{notebook}/{report_date}/{run_id}"
+        return layout.report_folder(notebook, report_date, run_id)
 
     def archive(
         self,

@@ -24,8 +24,6 @@ from nbconvert.preprocessors import Preprocessor, TagRemovePreprocessor
 from traitlets.config import Config
 
 TEMPLATE_DIR = Path(__file__).with_name("templates")
-# Notebooks import ``flows``: their kernel starts in the project folder by default.
-PROJECT_DIR = Path(__file__).resolve().parents[2]
 AUDIENCES = ("analyst", "marketing")
 MAX_REPORT_BYTES = 5 * 1024 * 1024
 HIDDEN_TAGS = ("injected-parameters", "parameters", "remove")
@@ -97,33 +95,26 @@ def execute(
     input_path: Path,
     output_path: Path,
     parameters: dict[str, Any],
-    kernel_name: str = "python3",
-    cwd: Path | None = None,
+    cell_timeout: float = 900,
+    time_limit: float = 3_600,
 ) -> ExecutedNotebook:
-    """Run the notebook (in ``cwd``, default the project folder); a failing cell is
-    recorded, not raised (the output notebook keeps what ran)."""
-    import papermill
-    from papermill.exceptions import PapermillExecutionError
+    """Run the notebook through the one notebook runner (``flows.notebooks``); a failing
+    cell is recorded, not raised (the output notebook keeps what ran)."""
+    from flows import notebooks
 
     started_at = dt.datetime.now(dt.UTC)
     clock = time.perf_counter()
     error = None
     try:
-        papermill.execute_notebook(
-            str(input_path),
-            str(output_path),
-            parameters=parameters,
-            kernel_name=kernel_name,
-            cwd=str(cwd or PROJECT_DIR),
-            progress_bar=False,
-            log_output=False,
+        notebooks.execute(
+            input_path, output_path, parameters, cell_timeout=cell_timeout, time_limit=time_limit
         )
-    except PapermillExecutionError as failure:
-        error = f"{failure.ename}: {failure.evalue}"
-    except Exception as failure:  # the kernel died, a bad parameter, ...
+    except notebooks.NotebookFailed as failure:
+        error = str(failure)
+    except Exception as failure:  # a bad parameter, a kernel that would not start, ...
         error = "".join(traceback.format_exception_only(failure)).strip()
-        if not output_path.exists():
-            nbformat.write(nbformat.read(input_path, as_version=4), output_path)
+    if not output_path.exists():
+        nbformat.write(nbformat.read(input_path, as_version=4), output_path)
     notebook = nbformat.read(output_path, as_version=4)
     return ExecutedNotebook(
         notebook=notebook,

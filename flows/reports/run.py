@@ -12,11 +12,10 @@ from typing import Any
 import nbformat
 
 from flows.lake import Lake
+from flows.paths import notebook_path
 from flows.publish.messages import METRICS_FILE, OUTPUT_FILES
 from flows.reports.archive import ReportStore
-from flows.reports.render import PROJECT_DIR, ExecutedNotebook, execute, render_both
-
-NOTEBOOK_DIR = PROJECT_DIR / "notebooks"
+from flows.reports.render import ExecutedNotebook, execute, render_both
 
 
 def new_run_id(notebook: str) -> str:
@@ -95,11 +94,11 @@ def make_report(
     parameters: dict[str, Any],
     run_id: str | None = None,
     analysis_dir: str = "",
-    notebook_dir: Path = NOTEBOOK_DIR,
+    notebook_dir: Path | None = None,
 ) -> dict[str, Any]:
     """Execute ``notebooks/<notebook>.ipynb`` with papermill, then ``archive_run``."""
     run_id = run_id or new_run_id(notebook)
-    source = notebook_dir / f"{notebook}.ipynb"
+    source = notebook_dir / f"{notebook}.ipynb" if notebook_dir else notebook_path(notebook)
     with tempfile.TemporaryDirectory(prefix="bigd-report-") as scratch:
         run = execute(source, Path(scratch) / f"{notebook}.ipynb", parameters)
     title = run.notebook.metadata.get("title")

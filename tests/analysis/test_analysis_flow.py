@@ -21,7 +21,7 @@ import pytest
 import sqlalchemy as sa
 
 from flows.analysis import outputs
-from flows.analysis.runner import REPORT_PREFIX, NotebookFailed, NotebookParameterError
+from flows.notebooks import REPORT_PREFIX, NotebookFailed, NotebookParameterError
 from tests.analysis import canary
 
 SEED, ESTABLISHMENTS = 2027, 12_000  # development used seed 7 (5,000 and 20,000)
@@ -147,10 +147,10 @@ def test_an_unknown_parameter_fails_before_running(loaded, settings):
 
 
 def test_a_failing_cell_fails_the_flow_and_the_notebook_is_kept(loaded, settings, tmp_path):
-    from flows.analysis.runner import DEMAND_NOTEBOOK
     from flows.analysis_flow import run_analysis
+    from flows.notebooks import demand_notebook
 
-    notebook = nbformat.read(DEMAND_NOTEBOOK, as_version=4)
+    notebook = nbformat.read(demand_notebook(), as_version=4)
     notebook.cells.insert(3, nbformat.v4.new_code_cell('raise RuntimeError("planted failure 42")'))
     broken = tmp_path / "demand_ensemble.ipynb"
     nbformat.write(notebook, broken)

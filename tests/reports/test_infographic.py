@@ -83,9 +83,9 @@ def test_the_infographic_notebook_renders_from_the_warehouse_and_analysis(tmp_pa
 def test_the_committed_notebook_has_no_outputs_and_a_parameters_cell():
     import nbformat
 
-    from flows.reports.run import NOTEBOOK_DIR
+    from flows.paths import notebook_path
 
-    notebook = nbformat.read(NOTEBOOK_DIR / "infographic.ipynb", as_version=4)
+    notebook = nbformat.read(notebook_path("infographic"), as_version=4)
     code = [cell for cell in notebook.cells if cell.cell_type == "code"]
     assert all(not cell.outputs and cell.execution_count is None for cell in code)
     tagged = [cell for cell in code if "parameters" in cell.metadata.get("tags", [])]
@@ -97,7 +97,7 @@ def test_the_committed_notebook_has_no_outputs_and_a_parameters_cell():
 def test_papermill_sees_every_parameter_of_the_infographic():
     import papermill
 
-    from flows.reports.run import NOTEBOOK_DIR
+    from flows.paths import notebook_path
 
-    found = papermill.inspect_notebook(str(NOTEBOOK_DIR / "infographic.ipynb"))
+    found = papermill.inspect_notebook(str(notebook_path("infographic")))
     assert set(found) == {"analysis_dir", "categories", "top_n"}

@@ -40,7 +40,7 @@ def test_a_failed_notebook_is_still_rendered_with_its_error(tmp_path):
     source = write_notebook(tmp_path / "in.ipynb", fail=True)
     run = execute(source, tmp_path / "out.ipynb", {})
     assert run.status == "failed"
-    assert run.error == "ValueError: dados ausentes"
+    assert run.error.endswith("failed in cell 4: ValueError: dados ausentes"), run.error
     assert from_papermill(run.notebook).error == "ValueError: dados ausentes"
     page = render_html(run.notebook, "marketing", "Teste")
     assert "Estabelecimentos" in page  # what ran before the failure is kept

@@ -8,7 +8,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from flows.analysis import runner
+from flows import notebooks as runner
 from flows.lake import Lake
 
 

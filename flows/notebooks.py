@@ -1,4 +1,5 @@
-"""Run a parameterised notebook with papermill, the way the schedule and a person do.
+"""The notebook runner: run a parameterised notebook with papermill, the way the schedule
+and a person do. Every notebook (the analysis, the infographic) runs through here.
 
 The input notebook is never changed; each run writes an executed copy, the record of the
 run. Parameters are checked against the notebook's own ``parameters`` cell before a kernel
@@ -18,12 +19,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from flows import layout
 from flows.lake import Lake
+from flows.paths import notebook_path
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-NOTEBOOKS = PROJECT_ROOT / "notebooks"
-DEMAND_NOTEBOOK = NOTEBOOKS / "demand_ensemble.ipynb"
-REPORT_PREFIX = "reports/analysis"
+# The folder holding the ``flows`` package: the kernel imports ``flows`` from there.
+PACKAGE_PARENT = Path(__file__).resolve().parents[1]
+DEMAND = "demand_ensemble"
+REPORT_PREFIX = layout.report_prefix("analysis")
 KERNEL = "python3"
 RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
@@ -50,9 +53,14 @@ def check_run_id(run_id: str) -> str:
     return run_id
 
 
-def report_prefix(run_id: str, day: dt.date) -> str:
-    """``reports/analysis/<YYYY-MM-DD>/<run-id>``: where a run's record is kept."""
-    return f"{REPORT_PREFIX}/{day:%Y-%m-%d}/{check_run_id(run_id)}"
+def demand_notebook() -> Path:
+    """The analysis notebook (``notebooks/demand_ensemble.ipynb``, found by flows.paths)."""
+    return notebook_path(DEMAND)
+
+
+def report_prefix(run_id: str, day: dt.date, name: str = "analysis") -> str:
+    """``reports/<name>/<YYYY-MM-DD>/<run-id>``: where a run's record is kept."""
+    return layout.report_folder(name, day.isoformat(), check_run_id(run_id))
 
 
 def declared_parameters(notebook: Path) -> list[str]:
@@ -111,8 +119,8 @@ def _importable_project() -> Iterator[None]:
     """The kernel inherits this environment: let it import ``flows`` from any folder."""
     before = os.environ.get("PYTHONPATH")
     parts = [p for p in (before or "").split(os.pathsep) if p]
-    if str(PROJECT_ROOT) not in parts:
-        os.environ["PYTHONPATH"] = os.pathsep.join([str(PROJECT_ROOT), *parts])
+    if str(PACKAGE_PARENT) not in parts:
+        os.environ["PYTHONPATH"] = os.pathsep.join([str(PACKAGE_PARENT), *parts])
     try:
         yield
     finally:
