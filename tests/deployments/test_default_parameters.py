@@ -78,15 +78,8 @@ def test_latest_release_from_a_folder(tmp_path):
         latest_release(str(tmp_path / "notes"))
 
 
-# Entry points that other issues add (12: the analysis, 13: the infographic). Until they are
-# merged, their modules are missing here and the deployment test's copy uses a placeholder.
-PENDING = {"flows/analysis_flow.py", "flows/report_flow.py"}
-
-
-def entrypoint_flow(entrypoint: str) -> Flow | None:
+def entrypoint_flow(entrypoint: str) -> Flow:
     path, _, name = entrypoint.partition(":")
-    if path in PENDING and not (ROOT / path).exists():
-        return None
     module = importlib.import_module(path.removesuffix(".py").replace("/", "."))
     flow = getattr(module, name)
     assert isinstance(flow, Flow), entrypoint
@@ -96,8 +89,6 @@ def entrypoint_flow(entrypoint: str) -> Flow | None:
 @pytest.mark.parametrize("deployment", deployments(), ids=lambda d: d["name"])
 def test_every_deployed_flow_runs_with_its_defaults(deployment):
     flow = entrypoint_flow(deployment["entrypoint"])
-    if flow is None:
-        pytest.skip(f"{deployment['entrypoint']} arrives with another issue")
     schema = flow.parameters
     given = set(deployment.get("parameters") or {})
     assert given <= set(schema.properties), deployment["name"]

@@ -42,7 +42,7 @@ def _free_port() -> int:
 
 def _clean_checkout(target: Path) -> Path:
     """The repo's tracked files (and this branch's uncommitted ones), as a worker's checkout
-    would have them; an entry point another issue adds gets a placeholder flow here only."""
+    would have them."""
     listed = subprocess.run(
         ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
         cwd=ROOT,
@@ -54,15 +54,6 @@ def _clean_checkout(target: Path) -> Path:
         if (ROOT / path).is_file():
             (target / path).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / path, target / path)
-    for deployment in CONFIG["deployments"]:
-        path, _, name = deployment["entrypoint"].partition(":")
-        if not (target / path).exists():
-            (target / path).write_text(
-                "from prefect import flow\n\n\n"
-                f'@flow(name="{name}")\n'
-                f"def {name}() -> str:\n"
-                '    return "placeholder"\n'
-            )
     return target
 
 
