@@ -104,13 +104,21 @@ def test_cadence_follows_the_sources():
     assert crons["purge"] == ["0 3 * * *"]  # daily
     assert crons["load_warehouse"] == ["0 6 * * 1"]  # weekly
     assert crons["pipeline"] == []  # on demand
-    for name in ("run_analysis", "render_infographic"):
-        assert crons[name] == [], f"{name} runs after each load, so it has no schedule"
+    assert crons["render_infographic"] == [] and not by_flow["render_infographic"].get(
+        "triggers"
+    ), "the infographic alone is on demand: deliver_analysis renders it after each analysis"
+    # The chain load -> analysis -> delivery, by deployment triggers only (no schedule, so
+    # nothing runs twice): each matches the completed runs of the deployment before it.
+    for name, upstream in (
+        ("run_analysis", "load_warehouse"),
+        ("deliver_analysis", "run_analysis"),
+    ):
+        assert crons[name] == [], f"{name} runs after {upstream}, so it has no schedule"
         (trigger,) = by_flow[name]["triggers"]
         assert trigger["expect"] == ["prefect.flow-run.Completed"]
         assert trigger["match_related"] == {
-            "prefect.resource.role": "flow",
-            "prefect.resource.name": "load_warehouse",
+            "prefect.resource.role": "deployment",
+            "prefect.resource.name": [by_flow[upstream]["name"]],
         }
     (after_ingestion,) = by_flow["load_warehouse"]["triggers"]
     names = after_ingestion["match_related"]["prefect.resource.name"]
@@ -122,7 +130,9 @@ def test_one_definition_per_pool_schedule_and_trigger():
     text = (ROOT / "prefect.yaml").read_text()
     assert text.count("name: bigd-process") == 1
     assert text.count("cron:") == len(yaml.safe_load(text)["definitions"]["schedules"])
-    assert text.count("prefect.flow-run.Completed") == 2
+    assert text.count("prefect.flow-run.Completed") == len(
+        yaml.safe_load(text)["definitions"]["triggers"]
+    )
     for deployment in deployments():
         assert deployment["work_pool"]["name"] == "bigd-process"
         env = deployment["work_pool"]["job_variables"]["env"]
