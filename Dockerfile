@@ -26,6 +26,14 @@ COPY deployments/ deployments/
 COPY notebooks/ notebooks/
 COPY flows/ flows/
 
+# The project itself, for the `bigd` command (README "Command line"). --no-deps: its
+# dependencies are requirements.txt's pins, installed above. The code still runs from
+# /opt/bigd (PYTHONPATH), the folder prefect.yaml's pull step changes to; setuptools'
+# in-tree build leftovers are removed.
+RUN pip install --no-cache-dir --no-deps . \
+    && rm -rf build bigd.egg-info \
+    && bigd --help > /dev/null
+
 # Flow runs write only to the lake and the warehouse; the home folder takes caches.
 RUN groupadd --gid 10001 bigd \
     && useradd --create-home --uid 10001 --gid 10001 --shell /usr/sbin/nologin bigd
@@ -34,4 +42,4 @@ USER 10001:10001
 # Work pools run `prefect flow-run execute` in this image: no ENTRYPOINT to get in the way.
 HEALTHCHECK --interval=5m --timeout=30s --start-period=30s \
     CMD ["python", "-c", "import flows.pipeline"]
-CMD ["python", "-m", "flows", "--help"]
+CMD ["bigd", "--help"]

@@ -13,6 +13,20 @@ each resource is, here.
 | task runner| threads                          | Dask (``BIGD_TASK_RUNNER=dask``)         |
 | publisher  | JSON-lines outbox in the lake    | Kafka (``BIGD_KAFKA_BOOTSTRAP``)         |
 | reports    | ``reports/`` in the lake         | the same on S3, encrypted                |
+
+Deployments are given their secrets and the lake as Prefect blocks (``python -m flows
+deploy``); a setting in the environment wins, a block fills in for a missing one when a
+Prefect API is configured (a deployed flow run always has one):
+
+- ``bigd-partner-api-key`` (Secret): ``partner_key()``, when ``BIGD_PARTNER_API_KEY``
+  is unset;
+- ``bigd-pseudonym-key`` (Secret): ``pseudonym_key()``, in the aws profile when
+  ``BIGD_PSEUDONYM_KEY`` is unset;
+- ``bigd-lake`` (S3Bucket): ``lake``, in the aws profile when ``BIGD_LAKE`` is unset: its
+  bucket and folder, and its credentials' endpoint unless ``BIGD_S3_ENDPOINT_URL`` is set.
+
+``bigd-aws`` (AwsCredentials) is not read: the lake (pyarrow, boto3), DuckDB and Redshift's
+COPY all use the standard AWS credential chain (deployments/README.md).
 """
 
 from __future__ import annotations
@@ -32,6 +46,27 @@ if TYPE_CHECKING:
     from flows.warehouse.engines import EngineKind, Loader
 
 PARTNER_KEY_BLOCK = "bigd-partner-api-key"  # Prefect Secret block, when the env has no key
+PSEUDONYM_KEY_BLOCK = "bigd-pseudonym-key"  # Prefect Secret block (aws profile)
+LAKE_BLOCK = "bigd-lake"  # Prefect S3Bucket block (aws profile)
+
+
+class BlockUnavailable(LookupError):
+    """No usable Prefect block: no API configured, no such block, or it could not be read."""
+
+
+def load_block(block_type: Any, name: str) -> Any:
+    """The saved block ``name`` of ``block_type``, from the configured Prefect API only:
+    without ``PREFECT_API_URL`` nothing is tried (no ephemeral server is started)."""
+    from prefect.settings import get_current_settings
+
+    if not get_current_settings().api.url:
+        raise BlockUnavailable("no Prefect API configured")
+    try:
+        return block_type.load(name)
+    except Exception as error:  # any failure means "no usable block"; say which kind
+        raise BlockUnavailable(type(error).__name__) from None
+
+
 CNPJ_THREADS = 2  # files parsed at once on threads: each holds ~300 MB at its peak
 
 
@@ -73,7 +108,28 @@ class Resources:
 
     @cached_property
     def lake(self) -> Lake:
-        return Lake.from_url(self.settings.lake_root, self.settings.s3_endpoint_url)
+        """``BIGD_LAKE``; in the aws profile without it, the S3Bucket block ``bigd-lake``
+        (if there is none: ``<data_dir>/lake``, as in the local profile)."""
+        url, endpoint = self.settings.lake_root, self.settings.s3_endpoint_url
+        if self.settings.profile == "aws" and not self.settings.lake:
+            try:
+                url, block_endpoint = self._lake_block()
+            except BlockUnavailable:
+                pass  # as without blocks: the folder under BIGD_DATA_DIR
+            else:
+                endpoint = endpoint or block_endpoint
+        return Lake.from_url(url, endpoint)
+
+    @staticmethod
+    def _lake_block() -> tuple[str, str | None]:
+        """``s3://bucket/folder`` and the endpoint of the ``bigd-lake`` block."""
+        from prefect_aws.s3 import S3Bucket
+
+        block = load_block(S3Bucket, LAKE_BLOCK)
+        folder = (block.bucket_folder or "").strip("/")
+        url = f"s3://{block.bucket_name}/{folder}" if folder else f"s3://{block.bucket_name}"
+        parameters = getattr(block.credentials, "aws_client_parameters", None)
+        return url, getattr(parameters, "endpoint_url", None) or None
 
     @cached_property
     def warehouse(self) -> Warehouse:
@@ -83,7 +139,21 @@ class Resources:
         return Warehouse(url, engine_kind(url), self.settings)
 
     def pseudonym_key(self) -> bytes:
-        """The HMAC key of the pseudonyms (generated once in the local profile)."""
+        """The HMAC key of the pseudonyms: ``BIGD_PSEUDONYM_KEY``; in the aws profile
+        without it, the Prefect Secret block ``bigd-pseudonym-key``; in the local profile,
+        a key generated once under ``data_dir``."""
+        if self.settings.pseudonym_key is None and self.settings.profile == "aws":
+            from prefect.blocks.system import Secret
+
+            try:
+                value = load_block(Secret, PSEUDONYM_KEY_BLOCK).get()
+            except BlockUnavailable as error:
+                raise SettingsError(
+                    "BIGD_PSEUDONYM_KEY: required with BIGD_PROFILE=aws, and no Prefect Secret "
+                    f"block {PSEUDONYM_KEY_BLOCK!r} ({error})"
+                ) from None
+            if str(value):
+                return str(value).encode()
         return self.settings.pseudonym_secret()
 
     def partner_key(self) -> SecretStr:
@@ -92,18 +162,15 @@ class Resources:
         key = self.settings.partner_api_key
         if key is not None and key.get_secret_value():
             return key
-        try:
-            from prefect.blocks.system import Secret
+        from prefect.blocks.system import Secret
 
-            value = Secret.load(PARTNER_KEY_BLOCK).get()
-        except Exception as error:  # any failure means "no usable block"; say which kind
-            reason = type(error).__name__
-        else:
-            return SecretStr(str(value))
-        raise SettingsError(
-            f"BIGD_PARTNER_API_KEY: not set, and no Prefect Secret block "
-            f"{PARTNER_KEY_BLOCK!r} ({reason})"
-        )
+        try:
+            return SecretStr(str(load_block(Secret, PARTNER_KEY_BLOCK).get()))
+        except BlockUnavailable as error:
+            raise SettingsError(
+                f"BIGD_PARTNER_API_KEY: not set, and no Prefect Secret block "
+                f"{PARTNER_KEY_BLOCK!r} ({error})"
+            ) from None
 
     def partner_url(self) -> str:
         if not self.settings.partner_api_url:
@@ -127,7 +194,7 @@ class Resources:
         """The report archive in the lake (on S3 with content types and encryption)."""
         from flows.reports.archive import report_store
 
-        return report_store(self.lake, self.settings.s3_endpoint_url)
+        return report_store(self.lake, self.lake.s3_endpoint_url)
 
     def task_runner(self, max_workers: int = CNPJ_THREADS) -> Any:
         """Threads by default; a Dask cluster (given address or a small local one) by setting.

@@ -78,15 +78,8 @@ def test_latest_release_from_a_folder(tmp_path):
         latest_release(str(tmp_path / "notes"))
 
 
-# Entry points that other issues add (12: the analysis, 13: the infographic). Until they are
-# merged, their modules are missing here and the deployment test's copy uses a placeholder.
-PENDING = {"flows/analysis_flow.py", "flows/report_flow.py"}
-
-
-def entrypoint_flow(entrypoint: str) -> Flow | None:
+def entrypoint_flow(entrypoint: str) -> Flow:
     path, _, name = entrypoint.partition(":")
-    if path in PENDING and not (ROOT / path).exists():
-        return None
     module = importlib.import_module(path.removesuffix(".py").replace("/", "."))
     flow = getattr(module, name)
     assert isinstance(flow, Flow), entrypoint
@@ -96,8 +89,6 @@ def entrypoint_flow(entrypoint: str) -> Flow | None:
 @pytest.mark.parametrize("deployment", deployments(), ids=lambda d: d["name"])
 def test_every_deployed_flow_runs_with_its_defaults(deployment):
     flow = entrypoint_flow(deployment["entrypoint"])
-    if flow is None:
-        pytest.skip(f"{deployment['entrypoint']} arrives with another issue")
     schema = flow.parameters
     given = set(deployment.get("parameters") or {})
     assert given <= set(schema.properties), deployment["name"]
@@ -113,13 +104,21 @@ def test_cadence_follows_the_sources():
     assert crons["purge"] == ["0 3 * * *"]  # daily
     assert crons["load_warehouse"] == ["0 6 * * 1"]  # weekly
     assert crons["pipeline"] == []  # on demand
-    for name in ("run_analysis", "render_infographic"):
-        assert crons[name] == [], f"{name} runs after each load, so it has no schedule"
+    assert crons["render_infographic"] == [] and not by_flow["render_infographic"].get(
+        "triggers"
+    ), "the infographic alone is on demand: deliver_analysis renders it after each analysis"
+    # The chain load -> analysis -> delivery, by deployment triggers only (no schedule, so
+    # nothing runs twice): each matches the completed runs of the deployment before it.
+    for name, upstream in (
+        ("run_analysis", "load_warehouse"),
+        ("deliver_analysis", "run_analysis"),
+    ):
+        assert crons[name] == [], f"{name} runs after {upstream}, so it has no schedule"
         (trigger,) = by_flow[name]["triggers"]
         assert trigger["expect"] == ["prefect.flow-run.Completed"]
         assert trigger["match_related"] == {
-            "prefect.resource.role": "flow",
-            "prefect.resource.name": "load_warehouse",
+            "prefect.resource.role": "deployment",
+            "prefect.resource.name": [by_flow[upstream]["name"]],
         }
     (after_ingestion,) = by_flow["load_warehouse"]["triggers"]
     names = after_ingestion["match_related"]["prefect.resource.name"]
@@ -131,7 +130,9 @@ def test_one_definition_per_pool_schedule_and_trigger():
     text = (ROOT / "prefect.yaml").read_text()
     assert text.count("name: bigd-process") == 1
     assert text.count("cron:") == len(yaml.safe_load(text)["definitions"]["schedules"])
-    assert text.count("prefect.flow-run.Completed") == 2
+    assert text.count("prefect.flow-run.Completed") == len(
+        yaml.safe_load(text)["definitions"]["triggers"]
+    )
     for deployment in deployments():
         assert deployment["work_pool"]["name"] == "bigd-process"
         env = deployment["work_pool"]["job_variables"]["env"]

@@ -1,11 +1,14 @@
 """prefect.yaml on a real Prefect server: deploy everything with ``python -m flows deploy``
 from a clean copy of the repo, read every deployment back through the API, run the
 ``pipeline`` deployment with a process worker on its defaults (embedded local services:
-folder lake, DuckDB; the sources are a generated sample served over HTTP), and check that
-the completed warehouse load fired the deployments prefect.yaml triggers on it."""
+folder lake, DuckDB; the sources are a generated sample served over HTTP: every stage,
+the analysis and its delivery included, as sub-flows that fire no trigger), then follow the
+trigger chain prefect.yaml declares (load deployment -> analysis -> delivery, each started
+once per completed run; the delivery run for real) and the ingestion -> load trigger."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import secrets
 import shutil
@@ -42,7 +45,7 @@ def _free_port() -> int:
 
 def _clean_checkout(target: Path) -> Path:
     """The repo's tracked files (and this branch's uncommitted ones), as a worker's checkout
-    would have them; an entry point another issue adds gets a placeholder flow here only."""
+    would have them."""
     listed = subprocess.run(
         ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
         cwd=ROOT,
@@ -54,15 +57,6 @@ def _clean_checkout(target: Path) -> Path:
         if (ROOT / path).is_file():
             (target / path).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / path, target / path)
-    for deployment in CONFIG["deployments"]:
-        path, _, name = deployment["entrypoint"].partition(":")
-        if not (target / path).exists():
-            (target / path).write_text(
-                "from prefect import flow\n\n\n"
-                f'@flow(name="{name}")\n'
-                f"def {name}() -> str:\n"
-                '    return "placeholder"\n'
-            )
     return target
 
 
@@ -124,7 +118,9 @@ def sources(tmp_path_factory):
 
     work = tmp_path_factory.mktemp("sources")
     sample = work / "sample"
-    generate_release(sample, establishments=300, seed=7, progress=False)
+    # Below ~1,500 establishments the sample makes every channel establishment a customer
+    # (it keeps at least 250 customers), leaving the analysis no prospect to score.
+    generate_release(sample, establishments=2_500, seed=7, progress=False)
     site = work / "site"
     site.mkdir()
     shutil.copytree(sample / "cnpj", site / RELEASE)
@@ -218,7 +214,7 @@ def test_every_deployment_reads_back_with_its_schedule_parameters_and_triggers(d
             assert automation["trigger"]["match_related"] == trigger["match_related"]
 
 
-def test_the_pipeline_runs_on_its_defaults_and_its_load_fires_the_triggered_deployments(deployed):
+def test_the_pipeline_runs_on_its_defaults_and_fires_no_triggered_deployment(deployed):
     env, _, _ = deployed
     on_server = _deployments(env)
     (pipeline_key,) = [k for k in on_server if k.startswith("pipeline/")]
@@ -251,31 +247,103 @@ def test_the_pipeline_runs_on_its_defaults_and_its_load_fires_the_triggered_depl
     lake = Path(env["BIGD_DATA_DIR"]) / "lake"
     assert (lake / "trusted" / "cnpj" / RELEASE).is_dir()
 
-    # Module loggers (flows.*) reached the run logs.
-    logs = _api(env, "POST", "/logs/filter", limit=200, logs={"level": {"ge_": 20}})
+    # Module loggers (flows.*) reached the run logs (the load's: the API returns 200 at most).
+    (load_run,) = [
+        r
+        for r in runs
+        if flow_names[r["flow_id"]] == "load_warehouse" and r["state_type"] == "COMPLETED"
+    ]
+    logs = _api(
+        env,
+        "POST",
+        "/logs/filter",
+        limit=200,
+        logs={"level": {"ge_": 20}, "flow_run_id": {"any_": [load_run["id"]]}},
+    )
     assert any(
         log["name"].startswith("flows.") and "staging core." in log["message"] for log in logs
     ), sorted({log["name"] for log in logs})
 
-    # The load's completion fired each deployment prefect.yaml triggers on a load, once.
-    triggered = [
+    # The pipeline ran the analysis and the delivery itself, as sub-flows; sub-flows belong
+    # to no deployment, so no trigger fired: no second load, analysis or delivery.
+    assert {"run_analysis", "deliver_analysis", "render_infographic"} <= completed
+    time.sleep(5)  # give the triggers time to (not) fire
+    for spec in CONFIG["deployments"]:
+        if spec["name"] != spec_of("pipeline")["name"]:
+            assert _runs_of(env, on_server[_key(spec)]["id"]) == [], spec["name"]
+
+
+def spec_of(flow_name: str) -> dict:
+    (spec,) = [d for d in CONFIG["deployments"] if _flow_name(d) == flow_name]
+    return spec
+
+
+def _key(spec: dict) -> str:
+    return f"{_flow_name(spec)}/{spec['name']}"
+
+
+def _triggered_by(name: str) -> list[dict]:
+    """The deployments prefect.yaml starts when a run of deployment ``name`` completes."""
+    return [
         d
         for d in CONFIG["deployments"]
         if any(
-            t["match_related"].get("prefect.resource.name") == "load_warehouse"
+            t["match_related"].get("prefect.resource.role") == "deployment"
+            and name in t["match_related"]["prefect.resource.name"]
+            and t["expect"] == ["prefect.flow-run.Completed"]
             for t in d.get("triggers") or []
         )
     ]
-    assert triggered
-    deadline = time.monotonic() + 60
-    for spec in triggered:
-        deployment = on_server[f"{_flow_name(spec)}/{spec['name']}"]
-        while not _runs_of(env, deployment["id"]) and time.monotonic() < deadline:
-            time.sleep(1)
-        assert len(_runs_of(env, deployment["id"])) == 1, spec["name"]
-    # The pipeline's own ingestions are sub-flows, not deployment runs: no second load.
-    (load_key,) = [k for k in on_server if k.startswith("load_warehouse/")]
-    assert _runs_of(env, on_server[load_key]["id"]) == []
+
+
+def _wait_for_runs(env: dict, deployment_id: str, count: int, seconds: float = 60) -> list:
+    deadline = time.monotonic() + seconds
+    while len(_runs_of(env, deployment_id)) < count and time.monotonic() < deadline:
+        time.sleep(1)
+    time.sleep(3)  # a second run from a double-firing trigger would show up by now
+    return _runs_of(env, deployment_id)
+
+
+def _complete(env: dict, run_id: str) -> None:
+    for state in ("RUNNING", "COMPLETED"):
+        _api(env, "POST", f"/flow_runs/{run_id}/set_state", state={"type": state}, force=True)
+
+
+def test_a_completed_load_deployment_run_fires_the_analysis_then_the_delivery(deployed):
+    """The chain prefect.yaml declares, followed from the load deployment: each completed
+    run starts each deployment triggered on it exactly once. The intermediate runs are
+    completed through the API (the pipeline test ran the load and the analysis for real);
+    the last deployment of the chain runs for real with a worker, on its defaults."""
+    env, _, _ = deployed
+    on_server = _deployments(env)
+    load = spec_of("load_warehouse")
+    chain = [load]
+    while downstream := _triggered_by(chain[-1]["name"]):
+        (next_spec,) = downstream
+        chain.append(next_spec)
+    assert [_flow_name(s) for s in chain] == ["load_warehouse", "run_analysis", "deliver_analysis"]
+
+    run = _api(env, "POST", f"/deployments/{on_server[_key(load)]['id']}/create_flow_run")
+    for upstream, spec in itertools.pairwise(chain):
+        _complete(env, run["id"])
+        runs = _wait_for_runs(env, on_server[_key(spec)]["id"], 1)
+        assert len(runs) == 1, f"{spec['name']} after {upstream['name']}: {len(runs)} runs"
+        (run,) = runs
+    last = on_server[_key(chain[-1])]
+    worker = subprocess.run(
+        [*prefect_command(), "worker", "start", "--pool", POOL, "--run-once"],
+        cwd=tempfile.gettempdir(),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    (delivered,) = _runs_of(env, last["id"])
+    assert delivered["state_type"] == "COMPLETED", worker.stdout[-4000:] + worker.stderr[-4000:]
+    # Nothing fired twice along the chain.
+    for spec in chain[1:]:
+        assert len(_runs_of(env, on_server[_key(spec)]["id"])) == 1, spec["name"]
 
 
 def test_a_completed_ingestion_deployment_run_triggers_the_load(deployed):
@@ -287,7 +355,9 @@ def test_a_completed_ingestion_deployment_run_triggers_the_load(deployed):
     load_id = on_server[load_key]["id"]
     spec = next(d for d in CONFIG["deployments"] if d["entrypoint"].endswith(":load_warehouse"))
     (trigger,) = spec["triggers"]
-    for expected, name in enumerate(trigger["match_related"]["prefect.resource.name"], start=1):
+    before = len(_runs_of(env, load_id))  # the chain test's load run
+    names = trigger["match_related"]["prefect.resource.name"]
+    for expected, name in enumerate(names, start=before + 1):
         (key,) = [k for k in on_server if k.endswith(f"/{name}")]
         run = _api(env, "POST", f"/deployments/{on_server[key]['id']}/create_flow_run")
         for state in ("RUNNING", "COMPLETED"):
