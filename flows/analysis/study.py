@@ -117,6 +117,11 @@ def score(prepared: Prepared, cv: CrossValidation, sizes: ModelSizes, seed: int)
         next_month,
         prepared.data.pof,
     )
+    if prospects.empty:
+        raise ValueError(
+            "nothing to score: every active establishment of the channels in scope is already "
+            "a customer of the partner (a release this small has no prospects)"
+        )
     predicted = ensemble.predict(F.model_matrix(prospects, prepared.levels))
     factors = scoring.interval_factors(prepared.target, cv.out_of_fold["ensemble"])
     return scoring.score_prospects(prospects, predicted, prepared.rates, factors)

@@ -1,0 +1,27 @@
+"""The notebook's steps end to end on a small frame: what happens at the edges."""
+
+from __future__ import annotations
+
+import pytest
+
+from flows.analysis import study
+from flows.analysis.models import ModelSizes
+from tests.analysis.small_data import warehouse_data
+
+SMALL = ModelSizes(lightgbm_trees=20, forest_trees=5, forest_depth=4)
+
+
+def test_a_release_with_no_prospects_fails_with_a_clear_message():
+    # Every establishment already buys from the partner: nothing is left to score.
+    prepared = study.prepare(warehouse_data(customer_share=1.0), None, 10_000, seed=1)
+    cv, _, _ = study.validate(prepared, folds=3, sizes=SMALL, seed=1, progress=lambda *_: None)
+    with pytest.raises(ValueError, match="nothing to score: every active establishment"):
+        study.score(prepared, cv, SMALL, seed=1)
+
+
+def test_prospects_are_scored_when_some_establishments_are_not_customers():
+    prepared = study.prepare(warehouse_data(customer_share=0.5), None, 10_000, seed=1)
+    cv, _, _ = study.validate(prepared, folds=3, sizes=SMALL, seed=1, progress=lambda *_: None)
+    scored = study.score(prepared, cv, SMALL, seed=1)
+    assert len(scored) > 0
+    assert not set(scored["cnpj_hash"]) & set(prepared.data.customers)
