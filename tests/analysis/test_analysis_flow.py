@@ -34,13 +34,9 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
 def loaded(prefect_harness, tmp_path_factory):
     """Generate, plant the canary, serve, ingest, load and analyse (the pipeline flow)."""
     from flows.config import get_settings
-
-    try:  # the restructure (issue 10) moved the partner API test server
-        from flows.sample.partner_api import PartnerApiServer
-    except ImportError:
-        from flows.partner_api import PartnerApiServer
     from flows.pipeline import pipeline
     from flows.sample import generate_release
+    from flows.sample.partner_api import PartnerApiServer
 
     workdir = tmp_path_factory.mktemp("analysis")
     sample = workdir / "sample"
