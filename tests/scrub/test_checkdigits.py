@@ -53,6 +53,11 @@ class Kind:
     text: str  # where the identifier sits, as a format string
     mask: str
 
+    def draw_valid(self, data: st.DataObject) -> tuple[str, str]:
+        """A random body and the valid identifier made of it."""
+        body = data.draw(self.bodies)
+        return body, body + self.check_digits(body)
+
 
 KINDS = {
     "cpf": Kind(cpf_bodies, DIGITS, cpf_check_digits, format_cpf, is_valid_cpf, is_cpf,
@@ -67,8 +72,7 @@ each_kind = pytest.mark.parametrize("kind", KINDS.values(), ids=KINDS)
 @fast
 @given(data=st.data(), pretty=formatted)
 def test_a_valid_identifier_is_accepted_formatted_or_bare(kind, data, pretty):
-    body = data.draw(kind.bodies)
-    value = body + kind.check_digits(body)
+    _, value = kind.draw_valid(data)
     shown = kind.formatted(value) if pretty else value
     assert kind.matches(pa.array([shown])).tolist() == [True]
     masked, hits = kind.detect(pa.array([kind.text.format(shown)]))
@@ -79,8 +83,7 @@ def test_a_valid_identifier_is_accepted_formatted_or_bare(kind, data, pretty):
 @fast
 @given(data=st.data(), pretty=formatted)
 def test_one_changed_character_is_judged_like_the_reference(kind, data, pretty):
-    body = data.draw(kind.bodies)
-    value = body + kind.check_digits(body)
+    body, value = kind.draw_valid(data)
     position = data.draw(st.integers(0, len(value) - 1))
     corrupted = _corrupt(value, position, data.draw(st.sampled_from(kind.alphabet)))
     shown = kind.formatted(corrupted) if pretty else corrupted
