@@ -7,7 +7,6 @@ duration of the run with a throw-away key; Prefect uses its temporary local serv
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import secrets
 import time
@@ -135,9 +134,23 @@ def analysis_tables(summary: dict, top: int = 10) -> list[Table]:
     return [headline, prospects]
 
 
+def pipeline_on_sample(sample_dir: Path, release: str) -> dict:
+    """The whole pipeline on a generated sample: its CNPJ zips, its public files and its
+    partner sales window (the partner API serving the sample is already configured)."""
+    from flows.pipeline import pipeline
+    from flows.sample.world import SALES_END, SALES_START
+
+    return pipeline(
+        release=release,
+        cnpj_source=str(sample_dir / "cnpj"),
+        public_source=str(sample_dir),
+        partner_since=SALES_START,
+        partner_until=SALES_END,
+    )
+
+
 def run_demo(workdir: Path, establishments: int = 5_000, seed: int = DEMO_SEED) -> None:
     """Generate, serve, ingest, scrub, load and analyse; then print where the results are."""
-    from flows.pipeline import pipeline
     from flows.purge_flow import purge
     from flows.sample import generate_release
     from flows.sample.partner_api import PartnerApiServer
@@ -155,13 +168,7 @@ def run_demo(workdir: Path, establishments: int = 5_000, seed: int = DEMO_SEED) 
         console.print(f"2/3 Partner API serving the sample at {partner_api.url}")
         _use_workdir(workdir, partner_api.url, key)
         console.print("3/3 Running the pipeline on Prefect's temporary local server")
-        results = pipeline(
-            release=DEMO_RELEASE,
-            cnpj_source=str(sample_dir / "cnpj"),
-            public_source=str(sample_dir),
-            partner_since=dt.date(2025, 11, 1),
-            partner_until=dt.date(2026, 10, 31),
-        )
+        results = pipeline_on_sample(sample_dir, DEMO_RELEASE)
         purge(dry_run=True)
 
     resources = get_resources()

@@ -12,7 +12,6 @@ import datetime as dt
 import functools
 from pathlib import Path
 
-import httpx
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
@@ -31,33 +30,14 @@ from flows.sources.public import (
 )
 from flows.sources.public.outcome import DatasetOutcome, run_summary
 
-RETRIABLE_STATUS = {408, 429, 500, 502, 503, 504}
-
 
 class PublicIngestError(RuntimeError):
     """Some datasets failed; the message names each one and why."""
 
 
-def _transient(task: object, task_run: object, state: object) -> bool:
-    """Retry only what can heal: connection trouble and 408/429/5xx answers."""
-    try:
-        state.result()  # type: ignore[attr-defined]
-    except httpx.HTTPStatusError as error:
-        return error.response.status_code in RETRIABLE_STATUS
-    except httpx.TransportError:
-        return True
-    except Exception:
-        return False
-    return False
-
-
-@task(
-    retries=3,
-    retry_delay_seconds=[2, 5, 15],
-    retry_condition_fn=_transient,
-    cache_policy=NO_CACHE,
-    task_run_name="fetch-{planned.name}",
-)
+# No task retries: the download retries transient trouble itself (flows.retry's rule);
+# retrying the task too would multiply the attempts and retry errors that cannot heal.
+@task(cache_policy=NO_CACHE, task_run_name="fetch-{planned.name}")
 def fetch_dataset(planned: PlannedDataset, lake: Lake, day: dt.date, work_dir: Path) -> str:
     """Copy one dataset's file into the raw zone (a pinned file once, resumably)."""
     return fetch(planned, lake, day, work_dir)

@@ -1,6 +1,6 @@
 """Small analysis output folders in exactly the schemas ``run_analysis`` writes
-(``metrics.json``, ``potential_by_region.parquet``, ``top_prospects.parquet``), so the
-delivery tests do not depend on the analysis code."""
+(``metrics.json``, ``potential_by_region.parquet``, ``top_prospects.parquet``, the schemas
+taken from ``flows.analysis.outputs``), so the delivery tests need no analysis run."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import json
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from flows.analysis.outputs import POTENTIAL_SCHEMA, PROSPECTS_SCHEMA
 from flows.lake import Lake
 
 SCORED_AT = dt.datetime(2026, 11, 30, 12, 0, tzinfo=dt.UTC)
@@ -23,44 +24,6 @@ REGIONS = [
 ]
 CHANNELS = ["restaurant", "bar", "supermarket"]
 CATEGORIES = ["Cerveja", "Vinho"]
-
-POTENTIAL_SCHEMA = pa.schema(
-    [
-        ("run_id", pa.string()),
-        ("scored_at", pa.timestamp("us", tz="UTC")),
-        ("uf", pa.string()),
-        ("ibge_code", pa.string()),
-        ("city", pa.string()),
-        ("channel", pa.string()),
-        ("category", pa.string()),
-        ("establishments", pa.int64()),
-        ("customers", pa.int64()),
-        ("predicted_value", pa.float64()),
-        ("predicted_low", pa.float64()),
-        ("predicted_high", pa.float64()),
-        ("observed_sales", pa.float64()),
-        ("model", pa.string()),
-    ]
-)
-PROSPECTS_SCHEMA = pa.schema(
-    [
-        ("run_id", pa.string()),
-        ("scored_at", pa.timestamp("us", tz="UTC")),
-        ("prospect_rank", pa.int32()),
-        ("cnpj_hash", pa.string()),
-        ("nome_fantasia", pa.string()),
-        ("channel", pa.string()),
-        ("category", pa.string()),
-        ("uf", pa.string()),
-        ("ibge_code", pa.string()),
-        ("city", pa.string()),
-        ("neighbourhood", pa.string()),
-        ("score", pa.float64()),
-        ("predicted_low", pa.float64()),
-        ("predicted_high", pa.float64()),
-        ("model", pa.string()),
-    ]
-)
 
 
 def metrics(run_id: str, prospects: int) -> dict:

@@ -13,6 +13,7 @@ from pathlib import Path
 from flows.identifiers import cnpj_check_digits
 from flows.municipalities import municipalities
 
+RELEASE = "2026-05"
 CNAES = ["5611201", "5611203", "5611204", "4711302", "4712100", "6201501"]
 UFS_TOM = [(m.uf, m.tom) for m in municipalities()[::400]]
 
@@ -107,3 +108,17 @@ def write_release(
     for stem, rows in DOMAINS.items():
         emit(f"{stem}.zip", rows)
     return written
+
+
+def passthrough(dataset: str, table):
+    """For tests of release and parsing mechanics: scrubbing is tested with the real
+    policy elsewhere."""
+    return table, None
+
+
+def run_unscrubbed(lake, tmp_path: Path, source: Path, **options):
+    """``run_release`` of ``RELEASE`` from ``source`` without scrubbing (0.1 % bad rows)."""
+    from flows.sources.cnpj.release import run_release
+
+    work = tmp_path / "work"
+    return run_release(lake, RELEASE, str(source), passthrough, work, 0.001, **options)

@@ -13,10 +13,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 METRICS_FILE = "metrics.json"
 POTENTIAL_FILE = "potential_by_region.parquet"
@@ -82,6 +85,8 @@ class OutputError(ValueError):
 
 def to_table(frame: pd.DataFrame, schema: pa.Schema, run_id: str, scored_at: dt.datetime, model):
     """The frame's schema columns (plus run id, time and model) as a typed Arrow table."""
+    import pandas as pd  # here only: the delivery stage reads this module's contract
+
     frame = frame.assign(run_id=run_id, scored_at=pd.Timestamp(scored_at), model=model)
     columns = {}
     for column in schema:

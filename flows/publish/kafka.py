@@ -28,7 +28,7 @@ from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from flows.publish.envelope import Message
-from flows.publish.publisher import DeliveryLedger, PublishError
+from flows.publish.publisher import DeliveryLedger, PublishError, record_delivery
 from flows.retry import retrying
 
 log = logging.getLogger(__name__)
@@ -204,12 +204,7 @@ class KafkaPublisher:
                 f"{len(failures)} of {total} messages were not acknowledged by "
                 f"{self.bootstrap} (first: {failures[0]}); nothing was recorded as delivered"
             )
-        if self.ledger is not None:
-            self.ledger.record(self.target, counts)
-        totals: dict[str, int] = {}
-        for (_, topic), count in counts.items():
-            totals[topic] = totals.get(topic, 0) + count
-        return totals
+        return record_delivery(self.ledger, self.target, counts)
 
     # ---- reading back ---------------------------------------------------------------
 

@@ -22,56 +22,23 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from flows.analysis.outputs import (
+    METRICS_FILE,
+    METRICS_KEYS,
+    POTENTIAL_FILE,
+    POTENTIAL_SCHEMA,
+    PROSPECTS_FILE,
+    PROSPECTS_SCHEMA,
+)
 from flows.lake import Lake
 from flows.publish.envelope import Message, Topics, clean, make_message, utc_now
 
-METRICS_FILE = "metrics.json"
-POTENTIAL_FILE = "potential_by_region.parquet"
-PROSPECTS_FILE = "top_prospects.parquet"
-OUTPUT_FILES = (METRICS_FILE, POTENTIAL_FILE, PROSPECTS_FILE)
-
-POTENTIAL_FIELDS = (
-    "scored_at",
-    "uf",
-    "ibge_code",
-    "city",
-    "channel",
-    "category",
-    "establishments",
-    "customers",
-    "predicted_value",
-    "predicted_low",
-    "predicted_high",
-    "observed_sales",
-    "model",
-)
-PROSPECT_FIELDS = (
-    "scored_at",
-    "prospect_rank",
-    "cnpj_hash",
-    "nome_fantasia",
-    "channel",
-    "category",
-    "uf",
-    "ibge_code",
-    "city",
-    "neighbourhood",
-    "score",
-    "predicted_low",
-    "predicted_high",
-    "model",
-)
-METRICS_FIELDS = (
-    "release",
-    "categories",
-    "window",
-    "rows",
-    "cv",
-    "models",
-    "holdout",
-    "ensemble_weights",
-    "headline",
-)
+# The contract is flows.analysis.outputs (file names, schemas, metrics keys); a message
+# carries every column but the run id, which is the envelope's.
+OUTPUT_FILES = (METRICS_FILE, POTENTIAL_FILE, PROSPECTS_FILE)  # the files messages read
+POTENTIAL_FIELDS = tuple(name for name in POTENTIAL_SCHEMA.names if name != "run_id")
+PROSPECT_FIELDS = tuple(name for name in PROSPECTS_SCHEMA.names if name != "run_id")
+METRICS_FIELDS = tuple(key for key in METRICS_KEYS if key != "run_id")
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from typing import Any
 
 from flows.lake import Lake
 from flows.publish.envelope import Message
-from flows.publish.publisher import DeliveryLedger
+from flows.publish.publisher import DeliveryLedger, record_delivery
 
 OUTBOX_PREFIX = "outbox"
 
@@ -36,11 +36,7 @@ class OutboxPublisher:
         for (run_id, topic), values in lines.items():
             self.lake.write_bytes(self.key(topic, run_id), b"\n".join(values) + b"\n")
         counts = {run_topic: len(values) for run_topic, values in lines.items()}
-        self.ledger.record(self.target, counts)
-        totals: dict[str, int] = {}
-        for (_, topic), count in counts.items():
-            totals[topic] = totals.get(topic, 0) + count
-        return totals
+        return record_delivery(self.ledger, self.target, counts)
 
     def read(
         self, topic: str, run_id: str | None = None, limit: int | None = None

@@ -61,6 +61,19 @@ class DeliveryLedger:
         return entries
 
 
+def record_delivery(
+    ledger: DeliveryLedger | None, target: str, counts: dict[tuple[str, str], int]
+) -> dict[str, int]:
+    """Record acknowledged ``{(run_id, topic): messages}`` in the ledger (when there is
+    one) and return the messages per topic: how every publisher ends a publish."""
+    if ledger is not None:
+        ledger.record(target, counts)
+    totals: dict[str, int] = {}
+    for (_, topic), count in counts.items():
+        totals[topic] = totals.get(topic, 0) + count
+    return totals
+
+
 def publisher_from_settings(settings: Any, lake: Lake | None = None) -> Publisher:
     """Kafka when ``BIGD_KAFKA_BOOTSTRAP`` is set, else the JSON-lines outbox in the lake."""
     from flows.publish.kafka import KafkaPublisher

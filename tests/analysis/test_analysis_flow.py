@@ -9,7 +9,6 @@ personal data reaches the executed notebook or the outputs.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 import re
@@ -34,13 +33,9 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
 def loaded(prefect_harness, tmp_path_factory):
     """Generate, plant the canary, serve, ingest, load and analyse (the pipeline flow)."""
     from flows.config import get_settings
-
-    try:  # the restructure (issue 10) moved the partner API test server
-        from flows.sample.partner_api import PartnerApiServer
-    except ImportError:
-        from flows.partner_api import PartnerApiServer
-    from flows.pipeline import pipeline
+    from flows.demo import pipeline_on_sample
     from flows.sample import generate_release
+    from flows.sample.partner_api import PartnerApiServer
 
     workdir = tmp_path_factory.mktemp("analysis")
     sample = workdir / "sample"
@@ -55,13 +50,7 @@ def loaded(prefect_harness, tmp_path_factory):
         )
         get_settings.cache_clear()
         try:
-            results = pipeline(
-                release=RELEASE,
-                cnpj_source=str(sample / "cnpj"),
-                public_source=str(sample),
-                partner_since=dt.date(2025, 11, 1),
-                partner_until=dt.date(2026, 10, 31),
-            )
+            results = pipeline_on_sample(sample, RELEASE)
         finally:
             for name, value in saved.items():
                 os.environ.pop(name, None) if value is None else os.environ.update({name: value})

@@ -16,8 +16,6 @@ import pytest
 
 from flows.iam import ROLES, lake_location, render_policy
 
-pytestmark = pytest.mark.integration
-
 BUCKET = "bigd-lake"
 LAKE = f"s3://{BUCKET}/bigd"
 # One object per zone; raw/partner/ is the restricted zone inside raw/.
@@ -111,6 +109,7 @@ def _denied(call) -> bool:
     return False
 
 
+@pytest.mark.integration
 def test_iam_is_enforced_once_the_setup_is_done(enforcing_s3):
     """The server's root credentials stop working after the setup: IAM is really on."""
     from botocore.exceptions import ClientError
@@ -123,6 +122,7 @@ def test_iam_is_enforced_once_the_setup_is_done(enforcing_s3):
     assert error.value.response["Error"]["Code"] in {"InvalidAccessKeyId", "AccessDenied"}
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("prefix", PREFIXES)
 @pytest.mark.parametrize("role", ROLES)
 def test_read_matrix(enforcing_s3, role, prefix):
@@ -132,6 +132,7 @@ def test_read_matrix(enforcing_s3, role, prefix):
     assert denied == (prefix not in READS[role])
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("prefix", PREFIXES)
 @pytest.mark.parametrize("role", ROLES)
 def test_write_matrix(enforcing_s3, role, prefix):
@@ -142,6 +143,7 @@ def test_write_matrix(enforcing_s3, role, prefix):
     assert denied == (prefix not in WRITES[role])
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("role", ROLES)
 def test_nobody_but_the_pipeline_reads_outside_the_lake_root(enforcing_s3, role):
     """The policies are scoped to the lake's prefix: another app's data in the bucket

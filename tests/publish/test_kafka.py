@@ -16,8 +16,6 @@ from flows.publish.messages import report_message
 from tests.analysis_outputs import write_outputs
 from tests.kafka_broker import free_port
 
-pytestmark = pytest.mark.integration
-
 
 def unique_topics() -> Topics:
     tag = uuid.uuid4().hex[:8]
@@ -29,6 +27,7 @@ def unique_topics() -> Topics:
     )
 
 
+@pytest.mark.integration
 def test_producer_really_is_idempotent_with_acks_all(kafka_bootstrap):
     publisher = KafkaPublisher(kafka_bootstrap)
     producer = publisher.new_producer()
@@ -44,6 +43,7 @@ def test_producer_really_is_idempotent_with_acks_all(kafka_bootstrap):
         KafkaProducer(bootstrap_servers=[kafka_bootstrap], **{**PRODUCER_DEFAULTS, "retries": 0})
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("workers", [1, 2])
 def test_publish_a_run_and_consume_every_topic_back(
     kafka_bootstrap, tmp_path, workers, monkeypatch
@@ -113,6 +113,7 @@ def test_unreachable_broker_retries_then_fails_clearly_and_records_nothing(tmp_p
     assert lake.list("state") == []
 
 
+@pytest.mark.integration
 def test_results_command_reads_a_kafka_topic(kafka_bootstrap, tmp_path, monkeypatch):
     from typer.testing import CliRunner
 
@@ -135,6 +136,7 @@ def test_results_command_reads_a_kafka_topic(kafka_bootstrap, tmp_path, monkeypa
     assert len(lines) == 4
 
 
+@pytest.mark.integration
 def test_an_invalid_message_midway_stops_the_workers_and_records_nothing(
     kafka_bootstrap, tmp_path, monkeypatch
 ):

@@ -9,13 +9,7 @@ import os
 
 import pytest
 
-from flows.config import get_settings
-from flows.lake import Lake
-from flows.reports.archive import report_store
-from flows.reports.run import make_report
-from tests.analysis_outputs import write_outputs
 from tests.reports.browser import Browser, find_chromium
-from tests.reports.mart import write_mart
 
 pytestmark = pytest.mark.integration
 
@@ -47,20 +41,9 @@ def not_blank(png: bytes) -> bool:
 
 
 @pytest.fixture
-def rendered(tmp_path, monkeypatch):
+def rendered(render_infographic):
     """The real infographic notebook rendered and archived in a folder lake."""
-    monkeypatch.setenv("BIGD_WAREHOUSE_URL", write_mart(tmp_path / "warehouse.duckdb"))
-    monkeypatch.setenv("BIGD_LAKE", str(tmp_path / "lake"))
-    get_settings.cache_clear()
-    lake = Lake.from_url(str(tmp_path / "lake"))
-    write_outputs(lake, "analysis/run-1", run_id="run-1")
-    manifest = make_report(
-        report_store(lake),
-        "infographic",
-        {"analysis_dir": "analysis/run-1"},
-        "ig-1",
-        "analysis/run-1",
-    )
+    lake, _, manifest = render_infographic()
     assert manifest["status"] == "succeeded", manifest["error"]
     folder = manifest["folder"]
     return {

@@ -7,13 +7,9 @@ import json
 import pandas as pd
 import pytest
 
-from flows.config import get_settings
-from flows.lake import Lake
 from flows.reports import infographic as info
-from flows.reports.archive import report_store
-from flows.reports.run import make_report, report_record
-from tests.analysis_outputs import potential_table, prospects_table, write_outputs
-from tests.reports.mart import write_mart
+from flows.reports.run import report_record
+from tests.analysis_outputs import potential_table, prospects_table
 
 
 def test_sections_speak_portuguese_with_brazilian_numbers():
@@ -45,21 +41,8 @@ def test_sections_speak_portuguese_with_brazilian_numbers():
 
 
 @pytest.mark.integration
-def test_the_infographic_notebook_renders_from_the_warehouse_and_analysis(tmp_path, monkeypatch):
-    monkeypatch.setenv("BIGD_WAREHOUSE_URL", write_mart(tmp_path / "warehouse.duckdb"))
-    monkeypatch.setenv("BIGD_LAKE", str(tmp_path / "lake"))
-    get_settings.cache_clear()
-    lake = Lake.from_url(str(tmp_path / "lake"))
-    write_outputs(lake, "analysis/run-1", run_id="run-1")
-    store = report_store(lake)
-
-    manifest = make_report(
-        store,
-        "infographic",
-        {"analysis_dir": "analysis/run-1", "top_n": 5},
-        "ig-1",
-        "analysis/run-1",
-    )
+def test_the_infographic_notebook_renders_from_the_warehouse_and_analysis(render_infographic):
+    lake, store, manifest = render_infographic(top_n=5)
 
     assert manifest["status"] == "succeeded", manifest["error"]
     assert manifest["headline"]["prospects_scored"] == 12

@@ -4,7 +4,11 @@ formatted and bare, alone and inside text)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import pyarrow as pa
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -35,46 +39,57 @@ def _corrupt(value: str, position: int, replacement: str) -> str:
     return value[:position] + replacement + value[position + 1 :]
 
 
+@dataclass(frozen=True)
+class Kind:
+    """One identifier: its reference functions, its detectors and how it is masked."""
+
+    bodies: st.SearchStrategy
+    alphabet: str
+    check_digits: Callable[[str], str]
+    formatted: Callable[[str], str]
+    is_valid: Callable[[str], bool]
+    matches: Callable[[pa.Array], pa.Array]
+    detect: Callable[[pa.Array], tuple[pa.Array, int]]
+    text: str  # where the identifier sits, as a format string
+    mask: str
+
+    def draw_valid(self, data: st.DataObject) -> tuple[str, str]:
+        """A random body and the valid identifier made of it."""
+        body = data.draw(self.bodies)
+        return body, body + self.check_digits(body)
+
+
+KINDS = {
+    "cpf": Kind(cpf_bodies, DIGITS, cpf_check_digits, format_cpf, is_valid_cpf, is_cpf,
+                detect_cpf, "MARIA DA SILVA {}", "[CPF]"),
+    "cnpj": Kind(cnpj_bodies, ALNUM, cnpj_check_digits, format_cnpj, is_valid_cnpj, is_cnpj,
+                 detect_cnpj, "SOCIA {} LTDA", "[CNPJ]"),
+}  # fmt: skip
+each_kind = pytest.mark.parametrize("kind", KINDS.values(), ids=KINDS)
+
+
+@each_kind
 @fast
-@given(cpf_bodies, formatted)
-def test_valid_cpf_is_accepted_formatted_or_bare(body, pretty):
-    cpf = body + cpf_check_digits(body)
-    shown = format_cpf(cpf) if pretty else cpf
-    assert is_cpf(pa.array([shown])).tolist() == [True]
-    masked, hits = detect_cpf(pa.array([f"MARIA DA SILVA {shown}"]))
-    assert (masked.to_pylist(), hits) == (["MARIA DA SILVA [CPF]"], 1)
+@given(data=st.data(), pretty=formatted)
+def test_a_valid_identifier_is_accepted_formatted_or_bare(kind, data, pretty):
+    _, value = kind.draw_valid(data)
+    shown = kind.formatted(value) if pretty else value
+    assert kind.matches(pa.array([shown])).tolist() == [True]
+    masked, hits = kind.detect(pa.array([kind.text.format(shown)]))
+    assert (masked.to_pylist(), hits) == ([kind.text.format(kind.mask)], 1)
 
 
+@each_kind
 @fast
-@given(cpf_bodies, st.integers(0, 10), st.sampled_from(DIGITS), formatted)
-def test_cpf_with_one_changed_digit_matches_the_reference(body, position, digit, pretty):
-    cpf = body + cpf_check_digits(body)
-    corrupted = _corrupt(cpf, position, digit)
-    shown = format_cpf(corrupted) if pretty else corrupted
-    assert is_cpf(pa.array([shown])).tolist() == [is_valid_cpf(corrupted)]
-    if corrupted != cpf and position >= 9:  # a changed check digit is always caught
-        assert not is_cpf(pa.array([shown]))[0]
-
-
-@fast
-@given(cnpj_bodies, formatted)
-def test_valid_cnpj_is_accepted_both_forms_formatted_or_bare(body, pretty):
-    cnpj = body + cnpj_check_digits(body)
-    shown = format_cnpj(cnpj) if pretty else cnpj
-    assert is_cnpj(pa.array([shown])).tolist() == [True]
-    masked, hits = detect_cnpj(pa.array([f"SOCIA {shown} LTDA"]))
-    assert (masked.to_pylist(), hits) == (["SOCIA [CNPJ] LTDA"], 1)
-
-
-@fast
-@given(cnpj_bodies, st.integers(0, 13), st.sampled_from(ALNUM), formatted)
-def test_cnpj_with_one_changed_character_matches_the_reference(body, position, char, pretty):
-    cnpj = body + cnpj_check_digits(body)
-    corrupted = _corrupt(cnpj, position, char)
-    shown = format_cnpj(corrupted) if pretty else corrupted
-    assert is_cnpj(pa.array([shown])).tolist() == [is_valid_cnpj(corrupted)]
-    if corrupted != cnpj and position >= 12:  # a changed check digit is always caught
-        assert not is_cnpj(pa.array([shown]))[0]
+@given(data=st.data(), pretty=formatted)
+def test_one_changed_character_is_judged_like_the_reference(kind, data, pretty):
+    body, value = kind.draw_valid(data)
+    position = data.draw(st.integers(0, len(value) - 1))
+    corrupted = _corrupt(value, position, data.draw(st.sampled_from(kind.alphabet)))
+    shown = kind.formatted(corrupted) if pretty else corrupted
+    assert kind.matches(pa.array([shown])).tolist() == [kind.is_valid(corrupted)]
+    if corrupted != value and position >= len(body):  # a changed check digit is always caught
+        assert not kind.matches(pa.array([shown]))[0]
 
 
 @fast

@@ -80,7 +80,7 @@ def latest_release(source: str, client: httpx.Client | None = None) -> str:
     """The newest release published at ``source``: the Receita's listing (or any web index
     of ``YYYY-MM/`` folders), or a local folder of ``YYYY-MM`` sub-folders."""
     if is_url(source):
-        with _client(client) as http:
+        with http_client(client) as http:
             response = http.get(f"{source.rstrip('/')}/")
         response.raise_for_status()
         releases = releases_in_listing(response.text)
@@ -99,7 +99,7 @@ def latest_release(source: str, client: httpx.Client | None = None) -> str:
 def list_release(location: str, client: httpx.Client | None = None) -> list[str]:
     """The CNPJ zip names in a release folder (a web index page or a local folder)."""
     if is_url(location):
-        with _client(client) as http:
+        with http_client(client) as http:
             response = http.get(f"{location}/")
         names = {unquote(href.rsplit("/", 1)[-1]) for href in _HREF.findall(response.text)}
         if response.status_code >= 400 or not names:
@@ -129,7 +129,7 @@ def fetch(
     meta_key = layout.cnpj_fetch_meta_key(release, name)
     known = json.loads(lake.read_bytes(meta_key)) if lake.exists(meta_key) else None
     if is_url(location):
-        with _client(None) as http:
+        with http_client(None) as http:
             size, server_md5, etag = _head(http, f"{location}/{name}")
             if lake.exists(key):
                 _check_same(lake.size(key), known, size, server_md5, name)
@@ -257,13 +257,17 @@ def _download_once(http, url: str, dest: Path, size: int, etag: str | None, adva
         raise TransientError(f"short body: {dest.stat().st_size} of {size} bytes")
 
 
+HTTP_TIMEOUT = httpx.Timeout(30.0, read=120.0)
+
+
 @contextmanager
-def _client(client: httpx.Client | None) -> Iterator[httpx.Client]:
+def http_client(client: httpx.Client | None = None) -> Iterator[httpx.Client]:
+    """``client`` as given (kept open), else a new client for open-data servers: long
+    reads, redirects followed; the one HTTP setup of the CNPJ and public downloads."""
     if client is not None:
         yield client
         return
-    timeout = httpx.Timeout(30.0, read=120.0)
-    with httpx.Client(timeout=timeout, follow_redirects=True) as http:
+    with httpx.Client(timeout=HTTP_TIMEOUT, follow_redirects=True) as http:
         yield http
 
 

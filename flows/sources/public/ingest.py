@@ -25,13 +25,15 @@ import pyarrow.parquet as pq
 
 from flows import layout
 from flows.lake import Lake
+from flows.retry import retrying
+from flows.sources.cnpj.download import http_client
 from flows.sources.public.catalog import Catalog, CatalogError, DatasetEntry, ProductionSpec
 from flows.sources.public.datasets import RawFile, methods
 from flows.sources.public.errors import DatasetError
 from flows.sources.public.read import read_and_validate, validate_table
 
 SOURCE_PLACEHOLDER = "{source}"
-HTTP_TIMEOUT = httpx.Timeout(30.0, read=120.0)
+FETCH_ATTEMPTS = 4  # a plain URL; transient errors only (flows.retry)
 
 Scrubber = Callable[[str, pa.Table], tuple[pa.Table, Any]]
 
@@ -124,24 +126,35 @@ trusted_key = layout.public_trusted_key
 _write_atomically = layout.write_atomically
 
 
-def fetch(planned: PlannedDataset, lake: Lake, day: dt.date, work_dir: Path | None = None) -> str:
-    """Copy the dataset's file (local path or HTTP) into the raw zone; returns its key."""
+def fetch(
+    planned: PlannedDataset,
+    lake: Lake,
+    day: dt.date,
+    work_dir: Path | None = None,
+    client: httpx.Client | None = None,
+) -> str:
+    """Copy the dataset's file (local path or HTTP) into the raw zone; returns its key.
+
+    Downloads retry here and only here (``flows.retry``: transient trouble only, so a 404
+    fails at once); a pinned file goes through the CNPJ download, which resumes and retries."""
     if planned.pin is not None and is_url(planned.location):
         from flows.sources.public.pinned import fetch_pinned
 
-        return fetch_pinned(planned.location, planned.pin, lake, work_dir or Path(gettempdir()))
+        work = work_dir or Path(gettempdir())
+        return fetch_pinned(planned.location, planned.pin, lake, work, client)
     key = raw_key(planned.name, day, planned.filename)
     if is_url(planned.location):
+        with http_client(client) as http:
 
-        def download(sink: Any) -> None:
-            with httpx.stream(
-                "GET", planned.location, timeout=HTTP_TIMEOUT, follow_redirects=True
-            ) as response:
-                response.raise_for_status()
-                for chunk in response.iter_bytes(1 << 20):
-                    sink.write(chunk)
+            def download(sink: Any) -> None:
+                with http.stream("GET", planned.location) as response:
+                    response.raise_for_status()
+                    for chunk in response.iter_bytes(1 << 20):
+                        sink.write(chunk)
 
-        _write_atomically(lake, key, download)
+            for attempt in retrying(attempts=FETCH_ATTEMPTS):
+                with attempt:
+                    _write_atomically(lake, key, download)
     else:
         path = Path(planned.location)
         if not path.is_file():

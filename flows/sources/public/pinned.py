@@ -15,7 +15,7 @@ import httpx
 import pyarrow.fs as pafs
 
 from flows.lake import Lake
-from flows.sources.cnpj.download import DownloadError, download
+from flows.sources.cnpj.download import DownloadError, download, http_client
 from flows.sources.public.catalog import ProductionSpec
 
 CHUNK = 1 << 20
@@ -56,13 +56,8 @@ def fetch_pinned(
     if lake.exists(key) and (pin.size is None or lake.size(key) == pin.size):
         return key  # already fetched (e.g. by the other dataset read from the same zip)
     local = work_dir / f"{filename}.part"
-    timeout = httpx.Timeout(30.0, read=120.0)
-    http = client or httpx.Client(timeout=timeout, follow_redirects=True)
-    try:
+    with http_client(client) as http:
         download(http, url, local)
-    finally:
-        if client is None:
-            http.close()
     try:
         verify(local, pin, url)
     except DownloadError:

@@ -17,23 +17,7 @@ import pytest
 from flows.lake import Lake
 from flows.sources.cnpj import download
 from flows.sources.cnpj import release as cnpj_release
-from flows.sources.cnpj.release import run_release
-from tests.cnpj_fixtures import receita_line, write_release, write_zip
-
-RELEASE = "2026-05"
-
-
-def passthrough(dataset: str, table):
-    return table, None
-
-
-@pytest.fixture
-def lake(tmp_path) -> Lake:
-    return Lake.from_url(str(tmp_path / "lake"))
-
-
-def run(lake, tmp_path, source, **options):
-    return run_release(lake, RELEASE, str(source), passthrough, tmp_path / "work", 0.001, **options)
+from tests.cnpj_fixtures import RELEASE, receita_line, run_unscrubbed, write_release, write_zip
 
 
 def snapshot(lake: Lake) -> dict[str, bytes]:
@@ -87,7 +71,7 @@ def test_a_second_run_of_a_release_refuses_and_never_deletes_the_live_run(
 
     def first() -> None:
         try:
-            outcome["first"] = run(lake, tmp_path / "a", tmp_path / "src")
+            outcome["first"] = run_unscrubbed(lake, tmp_path / "a", tmp_path / "src")
         except BaseException as error:  # reported by the assertions below
             outcome["first"] = error
 
@@ -97,7 +81,7 @@ def test_a_second_run_of_a_release_refuses_and_never_deletes_the_live_run(
     assert first_parsing.wait(timeout=60)
     try:
         with pytest.raises(cnpj_release.ReleaseLocked, match=r"2026-05 .*being ingested by"):
-            run(lake, tmp_path / "b", tmp_path / "src")
+            run_unscrubbed(lake, tmp_path / "b", tmp_path / "src")
     finally:
         second_done.set()
         thread.join(timeout=120)
@@ -108,7 +92,7 @@ def test_a_second_run_of_a_release_refuses_and_never_deletes_the_live_run(
     )
     assert table.num_rows == 40
     # Once the first run is over, the release is free again.
-    assert run(lake, tmp_path / "c", tmp_path / "src").tables()["estabelecimentos"] == 40
+    assert run_unscrubbed(lake, tmp_path / "c", tmp_path / "src").tables()["estabelecimentos"] == 40
 
 
 # ---- a re-run from a partial folder ----------------------------------------------------
@@ -116,26 +100,26 @@ def test_a_second_run_of_a_release_refuses_and_never_deletes_the_live_run(
 
 def test_a_rerun_from_a_folder_missing_files_refuses_and_keeps_the_release(tmp_path, lake):
     write_release(tmp_path / "src", rows_per_file=10)
-    run(lake, tmp_path, tmp_path / "src")
+    run_unscrubbed(lake, tmp_path, tmp_path / "src")
     before = snapshot(lake)
     partial = tmp_path / "partial"
     partial.mkdir()
     (partial / "Cnaes.zip").write_bytes((tmp_path / "src" / "Cnaes.zip").read_bytes())
     with pytest.raises(cnpj_release.IncompleteRelease, match=r"Estabelecimentos0\.zip"):
-        run(lake, tmp_path, partial)
+        run_unscrubbed(lake, tmp_path, partial)
     assert snapshot(lake) == before
 
 
 def test_a_partial_rerun_keeps_the_previous_quarantine(tmp_path, lake):
     bad = {"Socios1.zip": {3: b'"short"\n'}}
     write_release(tmp_path / "src", rows_per_file=2000, bad_lines=bad)
-    run(lake, tmp_path, tmp_path / "src")
+    run_unscrubbed(lake, tmp_path, tmp_path / "src")
     assert lake.exists(f"quarantine/cnpj/{RELEASE}/Socios1.jsonl")
     partial = tmp_path / "partial"
     partial.mkdir()
     (partial / "Socios1.zip").write_bytes((tmp_path / "src" / "Socios1.zip").read_bytes())
     with pytest.raises(cnpj_release.IncompleteRelease):
-        run(lake, tmp_path, partial)
+        run_unscrubbed(lake, tmp_path, partial)
     assert lake.exists(f"quarantine/cnpj/{RELEASE}/Socios1.jsonl")
 
 
@@ -148,7 +132,7 @@ def test_a_utf8_file_read_as_latin1_is_quarantined_and_fails_naming_the_file(tmp
     lines = [(";".join(f'"{f}"' for f in row) + "\n").encode("utf-8") for row in rows]
     write_zip(tmp_path / "src" / "Cnaes.zip", lines)
     with pytest.raises(cnpj_release.BadRowRateExceeded, match=r"Cnaes\.zip"):
-        run(lake, tmp_path, tmp_path / "src")
+        run_unscrubbed(lake, tmp_path, tmp_path / "src")
     assert not lake.exists(f"trusted/cnpj/{RELEASE}/cnaes")
     (row,) = _quarantined(lake, "Cnaes")  # the line without accents decodes the same
     assert row["line"] == 2 and "UTF-8" in row["reason"] and "descricao" in row["reason"]
@@ -181,10 +165,10 @@ def test_a_corrupt_zip_never_enters_raw_and_the_corrected_rerun_works(tmp_path, 
     good = (tmp_path / "src" / "Empresas1.zip").read_bytes()
     _corrupt(tmp_path / "src" / "Empresas1.zip")
     with pytest.raises(download.DownloadError, match=r"Empresas1\.zip: .*corrupt"):
-        run(lake, tmp_path, tmp_path / "src")
+        run_unscrubbed(lake, tmp_path, tmp_path / "src")
     assert not lake.exists(f"raw/cnpj/{RELEASE}/Empresas1.zip")
     (tmp_path / "src" / "Empresas1.zip").write_bytes(good)
-    summary = run(lake, tmp_path, tmp_path / "src")
+    summary = run_unscrubbed(lake, tmp_path, tmp_path / "src")
     assert summary.tables()["empresas"] == 400
 
 
@@ -207,7 +191,7 @@ def test_empty_files_and_zips_fail_naming_the_file(tmp_path, lake, content, prob
     else:
         target.write_bytes(content)
     with pytest.raises(download.DownloadError, match=rf"Socios0\.zip: .*{problem}"):
-        run(lake, tmp_path, tmp_path / "src")
+        run_unscrubbed(lake, tmp_path, tmp_path / "src")
     assert not lake.exists(f"raw/cnpj/{RELEASE}/Socios0.zip")
 
 
@@ -230,7 +214,7 @@ def test_unchanged_rows_still_parse_after_the_fixes(tmp_path, lake):
     write_release(tmp_path / "src", rows_per_file=10)
     rows = [["5611201", "Restaurantes e similares - Nº 1ª JOÃO ÁGUA"], ["4711302", "Açaí"]]
     write_zip(tmp_path / "src" / "Cnaes.zip", [receita_line(row) for row in rows])
-    run(lake, tmp_path, tmp_path / "src")
+    run_unscrubbed(lake, tmp_path, tmp_path / "src")
     table = pq.read_table(lake.path(f"trusted/cnpj/{RELEASE}/cnaes"))
     assert table.column("descricao").to_pylist() == [row[1] for row in rows]
 

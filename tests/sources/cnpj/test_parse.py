@@ -13,17 +13,7 @@ from flows.lake import Lake
 from flows.sources.cnpj.ingest import ingest_file
 from flows.sources.cnpj.layout import LAYOUTS, classify, expected_file_names
 from flows.sources.cnpj.quarantine import read_quarantine
-from tests.cnpj_fixtures import establishment, receita_line, write_release
-
-
-def passthrough(dataset: str, table):
-    """Tests of parsing mechanics only: scrubbing is tested with the real policy elsewhere."""
-    return table, None
-
-
-@pytest.fixture
-def lake(tmp_path) -> Lake:
-    return Lake.from_url(str(tmp_path / "lake"))
+from tests.cnpj_fixtures import establishment, passthrough, receita_line, write_release
 
 
 def ingest(lake: Lake, folder, name: str, **options):

@@ -14,48 +14,32 @@ from flows import layout
 from flows.lake import Lake
 from flows.sources.cnpj import download, store
 from flows.sources.cnpj.release import BadRowRateExceeded, run_release
-from tests.cnpj_fixtures import write_release
-
-
-def passthrough(dataset: str, table):
-    """Tests of release mechanics only: scrubbing is tested with the real policy elsewhere."""
-    return table, None
-
-
-@pytest.fixture
-def lake(tmp_path) -> Lake:
-    return Lake.from_url(str(tmp_path / "lake"))
-
-
-def run(lake, tmp_path, source, **options):
-    return run_release(
-        lake, "2026-05", str(source), passthrough, tmp_path / "work", 0.001, **options
-    )
+from tests.cnpj_fixtures import RELEASE, passthrough, run_unscrubbed, write_release
 
 
 def snapshot(lake: Lake, zone: str = "trusted") -> dict[str, bytes]:
-    prefix = f"{zone}/cnpj/2026-05"
+    prefix = f"{zone}/cnpj/{RELEASE}"
     return {o.key: lake.read_bytes(o.key) for o in lake.list(prefix) if "_SUCCESS" not in o.key}
 
 
 def test_rerun_replaces_output_exactly(tmp_path, lake):
     write_release(tmp_path / "src", rows_per_file=30)
-    first = run(lake, tmp_path, tmp_path / "src")
+    first = run_unscrubbed(lake, tmp_path, tmp_path / "src")
     before = snapshot(lake)
-    second = run(lake, tmp_path, tmp_path / "src")
+    second = run_unscrubbed(lake, tmp_path, tmp_path / "src")
     assert second.skipped_downloads == len(second.files) == 13 and second.fetched == 0
     assert snapshot(lake) == before  # same parts, same bytes: no duplicates
-    table = pq.read_table(lake.path("trusted/cnpj/2026-05/estabelecimentos"))
+    table = pq.read_table(lake.path(f"trusted/cnpj/{RELEASE}/estabelecimentos"))
     assert table.num_rows == 60 == first.tables()["estabelecimentos"]
     assert len(table.column("cnpj").unique()) == 60
-    manifest = layout.read_manifest(lake, "trusted/cnpj/2026-05/estabelecimentos")
+    manifest = layout.read_manifest(lake, f"trusted/cnpj/{RELEASE}/estabelecimentos")
     assert manifest["rows"] == 60 and manifest["run_id"] == second.run_id
     assert not lake.list("trusted/cnpj/_staging") and not lake.list("trusted/cnpj/_replaced")
 
 
 def test_crash_mid_write_keeps_previous_output(tmp_path, lake, monkeypatch):
     write_release(tmp_path / "src", rows_per_file=30)
-    run(lake, tmp_path, tmp_path / "src")
+    run_unscrubbed(lake, tmp_path, tmp_path / "src")
     before = snapshot(lake)
     writes = {"count": 0}
     real_write = pq.ParquetWriter.write_table
@@ -68,14 +52,14 @@ def test_crash_mid_write_keeps_previous_output(tmp_path, lake, monkeypatch):
 
     monkeypatch.setattr(pq.ParquetWriter, "write_table", crash_on_fifth)
     with pytest.raises(OSError, match="disk vanished"):
-        run(lake, tmp_path, tmp_path / "src")
+        run_unscrubbed(lake, tmp_path, tmp_path / "src")
     assert snapshot(lake) == before
-    assert pq.read_table(lake.path("trusted/cnpj/2026-05/socios")).num_rows == 60
+    assert pq.read_table(lake.path(f"trusted/cnpj/{RELEASE}/socios")).num_rows == 60
 
 
 def test_swap_cut_between_renames_is_recovered(tmp_path, lake, monkeypatch):
     write_release(tmp_path / "src", rows_per_file=10)
-    run(lake, tmp_path, tmp_path / "src")
+    run_unscrubbed(lake, tmp_path, tmp_path / "src")
     before = snapshot(lake)
     real_move = Lake.move
 
@@ -86,22 +70,22 @@ def test_swap_cut_between_renames_is_recovered(tmp_path, lake, monkeypatch):
 
     monkeypatch.setattr(Lake, "move", die_after_moving_aside)
     with pytest.raises(KeyboardInterrupt):
-        run(lake, tmp_path, tmp_path / "src")
+        run_unscrubbed(lake, tmp_path, tmp_path / "src")
     monkeypatch.setattr(Lake, "move", real_move)
-    store.recover(lake, "2026-05")
+    store.recover(lake, RELEASE)
     assert snapshot(lake) == before
 
 
 def test_too_many_bad_rows_fails_naming_the_file(tmp_path, lake):
     write_release(tmp_path / "src", rows_per_file=10)
-    run(lake, tmp_path, tmp_path / "src")
+    run_unscrubbed(lake, tmp_path, tmp_path / "src")
     before = snapshot(lake)
-    lake.delete_prefix("raw/cnpj/2026-05")  # a corrected re-publication, old raw moved aside
-    lake.delete_prefix("state/cnpj/raw/2026-05")
+    lake.delete_prefix(f"raw/cnpj/{RELEASE}")  # a corrected re-publication, old raw moved aside
+    lake.delete_prefix(f"state/cnpj/raw/{RELEASE}")
     bad = {"Socios1.zip": {4: b'"short"\n'}}
     write_release(tmp_path / "src2", rows_per_file=10, bad_lines=bad)
     with pytest.raises(BadRowRateExceeded, match=r"Socios1\.zip \(10\.000%\)"):
-        run_release(lake, "2026-05", str(tmp_path / "src2"), passthrough, tmp_path / "w", 0.001)
+        run_release(lake, RELEASE, str(tmp_path / "src2"), passthrough, tmp_path / "w", 0.001)
     assert snapshot(lake) == before
 
 
@@ -146,7 +130,7 @@ class _Handler(SimpleHTTPRequestHandler):
 @pytest.fixture
 def http_source(tmp_path):
     folder = tmp_path / "site"
-    write_release(folder / "2026-05", rows_per_file=200)
+    write_release(folder / RELEASE, rows_per_file=200)
     handler = type("Handler", (_Handler,), {"cut_once": set(), "range_requests": []})
     server = ThreadingHTTPServer(("127.0.0.1", 0), partial(handler, directory=str(folder)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -159,16 +143,16 @@ def http_source(tmp_path):
 @pytest.mark.integration
 def test_download_resumes_after_dropped_connection(tmp_path, lake, http_source):
     base, handler, folder = http_source
-    handler.cut_once.add("/2026-05/Estabelecimentos1.zip")
-    location = download.release_location("2026-05", base)
+    handler.cut_once.add(f"/{RELEASE}/Estabelecimentos1.zip")
+    location = download.release_location(RELEASE, base)
     assert len(download.list_release(location)) == 13
-    fetched = download.fetch(lake, "2026-05", location, "Estabelecimentos1.zip", tmp_path / "w")
-    original = (folder / "2026-05" / "Estabelecimentos1.zip").read_bytes()
+    fetched = download.fetch(lake, RELEASE, location, "Estabelecimentos1.zip", tmp_path / "w")
+    original = (folder / RELEASE / "Estabelecimentos1.zip").read_bytes()
     assert lake.read_bytes(fetched.key) == original
     assert fetched.md5 == hashlib.md5(original).hexdigest() and not fetched.skipped
     resumed = [r for r in handler.range_requests if r]
     assert len(resumed) == 1 and int(resumed[0][6:-1]) > 0  # continued, not restarted
-    again = download.fetch(lake, "2026-05", location, "Estabelecimentos1.zip", tmp_path / "w")
+    again = download.fetch(lake, RELEASE, location, "Estabelecimentos1.zip", tmp_path / "w")
     assert again.skipped
 
 
@@ -177,8 +161,8 @@ def test_release_from_http_matches_release_from_folder(tmp_path, http_source):
     base, _, folder = http_source
     over_http = Lake.from_url(str(tmp_path / "lake1"))
     from_folder = Lake.from_url(str(tmp_path / "lake2"))
-    run(over_http, tmp_path, base)
-    run(from_folder, tmp_path, folder / "2026-05")
+    run_unscrubbed(over_http, tmp_path, base)
+    run_unscrubbed(from_folder, tmp_path, folder / RELEASE)
     assert snapshot(over_http).keys() == snapshot(from_folder).keys()
     for key in snapshot(over_http):
         if key.endswith(".parquet"):
@@ -187,10 +171,10 @@ def test_release_from_http_matches_release_from_folder(tmp_path, http_source):
 
 def test_raw_files_are_immutable(tmp_path, lake):
     write_release(tmp_path / "src", rows_per_file=10)
-    run(lake, tmp_path, tmp_path / "src")
+    run_unscrubbed(lake, tmp_path, tmp_path / "src")
     write_release(tmp_path / "src", rows_per_file=11)
     with pytest.raises(download.DownloadError, match="immutable"):
-        run(lake, tmp_path, tmp_path / "src")
+        run_unscrubbed(lake, tmp_path, tmp_path / "src")
 
 
 def test_rows_planted_by_the_sample_generator_are_quarantined_at_their_lines(tmp_path, lake):
@@ -204,10 +188,10 @@ def test_rows_planted_by_the_sample_generator_are_quarantined_at_their_lines(tmp
     planted = {
         (row["file"].removeprefix("cnpj/"), row["line"]) for row in manifest["malformed_rows"]
     }
-    summary = run(lake, tmp_path, tmp_path / "release" / "cnpj")
+    summary = run_unscrubbed(lake, tmp_path, tmp_path / "release" / "cnpj")
     found = {
         (row["file"], row["line"])
-        for obj in lake.list("quarantine/cnpj/2026-05")
+        for obj in lake.list(f"quarantine/cnpj/{RELEASE}")
         for row in read_quarantine(lake, obj.key)
     }
     assert planted and found == planted
@@ -219,11 +203,11 @@ def test_rerun_on_s3_lake_replaces_output(tmp_path, s3_bucket):
     endpoint, bucket = s3_bucket
     lake = Lake.from_url(f"s3://{bucket}/bigd", endpoint)
     write_release(tmp_path / "src", rows_per_file=20)
-    run(lake, tmp_path, tmp_path / "src")
+    run_unscrubbed(lake, tmp_path, tmp_path / "src")
     before = snapshot(lake)
-    second = run(lake, tmp_path, tmp_path / "src")
+    second = run_unscrubbed(lake, tmp_path, tmp_path / "src")
     assert snapshot(lake) == before and second.skipped_downloads == 13
-    manifest = layout.read_manifest(lake, "trusted/cnpj/2026-05/socios")
+    manifest = layout.read_manifest(lake, f"trusted/cnpj/{RELEASE}/socios")
     assert manifest["rows"] == 40 and manifest["run_id"] == second.run_id
     assert [p["key"] for p in manifest["parts"]] == ["part-00000.parquet", "part-01000.parquet"]
     assert not lake.list("trusted/cnpj/_staging") and not lake.list("trusted/cnpj/_replaced")
@@ -236,14 +220,14 @@ def test_a_corrupt_download_is_dropped_and_the_corrected_file_is_fetched(
     from tests.sources.cnpj.test_data_loss import _corrupt
 
     base, _, folder = http_source
-    served = folder / "2026-05" / "Empresas1.zip"
+    served = folder / RELEASE / "Empresas1.zip"
     good = served.read_bytes()
     _corrupt(served)
-    location = download.release_location("2026-05", base)
+    location = download.release_location(RELEASE, base)
     with pytest.raises(download.DownloadError, match=r"Empresas1\.zip: corrupt zip"):
-        download.fetch(lake, "2026-05", location, "Empresas1.zip", tmp_path / "w")
-    assert not lake.exists("raw/cnpj/2026-05/Empresas1.zip")
+        download.fetch(lake, RELEASE, location, "Empresas1.zip", tmp_path / "w")
+    assert not lake.exists(f"raw/cnpj/{RELEASE}/Empresas1.zip")
     assert not list((tmp_path / "w").rglob("*.part"))  # not resumed into the next try
     served.write_bytes(good)
-    fetched = download.fetch(lake, "2026-05", location, "Empresas1.zip", tmp_path / "w")
+    fetched = download.fetch(lake, RELEASE, location, "Empresas1.zip", tmp_path / "w")
     assert lake.read_bytes(fetched.key) == good

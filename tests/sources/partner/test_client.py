@@ -359,7 +359,6 @@ def test_unknown_table_is_refused_with_the_partner_message_and_not_retried(api, 
     assert len(api.requests) == 1 and sleep.waits == []
 
 
-@pytest.mark.integration
 def test_connection_refused_is_retried_then_fails(sleep):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -219,7 +219,6 @@ def test_a_rerun_of_a_day_replaces_exactly_that_day(tmp_path, lake, sleep):
     assert everything.count_rows() == 12 + len(expected) + 12
 
 
-@pytest.mark.integration
 def test_watermark_advances_only_after_a_day_is_fully_written(stub_ctx, lake, monkeypatch):
     ctx = stub_ctx
     original_write = partner_ingest.write_watermark

@@ -266,7 +266,7 @@ def test_cli_help_and_tiny_generation(tmp_path):
         [sys.executable, "-m", "flows", "sample", "--help"],
         capture_output=True,
         text=True,
-        cwd=Path(__file__).parents[1],
+        cwd=Path(__file__).parents[2],
         check=False,
     )
     assert help_run.returncode == 0 and "--establishments" in help_run.stdout

@@ -6,7 +6,6 @@ import json
 
 import pyarrow.parquet as pq
 import pytest
-from prefect.states import Failed
 from typer.testing import CliRunner
 
 from flows.cli import app
@@ -41,24 +40,6 @@ def test_cli_location_needs_the_dataset_it_replaces(tmp_path):
     result = runner.invoke(app, ["ingest", "public", "--location", str(tmp_path / "x.xls")])
     assert result.exit_code == 2
     assert "name it with --dataset" in result.output
-
-
-def test_only_transient_fetch_errors_are_retried():
-    import httpx
-
-    from flows.public_flow import _transient
-
-    request = httpx.Request("GET", "http://127.0.0.1/x.csv")
-
-    def status(code: int) -> httpx.HTTPStatusError:
-        response = httpx.Response(code, request=request)
-        return httpx.HTTPStatusError(str(code), request=request, response=response)
-
-    assert _transient(None, None, Failed(data=status(503)))
-    assert _transient(None, None, Failed(data=status(429)))
-    assert _transient(None, None, Failed(data=httpx.ConnectError("refused")))
-    assert not _transient(None, None, Failed(data=status(404)))
-    assert not _transient(None, None, Failed(data=ValueError("schema mismatch")))
 
 
 def test_run_summary_reads_as_one_line_and_merges_the_scrub_counts():

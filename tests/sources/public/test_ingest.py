@@ -145,6 +145,36 @@ def test_a_missing_file_over_http_is_an_http_error(http_release, lake):
     assert lake.list("raw/") == []  # nothing half-written is left behind
 
 
+def _answering(*statuses: int, body: bytes = b"uf;ipm\n"):
+    """A client whose server answers ``statuses`` in turn (Retry-After 0 on a 503)."""
+    seen: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        status = statuses[min(len(seen), len(statuses) - 1)]
+        seen.append(request.url.path)
+        headers = {"Retry-After": "0"} if status == 503 else {}
+        return httpx.Response(status, headers=headers, content=body if status == 200 else b"")
+
+    return httpx.Client(transport=httpx.MockTransport(answer)), seen
+
+
+def test_a_503_from_a_plain_url_is_retried_and_the_file_lands_whole(lake):
+    [planned] = plan(load_catalog(samples.CSV_CATALOG), "ipm_nm_uf", "http://ibge.test")
+    client, seen = _answering(503, 503, 200, body=b"uf;ipm\n35;0,42\n")
+    key = fetch(planned, lake, DAY, client=client)
+    assert len(seen) == 3 and seen[0].endswith(planned.filename)
+    assert lake.read_bytes(key) == b"uf;ipm\n35;0,42\n"
+
+
+def test_a_404_from_a_plain_url_fails_at_once_without_a_retry(lake):
+    [planned] = plan(load_catalog(samples.CSV_CATALOG), "ipm_nm_uf", "http://ibge.test")
+    client, seen = _answering(404, 200)
+    with pytest.raises(httpx.HTTPStatusError, match="404"):
+        fetch(planned, lake, DAY, client=client)
+    assert len(seen) == 1
+    assert lake.list("raw/") == []
+
+
 def test_decimal_comma_and_latin1_are_parsed(release):
     entry = load_catalog(samples.CSV_CATALOG).datasets["pof_food_spending"]
     data = (release / "public" / samples.POF_FILE).read_bytes()
