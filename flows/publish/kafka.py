@@ -5,7 +5,9 @@ Delivery guarantees, in order of what can go wrong:
 * the producer is idempotent and waits for every in-sync replica: ``acks="all"`` and
   ``enable_idempotence=True`` set *explicitly* (left implicit, a conflicting setting
   such as ``retries=0`` silently turns idempotence off; explicit, it raises);
-* gzip batches with ``linger_ms``: measured 20k msg/s uncompressed vs 32k gzip here;
+* gzip batches with ``linger_ms``; kafka-python checksums every batch (CRC-32C) in pure
+  Python unless the ``crc32c`` package is installed: with it (a pinned requirement) one
+  producer sent our 444-byte envelopes at 20-22k msg/s gzip, 25k uncompressed, here;
 * every ``send`` future is kept, ``flush()`` waits for all of them, then each future is
   checked, because ``flush()`` does not raise for records that failed;
 * only when every future succeeded are the counts returned and the ledger written.
