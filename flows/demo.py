@@ -167,7 +167,8 @@ def run_demo(workdir: Path, establishments: int = 5_000, seed: int = DEMO_SEED) 
     with PartnerApiServer(sample_dir, key=key) as partner_api:
         console.print(f"2/3 Partner API serving the sample at {partner_api.url}")
         _use_workdir(workdir, partner_api.url, key)
-        console.print("3/3 Running the pipeline on Prefect's temporary local server")
+        where = os.environ.get("PREFECT_API_URL") or "Prefect's temporary local server"
+        console.print(f"3/3 Running the pipeline on {where}")
         results = pipeline_on_sample(sample_dir, DEMO_RELEASE)
         purge(dry_run=True)
 
