@@ -25,13 +25,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from flows.resources import AWS_BLOCK, LAKE_BLOCK, PARTNER_KEY_BLOCK, PSEUDONYM_KEY_BLOCK
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 IMAGE_HOME = "/opt/bigd"
 POOL_TYPES = ("process", "docker", "kubernetes", "ecs")
-AWS_BLOCK = "bigd-aws"
-LAKE_BLOCK = "bigd-lake"
-PARTNER_KEY_BLOCK = "bigd-partner-api-key"
-PSEUDONYM_KEY_BLOCK = "bigd-pseudonym-key"
 
 Runner = Callable[..., subprocess.CompletedProcess]
 

@@ -39,15 +39,18 @@ from pydantic import SecretStr
 
 from flows.config import Settings, SettingsError, get_settings
 from flows.lake import Lake
+from flows.sources.partner.tables import PARTNER_SECRET_BLOCK
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
     from flows.warehouse.engines import EngineKind, Loader
 
-PARTNER_KEY_BLOCK = "bigd-partner-api-key"  # Prefect Secret block, when the env has no key
-PSEUDONYM_KEY_BLOCK = "bigd-pseudonym-key"  # Prefect Secret block (aws profile)
-LAKE_BLOCK = "bigd-lake"  # Prefect S3Bucket block (aws profile)
+# The Prefect blocks `bigd deploy` creates and the resources read when the env has no value.
+AWS_BLOCK = "bigd-aws"  # AwsCredentials: for the work pool's env; clients use the AWS chain
+LAKE_BLOCK = "bigd-lake"  # S3Bucket (aws profile)
+PARTNER_KEY_BLOCK = PARTNER_SECRET_BLOCK  # Secret, when BIGD_PARTNER_API_KEY is unset
+PSEUDONYM_KEY_BLOCK = "bigd-pseudonym-key"  # Secret (aws profile)
 
 
 class BlockUnavailable(LookupError):

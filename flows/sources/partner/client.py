@@ -32,7 +32,6 @@ import tenacity
 from pydantic import SecretStr
 
 from flows.config import SettingsError
-from flows.resources import PARTNER_KEY_BLOCK as SECRET_BLOCK
 from flows.retry import (
     RETRIABLE_STATUS,
     TransientError,
@@ -40,6 +39,7 @@ from flows.retry import (
     retry_after_seconds,
     retrying,
 )
+from flows.sources.partner.tables import PARTNER_SECRET_BLOCK
 
 ENDPOINT = "/api/InteliFunctionGetData"
 
@@ -283,7 +283,7 @@ class PartnerApiClient:
         if status in AUTH_STATUSES:
             self._refused = (
                 f"{described}: the partner API refused the key (HTTP {status}). Check "
-                f"BIGD_PARTNER_API_KEY or the Prefect Secret block {SECRET_BLOCK!r}; "
+                f"BIGD_PARTNER_API_KEY or the Prefect Secret block {PARTNER_SECRET_BLOCK!r}; "
                 "not retrying."
             )
             raise PartnerAuthError(self._refused)

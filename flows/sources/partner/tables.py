@@ -19,6 +19,7 @@ from flows import layout
 
 RAW_PREFIX = layout.PARTNER_RAW_PREFIX  # the restricted zone: purged after the retention period
 STATE_PREFIX = layout.PARTNER_STATE_PREFIX
+PARTNER_SECRET_BLOCK = "bigd-partner-api-key"  # the Prefect Secret block holding the key
 
 
 @dataclass(frozen=True)
