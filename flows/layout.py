@@ -174,6 +174,11 @@ def write_atomically(lake: Lake, key: str, write: Callable[[IO[bytes]], Any]) ->
             lake.delete(temporary)
 
 
+def write_bytes_atomically(lake: Lake, key: str, data: bytes) -> None:
+    """``write_atomically`` for bytes already in memory."""
+    write_atomically(lake, key, lambda sink: sink.write(data))
+
+
 def replace_prefix_with(lake: Lake, prefix: str, name: str, write: Callable[[IO[bytes]], Any]):
     """Make ``prefix`` hold exactly one object ``name``: written atomically first, then
     every other object below ``prefix`` removed (a reader never finds the prefix empty)."""

@@ -11,6 +11,7 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from flows import layout
 from flows.lake import Lake
 from flows.publish.envelope import Message
 from flows.publish.publisher import DeliveryLedger, record_delivery
@@ -34,7 +35,8 @@ class OutboxPublisher:
         for message in messages:
             lines.setdefault((message.envelope["run_id"], message.topic), []).append(message.value)
         for (run_id, topic), values in lines.items():
-            self.lake.write_bytes(self.key(topic, run_id), b"\n".join(values) + b"\n")
+            data = b"\n".join(values) + b"\n"  # a killed run leaves the old file or the new
+            layout.write_bytes_atomically(self.lake, self.key(topic, run_id), data)
         counts = {run_topic: len(values) for run_topic, values in lines.items()}
         return record_delivery(self.ledger, self.target, counts)
 
@@ -45,7 +47,8 @@ class OutboxPublisher:
         if run_id is not None:
             keys = [self.key(topic, run_id)] if self.lake.exists(self.key(topic, run_id)) else []
         else:
-            keys = [obj.key for obj in self.lake.list(f"{OUTBOX_PREFIX}/{topic}")]
+            listed = self.lake.list(f"{OUTBOX_PREFIX}/{topic}")
+            keys = [obj.key for obj in listed if obj.key.endswith(".jsonl")]  # not _tmp- files
         produced = 0
         for key in keys:
             for line in self.lake.read_bytes(key).splitlines():

@@ -13,6 +13,7 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import Any, Protocol
 
+from flows import layout
 from flows.lake import Lake
 from flows.publish.envelope import Message, Topics, utc_now
 
@@ -50,7 +51,8 @@ class DeliveryLedger:
         for (run_id, topic), count in counts.items():
             entry = {"run_id": run_id, "topic": topic, "messages": count, "target": target}
             entry["delivered_at"] = delivered_at
-            self.lake.write_bytes(self.key(run_id, topic), json.dumps(entry, indent=2).encode())
+            data = json.dumps(entry, indent=2).encode()
+            layout.write_bytes_atomically(self.lake, self.key(run_id, topic), data)
 
     def deliveries(self, run_id: str) -> dict[str, dict[str, Any]]:
         """``{topic: entry}`` of a run (empty when nothing was delivered)."""
@@ -74,12 +76,11 @@ def record_delivery(
     return totals
 
 
-def publisher_from_settings(settings: Any, lake: Lake | None = None) -> Publisher:
+def publisher_from_settings(settings: Any, lake: Lake) -> Publisher:
     """Kafka when ``BIGD_KAFKA_BOOTSTRAP`` is set, else the JSON-lines outbox in the lake."""
     from flows.publish.kafka import KafkaPublisher
     from flows.publish.outbox import OutboxPublisher
 
-    lake = lake or Lake.from_url(settings.lake_root, settings.s3_endpoint_url)
     if settings.kafka_bootstrap:
         return KafkaPublisher(
             settings.kafka_bootstrap,

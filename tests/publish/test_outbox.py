@@ -72,3 +72,38 @@ def test_results_command_reads_the_outbox(tmp_path, monkeypatch):
     assert json.loads(lines[0])["run_id"] == RUN
     limited = CliRunner().invoke(app, ["results", "--topic", "bigd.prospects", "--limit", "2"])
     assert len([line for line in limited.stdout.splitlines() if line.startswith("{")]) == 2
+
+
+def test_a_republish_killed_midway_leaves_the_previous_outbox_whole(tmp_path, monkeypatch):
+    import contextlib
+
+    import pytest
+
+    lake = Lake.from_url(str(tmp_path / "lake"))
+    write_outputs(lake, "analysis/x", run_id=RUN)
+    publisher = OutboxPublisher(lake)
+    topics = Topics()
+    outputs = AnalysisOutputs.read(lake, "analysis/x")
+    publisher.publish(run_messages(outputs, topics))
+    before = {obj.key: lake.read_bytes(obj.key) for obj in lake.list("outbox")}
+
+    real_open = Lake.open_output
+
+    @contextlib.contextmanager
+    def dies_halfway(self, key):
+        with real_open(self, key) as sink:
+
+            class Half:
+                def write(self, data):
+                    sink.write(data[: len(data) // 2])
+                    raise OSError("killed")
+
+            yield Half()
+
+    monkeypatch.setattr(Lake, "open_output", dies_halfway)
+    with pytest.raises(OSError, match="killed"):
+        publisher.publish(run_messages(outputs, topics))
+    monkeypatch.undo()
+
+    # Every outbox file is the complete previous one; no half-written or temporary file.
+    assert {obj.key: lake.read_bytes(obj.key) for obj in lake.list("outbox")} == before
