@@ -14,8 +14,8 @@ from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 
-from flows.config import Settings, get_settings
-from flows.resources import Resources, get_resources
+from flows.config import Settings
+from flows.resources import get_resources
 from flows.runs import RunSummary, publish_run
 from flows.sources.cnpj import download
 from flows.sources.cnpj import release as cnpj_release
@@ -84,7 +84,7 @@ def ingest_cnpj_files(
 
 def prefect_map(job: cnpj_release.ReleaseJob, run_id: str, names: list[str]):
     """``run_release``'s map: the files as Prefect tasks, in parallel."""
-    runner = Resources(get_settings()).task_runner(max_workers=RUNNER_WORKERS)
+    runner = get_resources().task_runner(max_workers=RUNNER_WORKERS)
     files_flow = ingest_cnpj_files.with_options(task_runner=runner)
     return files_flow(job.release, run_id, job.location, names, job.cnaes, job.ufs)
 

@@ -70,9 +70,6 @@ def load_block(block_type: Any, name: str) -> Any:
         raise BlockUnavailable(type(error).__name__) from None
 
 
-CNPJ_THREADS = 2  # files parsed at once on threads: each holds ~300 MB at its peak
-
-
 @dataclass(frozen=True)
 class Warehouse:
     """The warehouse: its URL, its registry entry (dialect, loader), engines on demand."""
@@ -199,9 +196,10 @@ class Resources:
 
         return report_store(self.lake, self.lake.s3_endpoint_url)
 
-    def task_runner(self, max_workers: int = CNPJ_THREADS) -> Any:
+    def task_runner(self, max_workers: int = 4) -> Any:
         """Threads by default; a Dask cluster (given address or a small local one) by setting.
-        Threads are bounded by memory, not by files: each parse holds a few hundred MB."""
+        (How many CNPJ parses run at once is bounded by memory, in
+        ``flows/sources/cnpj/memory.py``, not by the threads.)"""
         if self.settings.task_runner == "dask":
             from prefect_dask import DaskTaskRunner
 
