@@ -51,8 +51,8 @@ class ReportStore:
 
     def put(self, key: str, data: bytes) -> None:
         """One object, with its content type and, on S3, server-side encryption."""
-        if self.lake.is_local:
-            self.lake.write_bytes(key, data)
+        if self.lake.is_local:  # a reader (or a killed run) never sees half a page
+            layout.write_bytes_atomically(self.lake, key, data)
             return
         bucket, _, object_key = self.lake.path(key).partition("/")
         self.s3_client.put_object(
