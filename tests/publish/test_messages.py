@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 
-import fastjsonschema
+import jsonschema_rs
 import pyarrow as pa
 import pytest
 
@@ -26,7 +26,8 @@ def test_every_topic_has_a_valid_json_schema_file():
     for kind in KINDS:
         schema = load_schema(kind)
         assert schema["properties"]["payload"]["type"] == "object"
-        fastjsonschema.compile(schema)
+        jsonschema_rs.meta.validate(schema)  # a well-formed draft-7 schema
+        jsonschema_rs.validator_for(schema)
 
 
 def test_validator_is_compiled_once():
@@ -86,6 +87,20 @@ def test_prospects_keyed_by_cnpj_hash_and_ranked():
 def test_invalid_envelope_names_the_problem():
     with pytest.raises(InvalidMessage, match="prospects message"):
         validate("prospects", {"schema_version": 1, "key": "k", "run_id": RUN})
+
+
+def test_formats_are_checked_and_the_field_is_named():
+    good = next(potential_messages(potential_table(RUN), RUN, Topics())).envelope
+    validate("potential", good)
+    for field, value, rule in [
+        ("produced_at", "yesterday", "date-time"),
+        ("message_id", "not-a-uuid", "does not match"),
+    ]:
+        with pytest.raises(InvalidMessage, match=f"at {field}: .*{rule}"):
+            validate("potential", {**good, field: value})
+    payload = {**good["payload"], "establishments": "12"}
+    with pytest.raises(InvalidMessage, match="at payload/establishments: .*integer"):
+        validate("potential", {**good, "payload": payload})
 
 
 def test_report_message():
