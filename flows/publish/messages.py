@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from flows.analysis.outputs import (
@@ -71,23 +72,22 @@ class AnalysisOutputs:
 
 
 def _rows(table: pa.Table, fields: tuple[str, ...]) -> Iterator[dict[str, Any]]:
-    """Rows as JSON-safe dicts: NaN becomes null, timestamps ISO-8601 (each distinct
-    value converted once)."""
-    columns = table.select(list(fields)).to_pydict()
-    floats = [name for name in fields if pa.types.is_floating(table.schema.field(name).type)]
-    times: dict[Any, str | None] = {}
-    for values in zip(*(columns[name] for name in fields), strict=True):
-        row = dict(zip(fields, values, strict=True))
-        if "scored_at" in row:
-            moment = row["scored_at"]
-            if moment not in times:
-                times[moment] = clean(moment)
-            row["scored_at"] = times[moment]
-        for name in floats:
-            value = row[name]
-            if value is not None and value != value:  # NaN
-                row[name] = None
-        yield row
+    """Rows as JSON-safe dicts: NaN becomes null (in Arrow, per column), timestamps and
+    dates ISO-8601 (each distinct value converted once, through a dictionary)."""
+    columns = []
+    for name in fields:
+        column = table.column(name)
+        if pa.types.is_floating(column.type):
+            column = pc.if_else(pc.is_nan(column), pa.scalar(None, column.type), column)
+        if pa.types.is_timestamp(column.type) or pa.types.is_date(column.type):
+            encoded = pc.dictionary_encode(column).combine_chunks()
+            texts = [clean(value) for value in encoded.dictionary.to_pylist()]
+            indices = encoded.indices.to_pylist()
+            columns.append([None if i is None else texts[i] for i in indices])
+        else:
+            columns.append(column.to_pylist())
+    for values in zip(*columns, strict=True):
+        yield dict(zip(fields, values, strict=True))
 
 
 def region_key(row: dict[str, Any]) -> str:
