@@ -34,7 +34,7 @@ def test_producer_really_is_idempotent_with_acks_all(kafka_bootstrap):
     try:
         assert producer.config["enable_idempotence"] is True
         assert producer.config["acks"] in (-1, "all")
-        assert producer.config["compression_type"] == "gzip"
+        assert producer.config["compression_type"] == "zstd"
         assert producer._transaction_manager is not None  # what idempotence really switches on
     finally:
         producer.close()
