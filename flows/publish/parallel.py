@@ -6,11 +6,16 @@ producer is tuned, below the 30,000 msg/s target once envelopes are built and va
 too. So the calling process builds and validates the messages and hands them, in
 chunks, to worker processes that each own an idempotent producer.
 
-Ordering and keys are preserved: the partition is chosen here with Kafka's own default
-partitioner (murmur2 of the key, as every Kafka client does) and each partition belongs
-to exactly one worker, which sends its messages in order. Guarantees do not change:
-each worker keeps every future, flushes and checks them all, and reports only
-acknowledged counts; any failure anywhere fails the whole publish.
+Placement and order are kept: the partition is chosen here with Kafka's own default
+partitioner (murmur2 of the key, as every Kafka client does), and each *key* belongs to
+exactly one worker, which sends that key's messages in order. Kafka orders messages per
+partition and consumers rely on it per key; dealing out keys rather than partitions keeps
+the workers even (3 partitions over 2 workers gave one worker two thirds of the work).
+A worker says when its producer is connected; until then its chunks wait here, so
+building never stops for a worker still starting (a feeder thread instead lost more to
+the GIL than it saved). Guarantees do not change: each worker keeps every future, flushes
+and checks them all, and reports only acknowledged counts; any failure anywhere fails
+the whole publish.
 """
 
 from __future__ import annotations
@@ -27,11 +32,18 @@ if TYPE_CHECKING:  # a worker imports this module: only kafka-python, nothing he
 
 CHUNK = 2_000
 ABORT = "abort"
+READY = "ready"
 
 
 def partition_of(key: bytes, partitions: int) -> int:
     """Kafka's default partition of a key (Java client and kafka-python agree)."""
     return (murmur2(key) & 0x7FFFFFFF) % partitions
+
+
+def placement(key: bytes, partitions: int, workers: int) -> tuple[int, int]:
+    """The key's partition (Kafka's default) and the worker that sends all its messages."""
+    hashed = murmur2(key) & 0x7FFFFFFF
+    return hashed % partitions, hashed % workers
 
 
 def _worker(servers, producer_config, flush_timeout, connection) -> None:
@@ -43,6 +55,7 @@ def _worker(servers, producer_config, flush_timeout, connection) -> None:
     producer = None
     try:
         producer = KafkaProducer(bootstrap_servers=servers, **producer_config)
+        connection.send(READY)
         sent = []
         while (chunk := connection.recv()) not in (None, ABORT):
             for run_id, topic, partition, key, value in chunk:
@@ -92,40 +105,64 @@ def send_in_processes(
         child_end.close()
         pipes.append(parent_end)
         processes.append(process)
+    ready = [False] * workers
+    answers: list[Any] = [None] * workers  # a worker's (counts, failures), once it ended
+    waiting: list[list[list[tuple]]] = [[] for _ in range(workers)]  # chunks held until ready
     buffers: list[list[tuple]] = [[] for _ in range(workers)]
-    partition_cache: dict[tuple[str, bytes], int] = {}
+    placements: dict[tuple[str, bytes], tuple[int, int]] = {}
     total = 0
     counts: dict[tuple[str, str], int] = {}
     failures: list[str] = []
+
+    def hand_over(worker: int, wait: bool) -> None:
+        """Send the worker's held chunks if it is ready (``wait``: until it is)."""
+        pipe = pipes[worker]
+        if not ready[worker] and answers[worker] is None and (wait or pipe.poll()):
+            answer = pipe.recv()
+            if answer == READY:
+                ready[worker] = True
+            else:  # it ended before it was ready (e.g. no broker): its failures say why
+                answers[worker] = answer
+        if ready[worker] and answers[worker] is None:
+            for chunk in waiting[worker]:
+                pipe.send(chunk)
+            waiting[worker].clear()
+
     end: str | None = ABORT  # unless every message was handed out
     try:
         for message in messages:
             key = message.key.encode()
-            partition = partition_cache.get((message.topic, key))
-            if partition is None:
-                partition = partition_of(key, partitions[message.topic])
-                partition_cache[(message.topic, key)] = partition
-            worker = partition % workers
+            placed = placements.get((message.topic, key))
+            if placed is None:
+                placed = placement(key, partitions[message.topic], workers)
+                placements[(message.topic, key)] = placed
+            partition, worker = placed
             buffer = buffers[worker]
             buffer.append(
                 (message.envelope["run_id"], message.topic, partition, key, message.value)
             )
             total += 1
             if len(buffer) >= CHUNK:
-                pipes[worker].send(buffer)
+                waiting[worker].append(buffer)
                 buffers[worker] = []
+                hand_over(worker, wait=False)
         end = None
     finally:
-        for pipe, buffer in zip(pipes, buffers, strict=True):
+        for worker, pipe in enumerate(pipes):
             try:
-                if buffer and end is None:
-                    pipe.send(buffer)
+                if end is None:
+                    if buffers[worker]:
+                        waiting[worker].append(buffers[worker])
+                    hand_over(worker, wait=True)
                 pipe.send(end)
-            except (BrokenPipeError, OSError) as error:  # the worker died; it says why below
+            except (BrokenPipeError, OSError, EOFError) as error:  # it died; it says why below
                 failures.append(f"worker pipe: {error!r}")
-        for pipe, process in zip(pipes, processes, strict=True):
+        for worker, (pipe, process) in enumerate(zip(pipes, processes, strict=True)):
             try:
-                worker_counts, worker_failures = pipe.recv()
+                answer = answers[worker] or pipe.recv()
+                if answer == READY:  # never got to hand it anything (an early abort)
+                    answer = pipe.recv()
+                worker_counts, worker_failures = answer
             except EOFError:
                 worker_counts, worker_failures = {}, [f"worker {process.pid} died"]
             for run_topic, count in worker_counts.items():

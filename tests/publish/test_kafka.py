@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import pytest
@@ -155,3 +156,94 @@ def test_an_invalid_message_midway_stops_the_workers_and_records_nothing(
     with pytest.raises(InvalidMessage):
         publisher.publish(messages())
     assert DeliveryLedger(lake).deliveries("run-invalid") == {}
+
+
+@pytest.mark.integration
+def test_workers_keep_each_keys_partition_and_order(kafka_bootstrap, tmp_path, monkeypatch):
+    """Keys are dealt to workers (not partitions): every message still lands on Kafka's
+    default partition for its key, in the order it was built, and all chunks arrive,
+    including those held while a worker was starting."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    from flows.publish.parallel import partition_of
+
+    monkeypatch.setattr("flows.publish.kafka.PARALLEL_FROM", 500)
+    monkeypatch.setattr("flows.publish.parallel.CHUNK", 40)  # many chunks per worker
+    lake = Lake.from_url(str(tmp_path / "lake"))
+    write_outputs(lake, "analysis/run", run_id="run-order", repeat=40)
+    topics = unique_topics()
+    outputs = AnalysisOutputs.read(lake, "analysis/run")
+    built = [m for m in run_messages(outputs, topics) if m.topic == topics.potential]
+    counts = KafkaPublisher(kafka_bootstrap, partitions=3, workers=2).publish(built)
+    assert counts == {topics.potential: len(built)}
+
+    consumer = KafkaConsumer(
+        bootstrap_servers=[kafka_bootstrap], group_id=None, auto_offset_reset="earliest"
+    )
+    try:
+        assigned = [TopicPartition(topics.potential, p) for p in range(3)]
+        consumer.assign(assigned)
+        consumer.seek_to_beginning(*assigned)
+        records = []
+        while len(records) < len(built):
+            polled = consumer.poll(timeout_ms=5000)
+            assert polled, f"only {len(records)} of {len(built)} messages came back"
+            for batch in polled.values():
+                records.extend(batch)
+    finally:
+        consumer.close()
+    expected_order: dict[str, list[str]] = {}
+    for message in built:
+        expected_order.setdefault(message.key, []).append(message.message_id)
+    seen: dict[str, list[tuple[int, str]]] = {}
+    for record in records:
+        key = record.key.decode()
+        assert record.partition == partition_of(record.key, 3), key
+        message_id = json.loads(record.value)["message_id"]
+        seen.setdefault(key, []).append((record.offset, message_id))
+    assert len(expected_order) > 10  # many keys, over both workers
+    for key, ids in expected_order.items():
+        assert [message_id for _, message_id in sorted(seen[key])] == ids, key
+
+
+def test_a_worker_that_cannot_start_reports_why(tmp_path):
+    """A worker whose producer fails before it is ready (here: no broker answers) fails
+    the publish with its own error, not as a dead worker, and nothing counts as sent."""
+    from flows.publish.envelope import make_message
+    from flows.publish.parallel import send_in_processes
+
+    topics = unique_topics()
+    messages = [
+        make_message(
+            "reports",
+            topics.reports,
+            "run-x",
+            f"notebook-{i}",
+            f"notebook-{i}",
+            {
+                "notebook": f"notebook-{i}",
+                "report_date": "2026-11-30",
+                "status": "succeeded",
+                "analyst_html": "file:///a.html",
+                "marketing_html": "file:///m.html",
+                "manifest": "file:///manifest.json",
+                "index": "file:///index.html",
+                "headline": {},
+                "error": None,
+            },
+            "2026-11-30T12:00:00Z",
+        )
+        for i in range(30)
+    ]
+    counts, failures, total = send_in_processes(
+        messages,
+        {topics.reports: 3},
+        2,
+        [f"127.0.0.1:{free_port()}"],
+        {**PRODUCER_DEFAULTS, "bootstrap_timeout_ms": 1000},
+        5,
+    )
+    assert total == 30
+    assert counts == {}
+    assert sum("Unable to bootstrap" in failure for failure in failures) == 2, failures
+    assert not any("died" in failure for failure in failures), failures

@@ -99,7 +99,7 @@ def test_formats_are_checked_and_the_field_is_named():
         with pytest.raises(InvalidMessage, match=f"at {field}: .*{rule}"):
             validate("potential", {**good, field: value})
     payload = {**good["payload"], "establishments": "12"}
-    with pytest.raises(InvalidMessage, match="at payload/establishments: .*integer"):
+    with pytest.raises(InvalidMessage, match=r"at payload/establishments: .*integer"):
         validate("potential", {**good, "payload": payload})
 
 
