@@ -44,6 +44,21 @@ def test_producer_really_is_idempotent_with_acks_all(kafka_bootstrap):
         KafkaProducer(bootstrap_servers=[kafka_bootstrap], **{**PRODUCER_DEFAULTS, "retries": 0})
 
 
+def report_record(notebook: str, headline: dict | None = None) -> dict:
+    """What the report store records of a rendered report (a ``bigd.reports`` payload)."""
+    return {
+        "notebook": notebook,
+        "report_date": "2026-11-30",
+        "status": "succeeded",
+        "analyst_html": "file:///a.html",
+        "marketing_html": "file:///m.html",
+        "manifest": "file:///manifest.json",
+        "index": "file:///index.html",
+        "headline": headline or {},
+        "error": None,
+    }
+
+
 @pytest.mark.integration
 @pytest.mark.parametrize("workers", [1, 2])
 def test_publish_a_run_and_consume_every_topic_back(
@@ -58,17 +73,7 @@ def test_publish_a_run_and_consume_every_topic_back(
     publisher = KafkaPublisher(
         kafka_bootstrap, partitions=3, ledger=DeliveryLedger(lake), workers=workers
     )
-    report = {
-        "notebook": "infographic",
-        "report_date": "2026-11-30",
-        "status": "succeeded",
-        "analyst_html": "file:///a.html",
-        "marketing_html": "file:///m.html",
-        "manifest": "file:///manifest.json",
-        "index": "file:///index.html",
-        "headline": {"ensemble_r2": 0.62},
-        "error": None,
-    }
+    report = report_record("infographic", headline={"ensemble_r2": 0.62})
     messages = [
         *run_messages(AnalysisOutputs.read(lake, "analysis/run"), topics),
         report_message(report, run_id, topics),
@@ -209,32 +214,10 @@ def test_workers_keep_each_keys_partition_and_order(kafka_bootstrap, tmp_path, m
 def test_a_worker_that_cannot_start_reports_why(tmp_path):
     """A worker whose producer fails before it is ready (here: no broker answers) fails
     the publish with its own error, not as a dead worker, and nothing counts as sent."""
-    from flows.publish.envelope import make_message
     from flows.publish.parallel import send_in_processes
 
     topics = unique_topics()
-    messages = [
-        make_message(
-            "reports",
-            topics.reports,
-            "run-x",
-            f"notebook-{i}",
-            f"notebook-{i}",
-            {
-                "notebook": f"notebook-{i}",
-                "report_date": "2026-11-30",
-                "status": "succeeded",
-                "analyst_html": "file:///a.html",
-                "marketing_html": "file:///m.html",
-                "manifest": "file:///manifest.json",
-                "index": "file:///index.html",
-                "headline": {},
-                "error": None,
-            },
-            "2026-11-30T12:00:00Z",
-        )
-        for i in range(30)
-    ]
+    messages = [report_message(report_record(f"nb-{i}"), "run-x", topics) for i in range(30)]
     counts, failures, total = send_in_processes(
         messages,
         {topics.reports: 3},
