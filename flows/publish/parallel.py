@@ -21,8 +21,12 @@ the whole publish.
 from __future__ import annotations
 
 import multiprocessing
+import subprocess
+import sys
 import traceback
 from collections.abc import Iterable
+from contextlib import suppress
+from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, Any
 
 from kafka.partitioner.default import murmur2
@@ -77,8 +81,28 @@ def _worker(servers, producer_config, flush_timeout, connection) -> None:
     finally:
         if producer is not None:
             producer.close(timeout=10)
-        connection.send((counts, failures))
+        with suppress(OSError):  # the caller is gone (killed): nobody to tell
+            connection.send((counts, failures))
         connection.close()
+
+
+def start_worker(servers, producer_config, flush_timeout) -> tuple[Connection, subprocess.Popen]:
+    """A fresh ``python -m flows.publish.parallel`` with one end of a socket pair.
+
+    Not ``multiprocessing``'s spawn: that re-imports the caller's main module in the
+    child (the ``bigd`` script imports the whole command line, a benchmark its own
+    imports), 0.5-0.7 s of CPU per worker against ~0.25 s for kafka-python alone; and
+    not fork: a forked child inherits kafka-python's and Prefect's threads half-alive
+    (seen as batches expiring unsent)."""
+    parent_end, child_end = multiprocessing.Pipe()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "flows.publish.parallel", str(child_end.fileno())],
+        pass_fds=[child_end.fileno()],
+        stdin=subprocess.DEVNULL,
+    )
+    child_end.close()
+    parent_end.send((servers, producer_config, flush_timeout))
+    return parent_end, process
 
 
 def send_in_processes(
@@ -91,19 +115,10 @@ def send_in_processes(
 ) -> tuple[dict[tuple[str, str], int], list[str], int]:
     """Send through ``workers`` processes; returns acknowledged counts per (run, topic),
     failures, and the number of messages handed out."""
-    # spawn, not fork: a forked child inherits kafka-python's and Prefect's threads
-    # half-alive (seen as batches expiring unsent); a fresh interpreter costs ~0.5 s,
-    # overlapped with building the first chunks here.
-    context = multiprocessing.get_context("spawn")
     pipes, processes = [], []
-    for _ in range(workers):
-        parent_end, child_end = context.Pipe()
-        process = context.Process(
-            target=_worker, args=(servers, producer_config, flush_timeout, child_end), daemon=True
-        )
-        process.start()
-        child_end.close()
-        pipes.append(parent_end)
+    for _ in range(workers):  # they start while the first chunks are built here
+        pipe, process = start_worker(servers, producer_config, flush_timeout)
+        pipes.append(pipe)
         processes.append(process)
     ready = [False] * workers
     answers: list[Any] = [None] * workers  # a worker's (counts, failures), once it ended
@@ -168,5 +183,15 @@ def send_in_processes(
             for run_topic, count in worker_counts.items():
                 counts[run_topic] = counts.get(run_topic, 0) + count
             failures.extend(worker_failures)
-            process.join(timeout=30)
+            pipe.close()
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
     return counts, failures, total
+
+
+if __name__ == "__main__":  # a worker started by start_worker
+    channel = Connection(int(sys.argv[1]))
+    _worker(*channel.recv(), channel)

@@ -230,3 +230,15 @@ def test_a_worker_that_cannot_start_reports_why(tmp_path):
     assert counts == {}
     assert sum("Unable to bootstrap" in failure for failure in failures) == 2, failures
     assert not any("died" in failure for failure in failures), failures
+
+
+@pytest.mark.integration
+def test_a_worker_exits_when_its_caller_is_gone(kafka_bootstrap):
+    """Workers are plain subprocesses: if the publishing process dies, a worker sees its
+    pipe close and exits instead of lingering."""
+    from flows.publish.parallel import READY, start_worker
+
+    pipe, process = start_worker([kafka_bootstrap], PRODUCER_DEFAULTS, 5)
+    assert pipe.recv() == READY
+    pipe.close()  # what the caller's death does to the worker's end
+    assert process.wait(timeout=20) == 0
