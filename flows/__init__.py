@@ -9,6 +9,11 @@ import sys
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
 
+# Arrow's allocator (mimalloc, read when pyarrow is first imported) keeps freed pages 10 ms
+# before giving them back, and with several parse threads freeing at once it held ~50 MB
+# more at the peak of a whole `ingest cnpj` (bench_command). Give them back at once.
+os.environ.setdefault("MIMALLOC_PURGE_DELAY", "0")
+
 # Deployed runs add Prefect's run-log handler to the `flows` loggers
 # (PREFECT_LOGGING_EXTRA_LOGGERS=flows, prefect.yaml); without a level of their own they
 # would inherit the root logger's WARNING and drop every INFO line.

@@ -6,14 +6,22 @@ before it starts and gives it back when it ends; one that does not fit waits. Sm
 files (the domain tables) run beside a big one; two big ones do not run together.
 
 Figures measured on the 2M-establishment sample release (peak RSS, psutil over the whole
-process tree): the command with a tiny release peaks at ~400 MB for this process (Prefect's
-engine, Arrow, the scrub policy) and ~270 MB for Prefect's temporary server. Parsing one
-file alone adds about 5x its CSV size (one Estabelecimentos file, 42 MB of CSV: +190-220
-MB; Simples, 75 MB: +300 MB, where streaming caps it). Parses running together add
-somewhat more than the sum (allocator fragmentation across threads): the whole command
-peaked at 1,259 MB with two parses at once and at 1,246 MB with a first, looser budget
-(3 MB per CSV MB, 350 MB), which let an Estabelecimentos file parse beside a Socios and
-an Empresas one. The figures below keep a big file alone (small ones beside it).
+process tree, ``benchmarks/bench_command``), 2026-12-01: this process holds ~175 MB once
+Prefect's engine runs (~230 MB when it starts Prefect's temporary server, whose code it
+then imports); the project server ~315 MB at the command's peak, the temporary server
+~280 MB. Parsing one file alone adds (RSS, serial): Empresas (11 MB of CSV) ~110 MB,
+Socios (15 MB) ~70 MB, Estabelecimentos (42 MB) ~150 MB, Simples (75 MB) ~130 MB, where
+streaming caps it. ``PROCESS_MB`` keeps room above this process's own ~175 MB for what
+the allocators hold after the parses that ran (mimalloc and glibc keep freed pages per
+thread). With the budget below the whole command peaked at 794-811 MB with the project
+server (its own processes 480-500 MB) and at 877 MB with the temporary server.
+
+History: the command peaked at 1,246-1,259 MB with looser budgets that let big files
+parse together, and at 1,060-1,126 MB with this one, because every parsed file's reader
+(its read-ahead buffers, 3-5 MB) was never freed (a cycle through Arrow's C++ handler,
+``parse._InvalidRows``). Arrow also read up to 32 blocks ahead of the parse
+(``parse._ReadAhead`` bounds it: a 5M-row file peaked at 720 MB, now ~490 MB), and
+mimalloc kept freed pages for a while (``MIMALLOC_PURGE_DELAY=0``, ``flows/__init__.py``).
 """
 
 from __future__ import annotations
@@ -23,6 +31,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 WHOLE_COMMAND_MB = 1000
+# The split below sets the parse budget (330 MB); together the server and this process
+# measure ~490-545 MB before any parse, the rest of the 670 MB is the allocators' slack.
 SERVER_MB = 270
 PROCESS_MB = 400
 PARSE_BUDGET_MB = WHOLE_COMMAND_MB - SERVER_MB - PROCESS_MB

@@ -40,6 +40,8 @@ from flows.municipalities import ibge_by_tom
 from flows.sources.cnpj.layout import DECIMAL_TYPE, Kind, Layout
 
 DEFAULT_BLOCK_SIZE = 8 << 20
+# Blocks Arrow may have read beyond the batches it has handed out (see ``_ReadAhead``).
+BLOCKS_AHEAD = 3
 NO_DATE = ("0", "00000000")
 # Bytes of plain Latin-1 text: tab, LF, CR, printable ASCII and the letters C0-FF. One
 # ``translate`` deleting them leaves what needs a look (usually nothing): control bytes
@@ -61,11 +63,50 @@ class BadRow:
     raw: str
 
 
-class _ByteScanner(io.RawIOBase):
-    """Passes a binary stream through, noting whether any non-text byte went by."""
+class _ReadAhead:
+    """How far Arrow may read ahead of the batches it has handed out.
 
-    def __init__(self, raw: IO[bytes]):
+    Arrow's streaming CSV reader reads its input on a background thread, up to 32 blocks
+    ahead of the batches taken from it (a fixed queue, not an option: ARROW-12090).
+    Unzipping is faster than typing, scrubbing and writing, so a parse held up to 32 x 8
+    MB of unparsed CSV: a 5M-row file peaked at 720 MB, 400 MB of it Arrow's. Each read
+    waits here instead until it is within ``BLOCKS_AHEAD`` blocks of the batches handed
+    out. Arrow gives one batch per block (an empty one for a block of invalid rows) and
+    batch k needs blocks up to k + 1, so the read a batch needs is always allowed."""
+
+    def __init__(self, block_size: int, blocks: int = BLOCKS_AHEAD):
+        self._block_size = block_size
+        self._allowed = blocks * block_size  # bytes that may be read so far
+        self._closed = False
+        self._changed = threading.Condition()
+
+    def wait(self, position: int) -> bool:
+        """Wait until reading at ``position`` is allowed; False once closed (stop reading)."""
+        with self._changed:
+            self._changed.wait_for(lambda: self._closed or position < self._allowed)
+            return not self._closed
+
+    def batch_out(self) -> None:
+        """Arrow handed out one more batch: one more block may be read."""
+        with self._changed:
+            self._allowed += self._block_size
+            self._changed.notify_all()
+
+    def close(self) -> None:
+        """No more reading: a read waiting (or to come) gets end of file."""
+        with self._changed:
+            self._closed = True
+            self._changed.notify_all()
+
+
+class _ByteScanner(io.RawIOBase):
+    """Passes a binary stream through, noting whether any non-text byte went by, and
+    reading only as far ahead as ``read_ahead`` allows."""
+
+    def __init__(self, raw: IO[bytes], read_ahead: _ReadAhead | None = None):
         self._raw = raw
+        self._read_ahead = read_ahead
+        self.position = 0
         self.saw_control_bytes = False
         self.saw_mojibake = False
         self._last = b""  # a pair may straddle two chunks
@@ -74,7 +115,10 @@ class _ByteScanner(io.RawIOBase):
         return True
 
     def readinto(self, buffer) -> int:  # type: ignore[override]
+        if self._read_ahead is not None and not self._read_ahead.wait(self.position):
+            return 0
         chunk = self._raw.read(len(buffer))
+        self.position += len(chunk)
         rest = chunk.translate(None, _PLAIN_BYTES)  # one C pass over the chunk
         if rest:
             if not self.saw_control_bytes and rest.translate(None, _SYMBOL_BYTES):
@@ -99,16 +143,42 @@ def _has_mojibake_pair(data: bytes, rest: bytes) -> bool:
     return False
 
 
+class _InvalidRows:
+    """Arrow's ``invalid_row_handler``: notes each row with the wrong field count.
+
+    Not a method of ``ReceitaReader``: Arrow keeps the handler in C++, out of sight of
+    Python's garbage collector, so a handler bound to the reader (which holds Arrow's
+    reader) made a cycle nothing ever freed. Every file parsed then kept its reader, zip
+    stream and read-ahead buffers (3-5 MB) until the process ended: ~150 MB of Arrow
+    memory still held at the end of a whole release."""
+
+    def __init__(self) -> None:
+        self.bad_rows: list[BadRow] = []  # since the last batch (read by the producer)
+        self.lines: list[int] = []  # every skipped line
+        self.lock = threading.Lock()
+
+    def __call__(self, row) -> str:
+        with self.lock:
+            self.lines.append(row.number)
+        reason = f"wrong field count: {row.actual_columns} of {row.expected_columns}"
+        self.bad_rows.append(BadRow(line=row.number, reason=reason, raw=row.text))
+        return "skip"
+
+    def take(self) -> list[BadRow]:
+        """The bad rows noted since the last call."""
+        bad, self.bad_rows = self.bad_rows, []
+        return bad
+
+
 class ReceitaReader:
     """Iterate string-typed batches of one Receita CSV stream, collecting bad rows."""
 
     def __init__(self, stream: IO[bytes], layout: Layout, block_size: int = DEFAULT_BLOCK_SIZE):
         self.layout = layout
-        self.bad_rows: list[BadRow] = []  # field-count errors, handed on with the batches
-        self.rows_read = 0
-        self._skipped_lines: list[int] = []
-        self._lock = threading.Lock()
-        self._scanner = _ByteScanner(stream)
+        self._valid_rows = 0
+        self._invalid = _InvalidRows()
+        self._read_ahead = _ReadAhead(block_size)
+        self._scanner = _ByteScanner(stream, self._read_ahead)
         self._reader = pacsv.open_csv(
             io.BufferedReader(self._scanner, buffer_size=1 << 20),
             read_options=pacsv.ReadOptions(
@@ -120,7 +190,7 @@ class ReceitaReader:
             parse_options=pacsv.ParseOptions(
                 delimiter=";",
                 ignore_empty_lines=False,
-                invalid_row_handler=self._on_invalid_row,
+                invalid_row_handler=self._invalid,
             ),
             convert_options=pacsv.ConvertOptions(
                 column_types={name: pa.string() for name in layout.names},
@@ -130,13 +200,11 @@ class ReceitaReader:
             ),
         )
 
-    def _on_invalid_row(self, row) -> str:
-        with self._lock:
-            self._skipped_lines.append(row.number)
-        self.rows_read += 1
-        reason = f"wrong field count: {row.actual_columns} of {row.expected_columns}"
-        self.bad_rows.append(BadRow(line=row.number, reason=reason, raw=row.text))
-        return "skip"
+    @property
+    def rows_read(self) -> int:
+        """Rows read so far, valid or not."""
+        with self._invalid.lock:
+            return self._valid_rows + len(self._invalid.lines)
 
     @property
     def saw_control_bytes(self) -> bool:
@@ -159,13 +227,12 @@ class ReceitaReader:
             try:
                 valid_before = 0
                 for batch in self._reader:
-                    self.rows_read += batch.num_rows
-                    bad, self.bad_rows = self.bad_rows, []
-                    if not _put(batches, (batch, valid_before, bad), stop):
+                    self._read_ahead.batch_out()
+                    self._valid_rows += batch.num_rows
+                    if not _put(batches, (batch, valid_before, self._invalid.take()), stop):
                         return
                     valid_before += batch.num_rows
-                bad, self.bad_rows = self.bad_rows, []
-                _put(batches, (None, valid_before, bad), stop)
+                _put(batches, (None, valid_before, self._invalid.take()), stop)
             except BaseException as error:  # handed to the consumer, raised there
                 _put(batches, error, stop)
 
@@ -184,15 +251,25 @@ class ReceitaReader:
                 yield batch, first_index, bad
         finally:
             stop.set()
+            self._read_ahead.close()  # a read the producer waits for gets end of file
             producer.join()
-            # Arrow may still be reading ahead from the zip on its own I/O thread; a read
-            # into Python while the interpreter exits aborts it, so stop that here too.
-            self._reader.close()
+            self.close()
+
+    def close(self) -> None:
+        """Stop reading. Arrow may still be reading ahead from the zip on its own I/O
+        thread, and a read into Python while the interpreter exits aborts it: its reads
+        get end of file from now on."""
+        self._read_ahead.close()
+        self._reader.close()
+
+    def __del__(self) -> None:
+        # Never iterated: Arrow's I/O thread must not wait for batches forever.
+        self._read_ahead.close()
 
     def line_numbers(self, valid_indices: np.ndarray) -> np.ndarray:
         """Physical line numbers (1-based) of valid rows given by their valid-row index."""
-        with self._lock:
-            skipped = np.sort(np.asarray(self._skipped_lines, dtype=np.int64))
+        with self._invalid.lock:
+            skipped = np.sort(np.asarray(self._invalid.lines, dtype=np.int64))
         # valid rows seen before skipped line S[i] = S[i] - 1 - i
         valid_before_skip = skipped - 1 - np.arange(len(skipped))
         jumps = np.searchsorted(valid_before_skip, valid_indices, side="right")

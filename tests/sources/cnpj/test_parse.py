@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
+import io
 import shutil
+import time
+import weakref
 from decimal import Decimal
 
 import pyarrow.parquet as pq
@@ -150,8 +154,6 @@ def test_memory_is_streamed_in_batches(tmp_path, lake):
     ],
 )
 def test_the_byte_scanner_flags_control_bytes_and_mojibake_pairs(data, control, mojibake):
-    import io
-
     from flows.sources.cnpj.parse import _ByteScanner
 
     scanner = _ByteScanner(io.BytesIO(data))
@@ -159,3 +161,78 @@ def test_the_byte_scanner_flags_control_bytes_and_mojibake_pairs(data, control, 
     while scanner.readinto(buffer):
         pass
     assert (scanner.saw_control_bytes, scanner.saw_mojibake) == (control, mojibake)
+
+
+class _CountingStream(io.RawIOBase):
+    """A CSV stream that remembers how far it has been read."""
+
+    def __init__(self, data: bytes):
+        self._data = io.BytesIO(data)
+        self.position = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[override]
+        read = self._data.readinto(buffer)
+        self.position += read
+        return read
+
+
+def _establishment_lines(rows: int) -> bytes:
+    line = receita_line(establishment(1))
+    return line * rows
+
+
+def test_the_reader_reads_only_a_few_blocks_ahead_of_the_batches_taken():
+    """Arrow reads ahead up to 32 blocks on its own thread; the reader lets it read only
+    ``BLOCKS_AHEAD`` blocks beyond the batches handed out, however slow the consumer."""
+    from flows.sources.cnpj.parse import BLOCKS_AHEAD, ReceitaReader
+
+    block = 256 << 10
+    data = _establishment_lines(60_000)  # ~14 MB: 50+ blocks
+    stream = _CountingStream(data)
+    ahead = []
+    reader = ReceitaReader(stream, classify("Estabelecimentos0.zip").layout, block)
+    rows = 0
+    for taken, (batch, _, _) in enumerate(reader, start=1):
+        time.sleep(0.01)  # a slow consumer: Arrow would read the whole file meanwhile
+        ahead.append(stream.position - taken * block)
+        rows += batch.num_rows
+    assert rows == 60_000 and len(ahead) > 40
+    # beyond the blocks allowed: the batches queued for the consumer (2) and the one
+    # being queued, the read in progress, and the reader's 1 MB read buffer
+    assert max(ahead) <= (BLOCKS_AHEAD + 4) * block + (1 << 20)
+
+
+def test_a_reader_stopped_early_or_never_read_stops_reading_and_is_freed():
+    """A consumer that stops (an error) or never starts leaves no reader thread waiting
+    and nothing behind: Arrow holds its invalid-row handler in C++, out of the garbage
+    collector's sight, so the reader must not be in a cycle through it."""
+    from flows.sources.cnpj.parse import ReceitaReader
+
+    layout = classify("Estabelecimentos0.zip").layout
+    data = _establishment_lines(20_000) + b'"too";"few"\n'
+    stream = _CountingStream(data)
+    reader = ReceitaReader(stream, layout, 64 << 10)
+    batches = iter(reader)
+    next(batches)
+    batches.close()
+    assert stream.position < len(data)
+    freed = weakref.ref(reader)
+    del reader, batches
+    gc.collect()
+    assert freed() is None
+
+    never_read = ReceitaReader(_CountingStream(data), layout, 64 << 10)
+    freed = weakref.ref(never_read)
+    del never_read
+    gc.collect()
+    assert freed() is None
+
+    read_whole = ReceitaReader(_CountingStream(data), layout, 64 << 10)
+    assert sum(len(bad) for _, _, bad in read_whole) == 1
+    freed = weakref.ref(read_whole)
+    del read_whole
+    gc.collect()
+    assert freed() is None
