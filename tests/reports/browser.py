@@ -9,8 +9,11 @@ evaluate JavaScript, and take screenshots. Uses Debian's ``chromium`` and the
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
+import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -19,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import psutil
 import websocket
 
 FLAGS = [
@@ -66,6 +70,7 @@ class Browser:
             [self.executable, *FLAGS, f"--user-data-dir={self.profile.name}", "about:blank"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            start_new_session=True,  # its own group: every helper process is stopped with it
         )
         port_file = Path(self.profile.name) / "DevToolsActivePort"
         deadline = time.monotonic() + 30
@@ -101,7 +106,29 @@ class Browser:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(timeout=5)
+            self._stop_group()
             self.profile.cleanup()
+
+    def _stop_group(self, timeout: float = 10.0) -> None:
+        """Chromium's helpers (renderer, GPU, crash handler) can outlive the browser process
+        and still write to the profile while it is removed ("Directory not empty", seen in
+        CI): kill the whole group and wait until none is left."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self._group_alive():
+            time.sleep(0.05)
+
+    def _group_alive(self) -> bool:
+        """Any process of chromium's group still running (zombies do not write)."""
+        for process in psutil.process_iter(["status"]):
+            with contextlib.suppress(psutil.Error, ProcessLookupError):
+                if (
+                    os.getpgid(process.pid) == self.process.pid
+                    and process.info["status"] != psutil.STATUS_ZOMBIE
+                ):
+                    return True
+        return False
 
     # ---- protocol ---------------------------------------------------------------------
 
