@@ -28,6 +28,7 @@ import pytest
 import yaml
 
 from flows.deploy import prefect_command
+from flows.retry import retrying
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(420)]
 
@@ -160,9 +161,15 @@ def deployed(prefect_server, sources, tmp_path_factory):
 
 
 def _api(env: dict, method: str, path: str, **body) -> object:
-    response = httpx.request(method, f"{env['PREFECT_API_URL']}{path}", json=body, timeout=30)
-    response.raise_for_status()
-    return response.json()
+    """One API call, retried like Prefect's own client does on a busy server (a 503 when
+    its SQLite database stays locked under load, seen once in CI on 2 cores)."""
+
+    def call() -> object:
+        response = httpx.request(method, f"{env['PREFECT_API_URL']}{path}", json=body, timeout=30)
+        response.raise_for_status()
+        return response.json()
+
+    return retrying(attempts=5, base_delay=1.0)(call)
 
 
 def _deployments(env: dict) -> dict[str, dict]:
