@@ -39,13 +39,9 @@ ABORT = "abort"
 READY = "ready"
 
 
-def partition_of(key: bytes, partitions: int) -> int:
-    """Kafka's default partition of a key (Java client and kafka-python agree)."""
-    return (murmur2(key) & 0x7FFFFFFF) % partitions
-
-
 def placement(key: bytes, partitions: int, workers: int) -> tuple[int, int]:
-    """The key's partition (Kafka's default) and the worker that sends all its messages."""
+    """The key's partition (Kafka's default: murmur2, as the Java client and kafka-python
+    compute it) and the worker that sends all its messages."""
     hashed = murmur2(key) & 0x7FFFFFFF
     return hashed % partitions, hashed % workers
 
