@@ -19,12 +19,25 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+import typer.core
 from rich.console import Console
 from rich.markup import escape
 
 from flows.config import SettingsError, get_settings
 
+# `bigd --help` lists the commands in the order a user meets them.
+COMMAND_ORDER = ("demo", "sample", "partner-api", "ingest", "load", "analyze", "deliver",
+                 "results", "server", "deploy", "purge")  # fmt: skip
+
+
+class _WorkflowOrder(typer.core.TyperGroup):
+    def list_commands(self, ctx) -> list[str]:
+        rank = {name: number for number, name in enumerate(COMMAND_ORDER)}
+        return sorted(self.commands, key=lambda name: rank.get(name, len(rank)))
+
+
 app = typer.Typer(
+    cls=_WorkflowOrder,
     help="Big D: go-to-market demand intelligence from CNPJ, IBGE and partner data.",
     no_args_is_help=True,
     add_completion=False,
@@ -42,6 +55,8 @@ server_app = typer.Typer(
 app.add_typer(server_app, name="server")
 # Commands that never run a flow: no Prefect import, no server lookup, default signals.
 NO_PREFECT_COMMANDS = frozenset({"sample", "partner-api", "server", "results"})
+# Commands that read what earlier commands wrote: with no lake they say what to run first.
+NEEDS_DATA = frozenset({"load", "analyze", "deliver", "results", "purge"})
 
 
 @app.callback()
@@ -300,6 +315,30 @@ def analyze(
 
 
 @app.command()
+def deliver(
+    run_id: Annotated[
+        str | None, typer.Option(help="The analysis run to deliver (default: the newest).")
+    ] = None,
+) -> None:
+    """Publish an analysis run's results and render its reports, as the schedule does.
+
+    The deliver_analysis flow: messages to Kafka (or the lake's outbox), then the
+    infographic (marketing and analyst pages) archived under reports/ in the lake."""
+    from flows.preflight import analysis_outputs
+    from flows.report_flow import deliver_analysis
+    from flows.resources import get_resources
+
+    delivered = deliver_analysis(analysis_dir=analysis_outputs(get_resources().lake, run_id))
+    published = ", ".join(f"{topic} {count:,}" for topic, count in delivered["published"].items())
+    console.print(
+        f"published: {published}\nmarketing page: {delivered['report']}\n"
+        f"reports index: {delivered['index']}",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+@app.command()
 def demo(
     workdir: Annotated[Path, typer.Option(help="Folder for the demo's data, lake and DB.")] = Path(
         "demo"
@@ -389,41 +428,99 @@ def server_status() -> None:
     console.print(f"Project Prefect server running at {state.url} (pid {state.pid}).")
 
 
-def _prepare_flow_command() -> None:
+def _prepare_flow_command() -> str:
     """Run once before a command that runs flows (after its arguments parsed): choose the
-    Prefect API, keep tracebacks off the console unless --verbose, handle SIGTERM/SIGINT."""
+    Prefect API, keep tracebacks off the console unless --verbose, handle SIGTERM/SIGINT.
+    Says which Prefect API it chose."""
     from flows import prefect_server, runtime
 
     runtime.install_signal_handlers()
     verbose = _verbose()
-    prefect_server.connect(get_settings().data_dir)
+    api = prefect_server.connect(get_settings().data_dir)
     if not verbose:
         runtime.quiet_prefect_console()
+    return api
 
 
 def _verbose() -> bool:
     return bool({"-v", "--verbose"} & set(sys.argv[1:]))
 
 
-def _wrap_flow_commands(group, top_level: bool = True) -> None:
-    """Make every command that may run a flow call ``_prepare_flow_command`` first (typer
+def _wrap_commands(group, top_level: bool = True) -> None:
+    """Make every command say first which data folder (and Prefect API) it uses, check
+    that the data it reads is there, and prepare Prefect when it may run a flow (typer
     builds click commands: groups have ``commands``, commands a ``callback``)."""
     for name, command in group.commands.items():
-        if top_level and name in NO_PREFECT_COMMANDS:
-            continue
+        if top_level and name in {"sample", "partner-api", "server"}:
+            continue  # they use no data folder (server commands name theirs)
         if hasattr(command, "commands"):
-            _wrap_flow_commands(command, top_level=False)
+            _wrap_commands(command, top_level=False)
         elif command.callback is not None:
-            command.callback = _prepared(command.callback)
+            flow = not (top_level and name in NO_PREFECT_COMMANDS)
+            command.callback = _prepared(command.callback, name if top_level else "", flow)
 
 
-def _prepared(callback):
+def _prepared(callback, name: str, flow: bool):
     @functools.wraps(callback)
     def run(*args, **kwargs):
-        _prepare_flow_command()
+        from flows.data_folder import describe
+
+        settings = get_settings()
+        if name in NEEDS_DATA:
+            _refuse_without_data(settings)
+        if name in BEFORE_PREFECT:
+            BEFORE_PREFECT[name](settings, kwargs)
+        api = _prepare_flow_command() if flow else "none (reads the lake or Kafka)"
+        console.print(f"Data folder {describe(settings.data_dir)}; Prefect API: {api}",
+                      highlight=False, soft_wrap=True)  # fmt: skip
         return callback(*args, **kwargs)
 
     return run
+
+
+def _check_analyze(settings, options: dict) -> None:
+    """The warehouse is loaded and every --category is a partner category: checked in
+    about a second, before Prefect or a kernel starts; a missing DuckDB file stays missing."""
+    from flows.preflight import NothingToUse, check_categories, warehouse_categories
+
+    try:
+        valid = warehouse_categories(settings)
+    except NothingToUse as error:
+        _say_no(error)
+    try:
+        check_categories(options.get("category") or [], valid)
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--category") from None
+
+
+def _check_deliver(settings, options: dict) -> None:
+    from flows.preflight import NothingToUse, analysis_outputs
+    from flows.resources import get_resources
+
+    try:
+        analysis_outputs(get_resources().lake, options.get("run_id"))
+    except NothingToUse as error:
+        _say_no(error)
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--run-id") from None
+
+
+BEFORE_PREFECT = {"analyze": _check_analyze, "deliver": _check_deliver}
+
+
+def _refuse_without_data(settings) -> None:
+    from flows.preflight import NothingToUse, require_lake
+
+    try:
+        require_lake(settings)
+    except NothingToUse as error:
+        _say_no(error)
+
+
+def _say_no(error: Exception) -> None:
+    console.print(f"[red]Nothing to use:[/red] {escape(str(error))}", highlight=False,
+                  soft_wrap=True)  # fmt: skip
+    raise typer.Exit(1)
 
 
 def main() -> None:
@@ -434,7 +531,7 @@ def main() -> None:
     from flows import runtime
 
     command = typer.main.get_command(app)
-    _wrap_flow_commands(command)
+    _wrap_commands(command)
     try:
         command()
     except runtime.Terminated as stop:

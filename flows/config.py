@@ -21,6 +21,12 @@ DEFAULT_DATA_DIR = Path("data")
 RECEITA_CNPJ_BASE_URL = "https://arquivos.receitafederal.gov.br/dados/cnpj/dados_abertos_cnpj/"
 
 
+def _default_data_dir() -> Path:
+    from flows.data_folder import default_data_dir
+
+    return default_data_dir()
+
+
 class SettingsError(ValueError):
     """A setting has a wrong value. The message is one line naming the setting."""
 
@@ -36,7 +42,9 @@ class Settings(BaseSettings):
         "local", description="local = embedded services; aws = S3, Redshift, Kafka"
     )
     data_dir: Path = Field(
-        DEFAULT_DATA_DIR, description="working folder for local defaults (lake, DuckDB, keys)"
+        default_factory=lambda: _default_data_dir(),
+        description="working folder for local defaults (lake, DuckDB, keys); unset: the "
+        "folder `bigd demo` recorded for this checkout, else ./data",
     )
     lake: str = Field("", description="data lake root: a folder or s3://bucket/prefix")
     warehouse_url: str = Field("", description="SQLAlchemy URL of the warehouse")

@@ -177,5 +177,5 @@ def connect(data_dir: Path) -> str:
     from prefect.context import refresh_global_settings_context
 
     refresh_global_settings_context()  # Prefect read its settings when it was imported
-    log.info("Prefect: the project server at %s (`bigd server stop` stops it)", state.url)
-    return f"the project server {state.url}"
+    log.debug("Prefect: the project server at %s (`bigd server stop` stops it)", state.url)
+    return f"the project server at {state.url}"

@@ -99,6 +99,7 @@ def test_flow_commands_reuse_the_project_server(project):
     assert again.returncode == 0 and f"pid {state.pid}" in again.stderr
     assert run_cli(["server", "status"], env, cwd=folder).returncode == 0
 
+    (folder / "data" / "lake").mkdir()  # purge reads a lake; without one it says no
     purge = run_cli(["purge", "--dry-run"], env, cwd=folder)
     (folder / "empty").mkdir()
     ingest = run_cli(["ingest", "cnpj", "--release", "2026-01", "--source",
