@@ -57,6 +57,7 @@ app.add_typer(server_app, name="server")
 NO_PREFECT_COMMANDS = frozenset({"sample", "partner-api", "server", "results"})
 # Commands that read what earlier commands wrote: with no lake they say what to run first.
 NEEDS_DATA = frozenset({"load", "analyze", "deliver", "results", "purge"})
+_CHOSEN_API: list[str | None] = [None]  # the Prefect API the running command uses
 
 
 @app.callback()
@@ -345,10 +346,14 @@ def demo(
     ),
     establishments: Annotated[int, typer.Option(min=100, help="Sample size.")] = 5_000,
 ) -> None:
-    """Generate a small release, start the partner API and run every pipeline stage."""
+    """Generate a small release, start the partner API and run every pipeline stage.
+
+    Records its folder as this checkout's default data folder, so the commands it
+    prints at the end (and a notebook opened in Jupyter) find its data."""
     from flows.demo import run_demo
 
-    run_demo(workdir, establishments=establishments)
+    run_demo(workdir, establishments=establishments, verbose=_verbose(), record_default=True,
+             api=_CHOSEN_API[0])  # fmt: skip
 
 
 @app.command()
@@ -471,6 +476,9 @@ def _prepared(callback, name: str, flow: bool):
         if name in BEFORE_PREFECT:
             BEFORE_PREFECT[name](settings, kwargs)
         api = _prepare_flow_command() if flow else "none (reads the lake or Kafka)"
+        if name == "demo":  # its data folder is its --workdir: it says so itself
+            _CHOSEN_API[0] = api
+            return callback(*args, **kwargs)
         console.print(f"Data folder {describe(settings.data_dir)}; Prefect API: {api}",
                       highlight=False, soft_wrap=True)  # fmt: skip
         return callback(*args, **kwargs)

@@ -1,15 +1,29 @@
-"""``python -m flows demo``: the whole pipeline on a generated sample, embedded defaults.
+"""``bigd demo``: the whole pipeline on a generated sample, embedded defaults.
 
 Everything lives under one work folder: the sample release, the lake, the DuckDB
 warehouse and the generated pseudonym key. The partner API runs on 127.0.0.1 for the
-duration of the run with a throw-away key; Prefect uses its temporary local server.
+duration of the run with a throw-away key; Prefect uses the API the command chose
+(``flows/prefect_server.py``), by default its temporary local server.
+
+It reads like a progress report: one line per stage with its duration and its headline
+count (a spinner while a stage runs), two small answers from the warehouse, and a closing
+summary naming the marketing and analyst pages and the next commands, spelled so that
+they work copy-pasted from the folder the demo was started in. Run logs (the notebook's
+printed lines included) go to the runs' logs in the Prefect API; the console shows only
+warnings and errors unless ``--verbose``. ``bigd demo`` records its folder as this
+checkout's default data folder (``flows/data_folder.py``), so later commands find it.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
+import shlex
+import sys
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
@@ -27,7 +41,7 @@ console = Console(stderr=True)
 
 def _use_workdir(workdir: Path, partner_url: str, partner_key: str) -> None:
     """Point every setting at the work folder (the demo never touches ./data)."""
-    for name in [n for n in os.environ if n.startswith("BIGD_")]:
+    for name in [n for n in os.environ if n.startswith("BIGD_") and n != "BIGD_HOME"]:
         del os.environ[name]
     os.environ["BIGD_DATA_DIR"] = str(workdir)
     os.environ["BIGD_PARTNER_API_URL"] = partner_url
@@ -68,8 +82,12 @@ PREVIEW_QUERIES = {
 }
 
 
-def warehouse_preview() -> list[Table]:
-    """A few answers from the warehouse views, as tables to print."""
+# The one printed at default verbosity (--verbose prints them all).
+BRIEF_PREVIEW = ("Top categories by value sold",)
+
+
+def warehouse_preview(titles: tuple[str, ...] | None = None) -> list[Table]:
+    """A few answers from the warehouse views, as tables to print (default: all)."""
     import sqlalchemy as sa
 
     engine = get_resources().warehouse.engine()
@@ -77,6 +95,8 @@ def warehouse_preview() -> list[Table]:
     try:
         with engine.connect() as connection:
             for title, query in PREVIEW_QUERIES.items():
+                if titles is not None and title not in titles:
+                    continue
                 result = connection.execute(sa.text(query))
                 table = Table(title=title)
                 for column in list(result.keys()):
@@ -149,51 +169,242 @@ def pipeline_on_sample(sample_dir: Path, release: str) -> dict:
     )
 
 
-def run_demo(workdir: Path, establishments: int = 5_000, seed: int = DEMO_SEED) -> None:
-    """Generate, serve, ingest, scrub, load and analyse; then print where the results are."""
-    from flows.purge_flow import purge
+@dataclass
+class StageLine:
+    name: str
+    seconds: float
+    detail: str = ""
+
+    def __str__(self) -> str:
+        return f"[green]✓[/green] {self.name:<10} {self.seconds:6.1f} s  {self.detail}"
+
+
+@dataclass
+class ProgressReport:
+    """One printed line per stage, with a spinner while it runs (on a terminal)."""
+
+    out: Console
+    lines: list[StageLine] = field(default_factory=list)
+
+    @contextmanager
+    def stage(self, name: str, doing: str) -> Iterator[StageLine]:
+        line = StageLine(name, 0.0)
+        started = time.perf_counter()
+        try:
+            with self.out.status(f"{name}: {doing}", spinner="dots"):
+                yield line
+        except BaseException:
+            seconds = time.perf_counter() - started
+            self.out.print(f"[red]✗[/red] {name:<10} {seconds:6.1f} s  failed", highlight=False)
+            raise
+        line.seconds = time.perf_counter() - started
+        self.lines.append(line)
+        self.out.print(str(line), highlight=False, soft_wrap=True)
+
+
+@contextmanager
+def console_shows(level: int) -> Iterator[None]:
+    """Console handlers (Prefect's and the ``flows`` logger's) print only ``level`` and
+    above meanwhile; the runs' logs in the Prefect API keep everything."""
+    import logging
+
+    from prefect.logging.handlers import PrefectConsoleHandler
+
+    loggers = [logging.getLogger(), logging.getLogger("flows")]
+    loggers += [item for item in logging.Logger.manager.loggerDict.values()
+                if isinstance(item, logging.Logger)]  # fmt: skip
+    handlers = {
+        handler
+        for logger in loggers
+        for handler in logger.handlers
+        if isinstance(handler, PrefectConsoleHandler)
+        or (logger.name == "flows" and isinstance(handler, logging.StreamHandler))
+    }
+    saved = {handler: handler.level for handler in handlers}
+    for handler in handlers:
+        handler.setLevel(max(level, handler.level))
+    # nbconvert's advice on the rendered pages (alt text of the charts) is for authors
+    authoring, authoring_level = (
+        logging.getLogger("traitlets"),
+        logging.getLogger("traitlets").level,
+    )
+    if level > logging.INFO:
+        authoring.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        for handler, before in saved.items():
+            handler.setLevel(before)
+        authoring.setLevel(authoring_level)
+
+
+def _spelled_from(executable: Path, started_in: Path) -> str:
+    """A program as a user types it in ``started_in``: relative when it lies below."""
+    try:
+        relative = executable.relative_to(started_in)
+    except ValueError:
+        return shlex.quote(str(executable))
+    return shlex.quote(str(relative) if relative.parent != Path(".") else f"./{relative}")
+
+
+def next_commands(workdir: Path, started_in: Path, category: str) -> list[tuple[str, str]]:
+    """(command, what it shows): they rely on the recorded default data folder."""
+    venv_bin = Path(sys.executable).parent  # not resolved: the venv's own bin/
+    bigd_program = venv_bin / "bigd"
+    if bigd_program.is_file():
+        bigd = _spelled_from(bigd_program, started_in)
+    else:  # not installed as a command: the module works the same
+        bigd = f"{_spelled_from(Path(sys.executable), started_in)} -m flows"
+    python = _spelled_from(Path(sys.executable), started_in)
+    topic = get_settings().topic_potential
+    query = (
+        f"import duckdb; print(duckdb.connect({str(workdir / 'warehouse.duckdb')!r}, "
+        "read_only=True).sql('SELECT category, uf, city, channel, round(score) AS score "
+        "FROM mart.top_prospects ORDER BY score DESC LIMIT 5'))"
+    )
+    # "..." reads better than shlex's '"'"' when nothing in it is special to the shell
+    quoted = f'"{query}"' if not set(query) & set('"$`\\!') else shlex.quote(query)
+    return [
+        (
+            f"{bigd} results --topic {topic} --limit 3",
+            "the potential per region, as systems get it",
+        ),
+        (f"{bigd} analyze --category {shlex.quote(category)}", "the analysis for one category"),
+        (f"{bigd} deliver", "publish the newest analysis and render its pages"),
+        (f"{python} -c {quoted}", "query the warehouse"),
+    ]
+
+
+@dataclass
+class DemoResult:
+    stages: list[StageLine]
+    marketing_html: str
+    analyst_html: str
+    commands: list[tuple[str, str]]
+    seconds: float
+
+
+def run_demo(
+    workdir: Path,
+    establishments: int = 5_000,
+    seed: int = DEMO_SEED,
+    *,
+    verbose: bool = False,
+    record_default: bool = False,
+    api: str | None = None,
+) -> DemoResult:
+    """Generate, serve, ingest, scrub, load, analyse and deliver; print one line per stage,
+    then where the results are and what to run next."""
+    import logging
+
+    from flows import data_folder
     from flows.sample import generate_release
     from flows.sample.partner_api import PartnerApiServer
 
-    started = time.perf_counter()
+    started, started_in = time.perf_counter(), Path.cwd()
     workdir = workdir.resolve()
     sample_dir = workdir / "sample"
-    console.rule("[bold]Big D demo")
-    console.print(f"1/3 Generating a sample release of {establishments:,} establishments")
-    summary = generate_release(sample_dir, establishments=establishments, seed=seed)
-    console.print(summary.describe())
-
+    report = ProgressReport(console)
+    where = api or os.environ.get("PREFECT_API_URL") or "Prefect's temporary server"
+    console.print(f"[bold]Big D demo[/bold] in {workdir} (Prefect API: {where})",
+                  highlight=False, soft_wrap=True)  # fmt: skip
+    with report.stage("sample", "generating a sample release") as line:
+        sample = generate_release(
+            sample_dir, establishments=establishments, seed=seed, progress=verbose
+        )
+        partner = ", ".join(f"{name} {count:,}" for name, count in sample.partner.items())
+        line.detail = f"{sample.establishments:,} establishments; partner {partner}"
     key = secrets.token_urlsafe(24)
     with PartnerApiServer(sample_dir, key=key) as partner_api:
-        console.print(f"2/3 Partner API serving the sample at {partner_api.url}")
         _use_workdir(workdir, partner_api.url, key)
-        where = os.environ.get("PREFECT_API_URL") or "Prefect's temporary local server"
-        console.print(f"3/3 Running the pipeline on {where}")
-        results = pipeline_on_sample(sample_dir, DEMO_RELEASE)
-        purge(dry_run=True)
+        console.print(f"  partner API serving the sample at {partner_api.url}", highlight=False)
+        with console_shows(logging.DEBUG if verbose else logging.WARNING):
+            results = _stages(report, sample_dir, where)
+    delivery = results["delivery"]
+    commands = next_commands(workdir, started_in, _example_category())
+    if record_default:
+        data_folder.record(workdir)
+    tables = warehouse_preview(None if verbose else BRIEF_PREVIEW)
+    tables += analysis_tables(results["analysis"].totals, top=10 if verbose else 5)
+    if verbose:
+        tables.insert(0, lake_summary(get_resources().lake))
+    for table in tables:
+        console.print(table)
+    result = DemoResult(report.lines, delivery["marketing_html"], delivery["analyst_html"],
+                        commands, time.perf_counter() - started)  # fmt: skip
+    _closing_summary(result, workdir, record_default)
+    return result
 
-    resources = get_resources()
-    settings, lake = resources.settings, resources.lake
-    console.print(lake_summary(lake))
-    stages = Table(title="What each stage did", show_lines=True)
-    stages.add_column("stage")
-    stages.add_column("result", overflow="fold")
-    for stage, result in results.items():
-        stages.add_row(stage, str(result))  # every flow's summary reads as one line
-    console.print(stages)
-    for table in warehouse_preview():
-        console.print(table)
-    for table in analysis_tables(results["analysis"].totals):
-        console.print(table)
-    console.rule(f"Done in {time.perf_counter() - started:,.0f} s")
-    console.print(
-        f"Sample release : {sample_dir}\n"
-        f"Lake           : {lake.uri_root}  (raw/, trusted/, quarantine/, state/, reports/)\n"
-        f"Analysis       : {results['analysis'].totals['report']}\n"
-        f"Warehouse      : {settings.warehouse}\n"
-        f"Reports        : {results['delivery']['index']}\n"
-        f"Query it       : python -c \"import duckdb; print(duckdb.connect('{workdir}/warehouse"
-        f".duckdb', read_only=True).sql('show all tables'))\"",
-        highlight=False,
-        soft_wrap=True,
+
+def _stages(report: ProgressReport, sample_dir: Path, where: str) -> dict:
+    """Every pipeline stage as its own flow run (the `pipeline` flow runs the same ones)."""
+    from flows.analysis_flow import run_analysis
+    from flows.cnpj_flow import ingest_cnpj
+    from flows.load_flow import load_warehouse
+    from flows.partner_flow import ingest_partner
+    from flows.public_flow import ingest_public
+    from flows.purge_flow import purge
+    from flows.report_flow import publish_results, render_infographic
+    from flows.sample.world import SALES_END, SALES_START
+
+    results: dict = {}
+    if "temporary" in where:
+        with report.stage("prefect", "starting Prefect's temporary server") as line:
+            _start_prefect()
+            line.detail = "temporary server up (`bigd server start` keeps one for every command)"
+    steps: list[tuple[str, str, Callable[[], object]]] = [
+        ("cnpj", "ingesting the CNPJ release",
+         lambda: ingest_cnpj(release=DEMO_RELEASE, source=str(sample_dir / "cnpj"))),
+        ("public", "ingesting the IBGE datasets", lambda: ingest_public(source=str(sample_dir))),
+        ("partner", "ingesting the partner API",
+         lambda: ingest_partner(since=SALES_START, until=SALES_END)),
+        ("warehouse", "loading the warehouse", lambda: load_warehouse(release=DEMO_RELEASE)),
+        ("analysis", "running the ensemble notebook",
+         lambda: run_analysis(release=DEMO_RELEASE)),
+    ]  # fmt: skip
+    for name, doing, step in steps:
+        with report.stage(name, doing) as line:
+            results[name] = step()
+            line.detail = str(results[name])
+    outputs = results["analysis"].totals["outputs"]
+    with report.stage("delivery", "publishing results, rendering the infographic") as line:
+        counts = publish_results(outputs)
+        page = render_infographic(analysis_dir=outputs)
+        target = get_resources().publisher().target
+        line.detail = f"{sum(counts.values()):,} messages to {target}; infographic {page['status']}"
+        results["delivery"] = page
+    with report.stage("purge", "checking partner data retention (dry run)") as line:
+        line.detail = purge(dry_run=True).line
+    return results
+
+
+def _start_prefect() -> None:
+    """Start Prefect's temporary server now, so its start shows as a stage of its own."""
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        client.api_healthcheck()
+
+
+def _example_category() -> str:
+    from flows.preflight import warehouse_categories
+
+    valid = warehouse_categories(get_settings())
+    return "Cerveja" if "Cerveja" in valid else valid[0]
+
+
+def _closing_summary(result: DemoResult, workdir: Path, recorded: bool) -> None:
+    console.rule(f"Done in {result.seconds:,.0f} s")
+    remembered = (
+        "this checkout's default data folder now: later commands use it"
+        if recorded
+        else "set BIGD_DATA_DIR to it for later commands"
     )
+    lines = [
+        f"Marketing page (the infographic): {result.marketing_html}",
+        f"Analyst page                    : {result.analyst_html}",
+        f"Data folder                     : {workdir} ({remembered})",
+        "Next, from this folder:",
+    ]
+    lines += [f"  {command}\n      # {what}" for command, what in result.commands]
+    console.print("\n".join(lines), highlight=False, soft_wrap=True, markup=False)

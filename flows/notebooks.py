@@ -104,14 +104,16 @@ def _forward_logs(log: logging.Logger | logging.LoggerAdapter | None) -> Iterato
                 log.info("notebook: %s", message)
 
     source = logging.getLogger("papermill")
-    handler, level = Forward(level=logging.INFO), source.level
+    handler, level, propagate = Forward(level=logging.INFO), source.level, source.propagate
     source.addHandler(handler)
     source.setLevel(logging.INFO)
+    source.propagate = False  # the run's log has them; the root console would echo them again
     try:
         yield
     finally:
         source.removeHandler(handler)
         source.setLevel(level)
+        source.propagate = propagate
 
 
 @contextmanager
@@ -178,6 +180,9 @@ def execute(
                 progress_bar=False,
                 log_output=log is not None,
                 timeout_func=cell_budget,
+                # the kernel's own start-up warnings (transport, debugger) are not the
+                # run's business: errors still show
+                extra_arguments=["--IPKernelApp.log_level=ERROR"],
             )
     except PapermillExecutionError as error:
         raise NotebookFailed(

@@ -84,7 +84,7 @@ def test_flow_ingests_every_dataset_and_publishes_a_summary(prefect_harness, tmp
     assert [(row["dataset"], row["rows"], row["status"]) for row in summary.rows] == [
         (name, len(rows), "ok") for name, (_, _, rows, _) in samples.FILES.items()
     ]
-    assert summary.totals["failed"] == 0 and summary.line.endswith("; failed -")
+    assert summary.totals["failed"] == 0 and "failed" not in summary.line
     lake = _lake()
     for name in samples.FILES:
         assert pq.read_table(lake.path(trusted_key(name))).num_rows > 0

@@ -32,12 +32,14 @@ class DatasetOutcome:
 
 
 def run_summary(outcomes: Sequence[DatasetOutcome]) -> RunSummary:
-    """The run's line (``public: ok a (n rows); failed b``), one row per dataset, scrub counts."""
+    """The run's line (``public: ok a (n rows); failed b``, "failed" only when one did),
+    one row per dataset, scrub counts."""
     ok = [f"{o.dataset} ({o.rows:,} rows)" for o in outcomes if not o.failed]
     failed = [o.dataset for o in outcomes if o.failed]
     return RunSummary(
         flow=FLOW,
-        line=f"public: ok {', '.join(ok) or '-'}; failed {', '.join(failed) or '-'}",
+        line=f"public: ok {', '.join(ok) or '-'}"
+        + (f"; failed {', '.join(failed)}" if failed else ""),
         rows=[
             {
                 "dataset": o.dataset,
