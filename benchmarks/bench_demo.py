@@ -45,6 +45,7 @@ START_PREFECT = (
 def _env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("BIGD_", "PREFECT_API_URL"))}  # fmt: skip
+    env["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"] = "180"  # as flows/__init__.py
     env.update(extra)
     return env
 

@@ -305,7 +305,7 @@ def run_demo(
     workdir = workdir.resolve()
     sample_dir = workdir / "sample"
     report = ProgressReport(console)
-    where = api or os.environ.get("PREFECT_API_URL") or "Prefect's temporary server"
+    where = api or _configured_api() or "Prefect's temporary server"
     console.print(f"[bold]Big D demo[/bold] in {workdir} (Prefect API: {where})",
                   highlight=False, soft_wrap=True)  # fmt: skip
     with report.stage("sample", "generating a sample release") as line:
@@ -376,6 +376,12 @@ def _stages(report: ProgressReport, sample_dir: Path, where: str) -> dict:
     with report.stage("purge", "checking partner data retention (dry run)") as line:
         line.detail = purge(dry_run=True).line
     return results
+
+
+def _configured_api() -> str | None:
+    from prefect.settings import get_current_settings
+
+    return get_current_settings().api.url or None
 
 
 def _start_prefect() -> None:

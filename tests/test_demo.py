@@ -1,11 +1,22 @@
-"""The demo runs every stage end to end on embedded defaults, prints the warehouse's own
-answers, and leaks nothing: no file outside its work folder, never its partner API key
-(in the output or in any file), and no partner API left serving."""
+"""The demo, as a newcomer meets it: it runs every stage end to end on embedded defaults,
+reads like a progress report (at most 80 lines), prints the warehouse's own answers,
+leaks nothing (no file outside its work folder but the checkout's data-folder record,
+never its partner API key, no partner API left serving), and the next commands it
+prints work copy-pasted, from the folder it was started in and from the repository root,
+without any setting: they find the demo's data through the recorded default. The
+README's papermill recipe runs as written from the repository root on the same data.
+
+One demo run (2,500 establishments) is shared by the module's tests."""
 
 from __future__ import annotations
 
+import io
+import os
 import re
 import secrets
+import subprocess
+import sys
+from pathlib import Path
 
 import duckdb
 import httpx
@@ -14,6 +25,9 @@ from rich.console import Console
 
 from flows import demo
 from flows.demo import DEMO_RELEASE, PREVIEW_QUERIES, run_demo
+from tests.cli_helpers import ROOT
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
 
 
 def _printed_in_order(printed: str, cells: list[str]) -> bool:
@@ -22,12 +36,20 @@ def _printed_in_order(printed: str, cells: list[str]) -> bool:
     return any(pattern.search(line) for line in printed.splitlines())
 
 
-@pytest.mark.integration
-def test_demo_runs_every_stage_prints_the_views_answers_and_leaks_nothing(
-    prefect_harness, tmp_path, capsys, monkeypatch
-):
-    # A wide console so that each table row is one printed line, as on a real terminal.
-    monkeypatch.setattr(demo, "console", Console(stderr=True, width=400))
+@pytest.fixture(scope="module")
+def demo_run(prefect_harness, tmp_path_factory):
+    """``bigd demo`` as the command runs it (recording its folder as the default data
+    folder of a checkout whose record lives in a temporary BIGD_HOME), started in a
+    folder of its own; the environment is restored afterwards."""
+    from prefect.settings import PREFECT_API_URL
+
+    from flows.config import get_settings
+
+    base = tmp_path_factory.mktemp("demo")
+    home, started_in = base / "checkout", base / "start"
+    home.mkdir()
+    started_in.mkdir()
+    (home / "notebooks").symlink_to(ROOT / "notebooks")
     keys: list[str] = []
     real_token = secrets.token_urlsafe
 
@@ -35,29 +57,52 @@ def test_demo_runs_every_stage_prints_the_views_answers_and_leaks_nothing(
         keys.append(real_token(nbytes))
         return keys[-1]
 
-    monkeypatch.setattr(secrets, "token_urlsafe", recorded_token)
-    elsewhere = tmp_path / "cwd"
-    elsewhere.mkdir()
-    monkeypatch.chdir(elsewhere)
-    workdir = tmp_path / "demo"
+    saved_env, saved_cwd, saved_console = dict(os.environ), Path.cwd(), demo.console
+    out = io.StringIO()
+    # A wide console so that each table row is one printed line, as on a wide terminal.
+    demo.console = Console(file=out, width=200)
+    secrets.token_urlsafe = recorded_token
+    os.environ["BIGD_HOME"] = str(home)
+    os.chdir(started_in)
+    try:
+        get_settings.cache_clear()
+        result = run_demo(Path("demo"), establishments=2_500, record_default=True)
+    finally:
+        secrets.token_urlsafe = real_token
+        demo.console = saved_console
+        os.chdir(saved_cwd)
+        os.environ.clear()
+        os.environ.update(saved_env)
+        get_settings.cache_clear()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BIGD_")}
+    env.update(BIGD_HOME=str(home), PYTHONPATH=str(ROOT), PREFECT_API_URL=PREFECT_API_URL.value())
+    return {"base": base, "home": home, "started_in": started_in, "workdir": started_in / "demo",
+            "printed": out.getvalue(), "result": result, "keys": keys, "env": env}  # fmt: skip
 
-    run_demo(workdir, establishments=2_500)
-    printed = capsys.readouterr().err
 
-    # Every stage wrote its zone of the lake and reported one line.
+def test_demo_runs_every_stage_prints_the_views_answers_and_leaks_nothing(demo_run):
+    workdir, printed = demo_run["workdir"], demo_run["printed"]
+    lines = printed.splitlines()
+    assert len(lines) <= 80, printed
+
+    # Every stage wrote its zone of the lake and reported one line, with its seconds.
     lake = workdir / "lake"
     for table in ("empresas", "estabelecimentos", "socios", "simples", "cnaes", "municipios"):
         assert list((lake / "trusted" / "cnpj" / DEMO_RELEASE / table).glob("*.parquet")), table
     assert list((lake / "trusted" / "partner" / "sales").glob("sale_date=*/*.parquet"))
     assert list((lake / "trusted" / "public").glob("*/data.parquet"))
     assert list((lake / "quarantine" / "cnpj" / DEMO_RELEASE).iterdir())
-    for stage in ("cnpj", "public", "partner", "warehouse"):
-        assert re.search(rf"^\W*{stage}\W", printed, re.MULTILINE), f"no line for {stage}"
-    assert "public: ok " in printed and "; failed -" in printed
+    stages = ["sample", "cnpj", "public", "partner", "warehouse", "analysis", "delivery", "purge"]
+    for stage in stages:
+        assert re.search(rf"^✓ {stage}\s+\d+\.\d s  \S", printed, re.MULTILINE), stage
+    assert [line.name for line in demo_run["result"].stages] == stages
+    assert "public: ok " in printed and "failed" not in printed
     assert f"release {DEMO_RELEASE}, tables " in printed
+    # The notebook's output and the kernel's warnings stay in the run's log.
+    assert "without encryption" not in printed and "Alternative text" not in printed
+    assert "CNPJ release" not in printed  # a line the notebook prints
 
-    # What it printed under each question is what the warehouse answers to it, and the
-    # answers are not empty: partner sales joined registry establishments (customers).
+    # What it printed under each question is what the warehouse answers to it.
     with duckdb.connect(str(workdir / "warehouse.duckdb"), read_only=True) as warehouse:
         for view, column in (
             ("establishments_by_channel", "establishments"),
@@ -66,30 +111,104 @@ def test_demo_runs_every_stage_prints_the_views_answers_and_leaks_nothing(
         ):
             total = warehouse.execute(f"SELECT SUM({column}) FROM mart.{view}").fetchone()[0]
             assert total > 0, f"mart.{view}.{column} sums to {total}"
-        for title, query in PREVIEW_QUERIES.items():
+        for title in demo.BRIEF_PREVIEW:
             assert title in printed
-            rows = warehouse.execute(query).fetchall()
+            rows = warehouse.execute(PREVIEW_QUERIES[title]).fetchall()
             assert rows, f"the view behind {title!r} is empty"
             for row in rows:
                 cells = [demo._cell(value) for value in row]
                 assert _printed_in_order(printed, cells), (title, cells)
-    assert str(workdir / "warehouse.duckdb") in printed
 
-    # Nothing outside the work folder: not the working directory, not the default data dir.
-    assert list(elsewhere.iterdir()) == []
-    assert sorted(path.name for path in tmp_path.iterdir()) == ["cwd", "demo"]
+    # The closing summary names the marketing page and the analyst page, which exist.
+    result = demo_run["result"]
+    for label, page in (("Marketing page (the infographic)", result.marketing_html),
+                        ("Analyst page", result.analyst_html)):  # fmt: skip
+        assert re.search(rf"^{re.escape(label)}\s*: {re.escape(page)}$", printed, re.MULTILINE)
+        assert Path(page.removeprefix("file://")).is_file(), page
+    assert page.startswith((lake / "reports").as_uri())
+
+    # Nothing outside the work folder but the checkout's record of it.
+    assert sorted(p.name for p in demo_run["started_in"].iterdir()) == ["demo"]
+    record = demo_run["home"] / ".bigd-data-dir"
+    assert record.read_text().strip() == str(workdir)
+    assert sorted(p.name for p in demo_run["home"].iterdir()) == [".bigd-data-dir", "notebooks"]
     # The throw-away partner key is in no output and no file (raw zone, state, warehouse).
-    assert keys, "the demo made no partner key"
-    for key in keys:
+    assert demo_run["keys"], "the demo made no partner key"
+    for key in demo_run["keys"]:
         assert key not in printed
         for path in workdir.rglob("*"):
             if path.is_file():
                 assert key.encode() not in path.read_bytes(), path
     # The partner API stopped with the demo.
-    url = re.search(r"Partner API serving the sample at (http://127\.0\.0\.1:\d+)", printed)
+    url = re.search(r"partner API serving the sample at (http://127\.0\.0\.1:\d+)", printed)
     assert url, "the demo did not say where the partner API was"
     with pytest.raises(httpx.ConnectError):
         httpx.get(url.group(1), timeout=5)
-    assert (lake / "reports" / "index.html").exists()
-    assert (lake / "reports" / "latest" / "infographic.html").exists()
-    assert "reports/index.html" in printed
+
+
+def _printed_commands(printed: str) -> list[str]:
+    after = printed.split("Next, from this folder:\n", 1)[1]
+    return [line.strip() for line in after.splitlines()
+            if line.startswith("  ") and not line.strip().startswith("#")]  # fmt: skip
+
+
+def _shell(command: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(["bash", "-c", command], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=600, check=False)  # fmt: skip
+
+
+def test_the_printed_next_commands_work_from_the_demo_folder_and_the_repo_root(demo_run):
+    commands = _printed_commands(demo_run["printed"])
+    assert len(commands) == 4, commands
+    assert [c.split()[1:2] for c in commands[:3]] == [["results"], ["analyze"], ["deliver"]]
+    workdir, env = demo_run["workdir"], demo_run["env"]
+    root_before = sorted(p.name for p in ROOT.iterdir())
+    # The slow two once each (analyze from the demo's folder, deliver from the root), the
+    # quick ones from both folders.
+    for folder, wanted in ((demo_run["started_in"], [commands[i] for i in (0, 1, 3)]),
+                           (ROOT, [commands[i] for i in (0, 2, 3)])):  # fmt: skip
+        for command in wanted:
+            done = _shell(command, folder, env)
+            assert done.returncode == 0, (folder, command, done.stderr[-2000:])
+            if " -c " not in command:  # a bigd command names the demo's folder first
+                first = done.stderr.splitlines()[0]
+                assert first.startswith(f"Data folder {workdir} (recorded by `bigd demo`"), first
+    potential = _shell(commands[0], ROOT, env)
+    assert len(potential.stdout.splitlines()) == 3
+    assert "top_prospects" not in _shell(commands[3], ROOT, env).stderr
+    assert sorted(p.name for p in ROOT.iterdir()) == root_before  # no ./data made here
+
+
+def test_the_readme_papermill_recipe_runs_from_the_repository_root(demo_run, tmp_path):
+    """The README's block, as written, but writing into the test's folder instead of /tmp
+    and with this interpreter's bin/ for .venv/bin/: the data folder is the recorded one."""
+    readme = (ROOT / "README.md").read_text()
+    block = re.search(r"```bash\n(\.venv/bin/papermill notebooks/.*?)```", readme, re.DOTALL)
+    assert block, "the README has no papermill recipe"
+    command = block.group(1).replace("/tmp/", f"{tmp_path}/")
+    command = command.replace(".venv/bin/", f"{Path(sys.executable).parent}/")
+    done = _shell(command, ROOT, demo_run["env"])
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert (tmp_path / "run.ipynb").is_file()
+    assert (tmp_path / "run-outputs" / "metrics.json").is_file()
+
+
+def test_a_misspelt_category_or_run_id_is_refused_naming_the_valid_ones(demo_run):
+    workdir, env = demo_run["workdir"], demo_run["env"]
+    reports = sorted(p.name for p in (workdir / "lake" / "reports" / "analysis").rglob("*"))
+    bigd = [sys.executable, "-m", "flows"]
+    done = subprocess.run([*bigd, "analyze", "--category", "Cervejaa"], cwd=demo_run["base"],
+                          env=env, capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    message = " ".join(done.stderr.split())
+    assert "unknown category 'Cervejaa'" in message
+    for valid in ("Cerveja", "Vinho", "Feijão"):
+        assert valid in message
+    assert "Prefect API" not in done.stderr  # refused before Prefect (and any kernel) started
+    assert sorted(p.name for p in (workdir / "lake" / "reports" / "analysis").rglob("*")) == (
+        reports
+    )
+    done = subprocess.run([*bigd, "deliver", "--run-id", "nope"], cwd=demo_run["base"],
+                          env=env, capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert "no analysis run 'nope'" in " ".join(done.stderr.split())
