@@ -345,6 +345,15 @@ def demo(
         "demo"
     ),
     establishments: Annotated[int, typer.Option(min=100, help="Sample size.")] = 5_000,
+    keep_server: Annotated[
+        bool,
+        typer.Option(
+            "--keep-server/--temporary-server",
+            help="Without a Prefect API: start the project's Prefect server for the demo's "
+            "folder and leave it running, so later commands and the next demo skip Prefect's "
+            "start-up (`bigd server stop` stops it); or use a temporary server.",
+        ),
+    ] = True,
 ) -> None:
     """Generate a small release, start the partner API and run every pipeline stage.
 
@@ -353,7 +362,7 @@ def demo(
     from flows.demo import run_demo
 
     run_demo(workdir, establishments=establishments, verbose=_verbose(), record_default=True,
-             api=_CHOSEN_API[0])  # fmt: skip
+             api=_CHOSEN_API[0], keep_server=keep_server)  # fmt: skip
 
 
 @app.command()

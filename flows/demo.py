@@ -24,14 +24,19 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 
 from rich.console import Console
-from rich.table import Table
 
 from flows.config import get_settings
-from flows.lake import Lake
+from flows.demo_tables import (  # noqa: F401  (PREVIEW_QUERIES, _cell: what tests compare)
+    BRIEF_PREVIEW,
+    PREVIEW_QUERIES,
+    _cell,
+    analysis_tables,
+    lake_summary,
+    warehouse_preview,
+)
 from flows.resources import get_resources
 
 DEMO_RELEASE = "2026-11"
@@ -47,111 +52,6 @@ def _use_workdir(workdir: Path, partner_url: str, partner_key: str) -> None:
     os.environ["BIGD_PARTNER_API_URL"] = partner_url
     os.environ["BIGD_PARTNER_API_KEY"] = partner_key
     get_settings.cache_clear()
-
-
-def lake_summary(lake: Lake) -> Table:
-    """Objects and bytes per zone and source: what the run left in the lake."""
-    table = Table(title=f"Lake {lake.uri_root}")
-    for column in ("zone/source", "objects", "MB"):
-        table.add_column(column, justify="right" if column != "zone/source" else "left")
-    totals: dict[str, list[int]] = {}
-    for obj in lake.list():
-        group = "/".join(obj.key.split("/")[:2])
-        count_size = totals.setdefault(group, [0, 0])
-        count_size[0] += 1
-        count_size[1] += obj.size
-    for group, (count, size) in sorted(totals.items()):
-        table.add_row(group, f"{count:,}", f"{size / 1e6:,.2f}")
-    return table
-
-
-# What the reports must answer, straight from the mart views (any warehouse dialect).
-PREVIEW_QUERIES = {
-    "Active establishments per channel": (
-        "SELECT channel, SUM(establishments) AS establishments "
-        "FROM mart.establishments_by_channel GROUP BY channel ORDER BY 2 DESC"
-    ),
-    "Customers vs prospects per channel": (
-        "SELECT channel, SUM(customers) AS customers, SUM(prospects) AS prospects "
-        "FROM mart.customers_vs_prospects GROUP BY channel ORDER BY 3 DESC"
-    ),
-    "Top categories by value sold": (
-        "SELECT category, SUM(quantity) AS quantity, ROUND(SUM(sales_value), 2) AS value "
-        "FROM mart.sales_by_category_month_uf GROUP BY category ORDER BY 3 DESC LIMIT 5"
-    ),
-}
-
-
-# The one printed at default verbosity (--verbose prints them all).
-BRIEF_PREVIEW = ("Top categories by value sold",)
-
-
-def warehouse_preview(titles: tuple[str, ...] | None = None) -> list[Table]:
-    """A few answers from the warehouse views, as tables to print (default: all)."""
-    import sqlalchemy as sa
-
-    engine = get_resources().warehouse.engine()
-    tables = []
-    try:
-        with engine.connect() as connection:
-            for title, query in PREVIEW_QUERIES.items():
-                if titles is not None and title not in titles:
-                    continue
-                result = connection.execute(sa.text(query))
-                table = Table(title=title)
-                for column in list(result.keys()):
-                    table.add_column(column)
-                for row in result:
-                    table.add_row(*(_cell(value) for value in row))
-                tables.append(table)
-    finally:
-        engine.dispose()
-    return tables
-
-
-def _cell(value: object) -> str:
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, float | Decimal):
-        return f"{value:,.2f}"
-    return str(value)
-
-
-def analysis_tables(summary: dict, top: int = 10) -> list[Table]:
-    """The analysis's headline metrics and its best prospects (from the mart)."""
-    import sqlalchemy as sa
-
-    headline = Table(title=f"Ensemble demand model (run {summary['run_id']})")
-    headline.add_column("metric")
-    headline.add_column("value", justify="right")
-    headline.add_row("ensemble RMSE (grouped CV, R$)", f"{summary['ensemble_rmse']:,.0f}")
-    headline.add_row(
-        "baseline RMSE (median per channel x UF x category)", f"{summary['baseline_rmse']:,.0f}"
-    )
-    headline.add_row("improvement vs baseline", f"{summary['improvement_vs_baseline']:.0%}")
-    headline.add_row("ensemble R²", f"{summary['ensemble_r2']:.2f}")
-    headline.add_row("prospects scored", f"{summary['prospects_scored']:,}")
-    weights = ", ".join(f"{k} {v:.2f}" for k, v in summary["ensemble_weights"].items())
-    headline.add_row("stacking weights", weights)
-    prospects = Table(title=f"Top {top} prospects (predicted monthly potential, R$)")
-    columns = ("category", "uf", "city", "channel", "nome_fantasia", "score")
-    for column in columns:
-        prospects.add_column(column, justify="right" if column == "score" else "left")
-    engine = get_resources().warehouse.engine()
-    try:
-        with engine.connect() as connection:
-            rows = connection.execute(
-                sa.text(
-                    f"SELECT {', '.join(columns)} FROM mart.top_prospects WHERE run_id = :run "
-                    f"ORDER BY score DESC LIMIT {int(top)}"
-                ),
-                {"run": summary["run_id"]},
-            )
-            for row in rows:
-                prospects.add_row(*("" if v is None else _cell(v) for v in row))
-    finally:
-        engine.dispose()
-    return [headline, prospects]
 
 
 def pipeline_on_sample(sample_dir: Path, release: str) -> dict:
@@ -292,6 +192,7 @@ def run_demo(
     verbose: bool = False,
     record_default: bool = False,
     api: str | None = None,
+    keep_server: bool = False,
 ) -> DemoResult:
     """Generate, serve, ingest, scrub, load, analyse and deliver; print one line per stage,
     then where the results are and what to run next."""
@@ -306,7 +207,9 @@ def run_demo(
     sample_dir = workdir / "sample"
     report = ProgressReport(console)
     where = api or _configured_api() or "Prefect's temporary server"
-    console.print(f"[bold]Big D demo[/bold] in {workdir} (Prefect API: {where})",
+    shown = "the project server of this folder, started now" if (
+        keep_server and "temporary" in where) else where  # fmt: skip
+    console.print(f"[bold]Big D demo[/bold] in {workdir} (Prefect API: {shown})",
                   highlight=False, soft_wrap=True)  # fmt: skip
     with report.stage("sample", "generating a sample release") as line:
         sample = generate_release(
@@ -319,7 +222,7 @@ def run_demo(
         _use_workdir(workdir, partner_api.url, key)
         console.print(f"  partner API serving the sample at {partner_api.url}", highlight=False)
         with console_shows(logging.DEBUG if verbose else logging.WARNING):
-            results = _stages(report, sample_dir, where)
+            results = _stages(report, sample_dir, where, workdir if keep_server else None)
     delivery = results["delivery"]
     commands = next_commands(workdir, started_in, _example_category())
     if record_default:
@@ -336,8 +239,10 @@ def run_demo(
     return result
 
 
-def _stages(report: ProgressReport, sample_dir: Path, where: str) -> dict:
-    """Every pipeline stage as its own flow run (the `pipeline` flow runs the same ones)."""
+def _stages(report: ProgressReport, sample_dir: Path, where: str, server_for: Path | None) -> dict:
+    """Every pipeline stage as its own flow run (the `pipeline` flow runs the same ones).
+    Without a Prefect API, ``server_for`` (a data folder) asks for the project server of
+    that folder, started here and left running; else Prefect's temporary server."""
     from flows.analysis_flow import run_analysis
     from flows.cnpj_flow import ingest_cnpj
     from flows.load_flow import load_warehouse
@@ -348,7 +253,12 @@ def _stages(report: ProgressReport, sample_dir: Path, where: str) -> dict:
     from flows.sample.world import SALES_END, SALES_START
 
     results: dict = {}
-    if "temporary" in where:
+    if "temporary" in where and server_for is not None:
+        with report.stage("prefect", "starting the project's Prefect server") as line:
+            url = _start_project_server(server_for)
+            line.detail = (f"project server at {url} (UI {url.removesuffix('/api')}), kept "
+                           "running for later commands; `bigd server stop` stops it")  # fmt: skip
+    elif "temporary" in where:
         with report.stage("prefect", "starting Prefect's temporary server") as line:
             _start_prefect()
             line.detail = "temporary server up (`bigd server start` keeps one for every command)"
@@ -382,6 +292,18 @@ def _configured_api() -> str | None:
     from prefect.settings import get_current_settings
 
     return get_current_settings().api.url or None
+
+
+def _start_project_server(data_dir: Path) -> str:
+    """``bigd server start`` for the demo's folder, then point this process at it."""
+    from prefect.context import refresh_global_settings_context
+
+    from flows import prefect_server
+
+    state = prefect_server.start(data_dir)
+    os.environ["PREFECT_API_URL"] = state.url
+    refresh_global_settings_context()
+    return state.url
 
 
 def _start_prefect() -> None:
