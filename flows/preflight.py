@@ -69,11 +69,17 @@ def warehouse_categories(settings: Settings) -> list[str]:
 
 def check_categories(requested: list[str], valid: list[str]) -> None:
     """Every requested category is a partner category (case as the partner writes it)."""
+    import difflib
+
     unknown = [name for name in requested if name not in valid]
     if unknown:
+        folded = {name.casefold(): name for name in valid}
+        close = [match for name in unknown
+                 for match in difflib.get_close_matches(name.casefold(), folded, n=1)]  # fmt: skip
+        hint = f" (did you mean {', '.join(folded[m] for m in close)}?)" if close else ""
         raise ValueError(
             f"unknown categor{'y' if len(unknown) == 1 else 'ies'} "
-            f"{', '.join(repr(n) for n in unknown)}: the partner's categories are "
+            f"{', '.join(repr(n) for n in unknown)}{hint}; the partner's categories are "
             f"{', '.join(valid) or '(none loaded)'}"
         )
 

@@ -102,3 +102,30 @@ def test_help_lists_the_commands_in_the_order_a_user_meets_them(tmp_path):
 
 def test_the_record_is_ignored_by_git():
     assert "/.bigd-data-dir" in (ROOT / ".gitignore").read_text().splitlines()
+
+
+def test_categories_are_checked_against_the_partners_with_a_hint():
+    from flows.preflight import check_categories
+
+    check_categories(["Cerveja"], ["Cerveja", "Vinho"])
+    check_categories([], [])
+    with pytest.raises(ValueError) as refused:
+        check_categories(["Cervejaa", "Vinho", "Zzz"], ["Cerveja", "Vinho", "Água mineral"])
+    assert str(refused.value) == (
+        "unknown categories 'Cervejaa', 'Zzz' (did you mean Cerveja?); the partner's "
+        "categories are Cerveja, Vinho, Água mineral"
+    )
+
+
+def test_an_unloaded_warehouse_says_to_run_load_and_stays_as_it_was(tmp_path):
+    import duckdb
+
+    from flows.preflight import NothingToUse, warehouse_categories
+
+    settings = load_settings(data_dir=tmp_path)
+    with pytest.raises(NothingToUse, match=r"no warehouse at .*: run `bigd load` first"):
+        warehouse_categories(settings)
+    assert list(tmp_path.iterdir()) == []
+    duckdb.connect(str(tmp_path / "warehouse.duckdb")).close()  # a file without the tables
+    with pytest.raises(NothingToUse, match=r"is not loaded \(.*\): run `bigd load` first"):
+        warehouse_categories(settings)
