@@ -5,7 +5,10 @@ package and prints where the results are. A wrong setting stops it with one line
 Before a command that runs flows starts, ``main()`` prepares the process once
 (``_prepare_flow_command``): the Prefect API to use (``flows/prefect_server.py``), a
 console without tracebacks unless ``--verbose``, and signal handling so that a killed
-command leaves no process behind (``flows/runtime.py``).
+command leaves no process behind (``flows/runtime.py``). Before that, a command that reads
+earlier commands' data checks it is there (``flows/preflight.py``: one line naming what to
+run first, nothing created), and its first line names the data folder
+(``flows/data_folder.py``) and the Prefect API it uses.
 """
 
 from __future__ import annotations
