@@ -463,21 +463,21 @@ def _verbose() -> bool:
     return bool({"-v", "--verbose"} & set(sys.argv[1:]))
 
 
-def _wrap_commands(group, top_level: bool = True) -> None:
+def _wrap_commands(group, top_level: bool = True, flows: bool = True, api: bool = True) -> None:
     """Make every command say first which data folder (and Prefect API) it uses, check
     that the data it reads is there, and prepare Prefect when it may run a flow (typer
     builds click commands: groups have ``commands``, commands a ``callback``)."""
     for name, command in group.commands.items():
-        if top_level and name in {"sample", "partner-api", "server"}:
-            continue  # they use no data folder (server commands name theirs)
-        if hasattr(command, "commands"):
-            _wrap_commands(command, top_level=False)
+        if top_level and name in {"sample", "partner-api"}:
+            continue  # they use no data folder
+        flow = flows and not (top_level and name in NO_PREFECT_COMMANDS)
+        if hasattr(command, "commands"):  # server commands say which server themselves
+            _wrap_commands(command, top_level=False, flows=flow, api=name != "server")
         elif command.callback is not None:
-            flow = not (top_level and name in NO_PREFECT_COMMANDS)
-            command.callback = _prepared(command.callback, name if top_level else "", flow)
+            command.callback = _prepared(command.callback, name if top_level else "", flow, api)
 
 
-def _prepared(callback, name: str, flow: bool):
+def _prepared(callback, name: str, flow: bool, says_api: bool = True):
     @functools.wraps(callback)
     def run(*args, **kwargs):
         from flows.data_folder import describe
@@ -487,12 +487,13 @@ def _prepared(callback, name: str, flow: bool):
             _refuse_without_data(settings)
         if name in BEFORE_PREFECT:
             BEFORE_PREFECT[name](settings, kwargs)
-        api = _prepare_flow_command() if flow else "none (reads the lake or Kafka)"
+        api = _prepare_flow_command() if flow else "not used by this command"
         if name == "demo":  # its data folder is its --workdir: it says so itself
             _CHOSEN_API[0] = api
             return callback(*args, **kwargs)
-        console.print(f"Data folder {describe(settings.data_dir)}; Prefect API: {api}",
-                      highlight=False, soft_wrap=True)  # fmt: skip
+        line = f"Data folder {describe(settings.data_dir)}"
+        console.print(f"{line}; Prefect API: {api}" if says_api else line, highlight=False,
+                      soft_wrap=True)  # fmt: skip
         return callback(*args, **kwargs)
 
     return run
