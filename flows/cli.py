@@ -194,6 +194,14 @@ def ingest_partner_command(
             "Today is a preview: written, but fetched again by the next run.",
         ),
     ] = None,
+    allow_shrink: Annotated[
+        bool,
+        typer.Option(
+            "--allow-shrink",
+            help="Replace a full table even if it came back empty, mostly invalid or much "
+            "smaller than the trusted one (recorded in the run summary).",
+        ),
+    ] = False,
 ) -> None:
     """Ingest the partner API: categories, establishments, and sales day by day."""
     from flows.partner_flow import ingest_partner
@@ -207,9 +215,11 @@ def ingest_partner_command(
         raise typer.BadParameter(str(error), param_hint="--since/--until") from None
     if get_settings().partner_api_url is None:
         raise SettingsError("BIGD_PARTNER_API_URL: required to ingest the partner API")
+    from flows.guards import TableGuardError
+
     try:
-        summary = ingest_partner(since=first, until=last)
-    except PartnerApiError as error:
+        summary = ingest_partner(since=first, until=last, allow_shrink=allow_shrink)
+    except (PartnerApiError, TableGuardError) as error:
         console.print(f"[red]Failed:[/red] {error}", highlight=False)
         raise typer.Exit(1) from None
     console.print(f"trusted/partner/: {summary}", highlight=False)

@@ -16,6 +16,8 @@ import datetime as dt
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NONE
 
+from flows.config import get_settings
+from flows.guards import TableGuard
 from flows.resources import get_resources
 from flows.runs import RunSummary, publish_run
 from flows.sources.partner.client import PartnerApiError
@@ -66,11 +68,15 @@ def ingest_partner(
     retry_attempts: int = 5,
     retry_base_seconds: float = 1.0,
     max_concurrency: int = 4,
+    allow_shrink: bool = False,
 ) -> RunSummary:
     """Categories and establishments in full, then the sale days not yet ingested.
 
     ``today`` (the partner's, in America/Sao_Paulo, by default) is for tests: days from it
     on are not over, so they may be fetched as a preview but never move the watermark.
+    A full table that comes back empty, mostly invalid or much smaller than the trusted
+    one fails the run and the trusted one stays (``flows.guards``); ``allow_shrink``
+    lets it through, and the summary says so.
     """
     today = today or partner_today()
     check_dates(since, until, today)  # before any request: contradictory dates fetch nothing
@@ -84,7 +90,11 @@ def ingest_partner(
     )
     run = PartnerRun(last_complete=last_complete_day(today))
     with client:
-        ctx = IngestContext(resources.lake, client, resources.pseudonym_key(), today=today)
+        settings = get_settings()
+        guard = TableGuard(settings.max_bad_row_rate, settings.max_table_shrink, allow_shrink)
+        ctx = IngestContext(
+            resources.lake, client, resources.pseudonym_key(), today=today, guard=guard
+        )
         try:
             for table in (CATEGORIES, ESTABLISHMENTS):
                 run.results.append(ingest_table(ctx, table.api))

@@ -33,6 +33,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from flows import layout
+from flows.guards import TableGuard
 from flows.lake import Lake
 from flows.scrub import ScrubReport, scrub_table
 from flows.sources.partner.client import PartnerApiClient, PartnerResponse
@@ -56,8 +57,10 @@ class IngestContext:
         pseudonym_key: bytes,
         fetched_at: dt.datetime | None = None,
         today: dt.date | None = None,
+        guard: TableGuard | None = None,
     ):
         self.lake = lake
+        self.guard = guard or TableGuard()  # what a full table must pass to replace its copy
         self.client = client
         self.pseudonym_key = pseudonym_key
         self.fetched_at = fetched_at or dt.datetime.now(dt.UTC)
@@ -83,6 +86,7 @@ class TableResult:
     raw_key: str
     trusted_prefix: str
     scrub: ScrubReport = field(repr=False, default_factory=ScrubReport.empty)
+    override: str | None = None  # a guard violation let through by --allow-shrink
 
 
 # ---- the partner's day and the watermark --------------------------------------------------
@@ -242,9 +246,16 @@ def store_response(
     if validated.duplicates:
         logger.warning("%s: %d duplicate ids dropped", dataset, validated.duplicates)
 
+    trusted_prefix = layout.partner_trusted_prefix(table.lake, sale_day)
+    override = None
+    if table.partition == "snapshot":  # a full table: never replaced by too little
+        previous = trusted_rows(ctx.lake, trusted_prefix)
+        rejected, rows = len(validated.rejected), len(validated.records)
+        override = ctx.guard.check(dataset, len(response.records), rejected, rows, previous)
+        if override:
+            logger.warning("%s", override)
     typed = to_arrow(response.table, validated.records)
     clean, scrub = scrub_table(dataset, typed, ctx.pseudonym_key)
-    trusted_prefix = layout.partner_trusted_prefix(table.lake, sale_day)
     _write_parquet_replacing(ctx.lake, trusted_prefix, clean)
     return TableResult(
         table=table.lake,
@@ -257,6 +268,18 @@ def store_response(
         raw_key=raw_key,
         trusted_prefix=trusted_prefix,
         scrub=scrub,
+        override=override,
+    )
+
+
+def trusted_rows(lake: Lake, prefix: str) -> int | None:
+    """Rows of the trusted table under ``prefix`` (from its Parquet footers), or None."""
+    parts = [obj.key for obj in lake.list(prefix) if obj.key.endswith(".parquet")]
+    parts = [key for key in parts if not key.rsplit("/", 1)[-1].startswith("_")]
+    if not parts:
+        return None
+    return sum(
+        pq.read_metadata(lake.path(key), filesystem=lake.filesystem).num_rows for key in parts
     )
 
 
