@@ -262,20 +262,46 @@ def load_command(
 @app.command()
 def results(
     topic: Annotated[str, typer.Option(help="Topic to read, e.g. bigd.potential.")],
-    run_id: Annotated[str | None, typer.Option(help="Only messages of this run.")] = None,
+    run_id: Annotated[
+        str | None, typer.Option(help="Only this run (default: the newest delivered run).")
+    ] = None,
+    all_runs: Annotated[bool, typer.Option("--all-runs", help="Every run of the topic.")] = False,
     limit: Annotated[int | None, typer.Option(min=1, help="Stop after N messages.")] = None,
+    raw: Annotated[
+        bool,
+        typer.Option(
+            "--raw", help="Records as stored, re-sent copies included (default: one per id)."
+        ),
+    ] = False,
 ) -> None:
-    """Print a results topic's messages, one JSON envelope per line (Kafka or outbox)."""
+    """Print a results topic's messages, one JSON envelope per line (Kafka or outbox).
+
+    One line per message_id: delivery is at-least-once on the wire (a retried publish
+    may re-send), exactly-once per message_id for this reader; --raw shows every copy."""
     import json
 
+    from flows.publish.envelope import Topics
+    from flows.publish.results import UnknownTopic, check_topic, newest_run, read_results
     from flows.resources import get_resources
 
-    publisher = get_resources().publisher()
+    try:
+        check_topic(topic, Topics.from_settings(get_settings()))
+    except UnknownTopic as error:
+        raise typer.BadParameter(str(error), param_hint="--topic") from None
+    resources = get_resources()
+    if run_id is None and not all_runs:
+        run_id = newest_run(resources.lake, topic)
+        if run_id is None:
+            console.print(f"no run was delivered to {topic} yet", highlight=False)
+            return
+    publisher = resources.publisher()
     count = 0
-    for envelope in publisher.read(topic, run_id=run_id, limit=limit):
+    for envelope in read_results(publisher, topic, run_id=run_id, limit=limit, raw=raw):
         print(json.dumps(envelope, ensure_ascii=False))
         count += 1
-    console.print(f"{count:,} messages from {topic} ({publisher.target})", highlight=False)
+    which = "every run" if run_id is None else f"run {run_id}"
+    copies = "raw records" if raw else "messages (one per message_id)"
+    console.print(f"{count:,} {copies} from {topic}, {which} ({publisher.target})", highlight=False)
 
 
 @app.command()
