@@ -19,6 +19,8 @@ from prefect import flow, get_run_logger, task
 from flows import notebooks as runner
 from flows.analysis.mart import load_run
 from flows.analysis.outputs import read_outputs
+from flows.config import get_settings
+from flows.locks import analysis_lock, warehouse_lock
 from flows.resources import get_resources
 from flows.retry import prefect_retry_condition
 from flows.runs import RunSummary, publish_run
@@ -52,11 +54,13 @@ def execute_notebook(
 def load_mart(run_id: str, output_dir: Path) -> dict[str, int]:
     """Replace the run's rows in the mart tables from the output files."""
     outputs = read_outputs(output_dir)
-    engine = get_resources().warehouse.engine()
-    try:
-        return load_run(engine, run_id, outputs)
-    finally:
-        engine.dispose()
+    resources = get_resources()
+    with warehouse_lock(resources.lake, get_settings().lock_wait_seconds):
+        engine = resources.warehouse.engine()
+        try:
+            return load_run(engine, run_id, outputs)
+        finally:
+            engine.dispose()
 
 
 @flow(name="run_analysis", log_prints=True)
@@ -80,7 +84,8 @@ def run_analysis(
     logger = get_run_logger()
     run_id = runner.check_run_id(run_id or runner.new_run_id())
     notebook_path = Path(notebook) if notebook else runner.demand_notebook()
-    with work_folder("bigd-analysis-") as work:  # removed on every exit path, failed or not
+    wait = get_settings().lock_wait_seconds
+    with analysis_lock(get_resources().lake, release, wait), work_folder("bigd-analysis-") as work:
         return _analyse(work, logger, run_id, notebook_path, **_options(locals()))
 
 

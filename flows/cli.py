@@ -216,10 +216,11 @@ def ingest_partner_command(
     if get_settings().partner_api_url is None:
         raise SettingsError("BIGD_PARTNER_API_URL: required to ingest the partner API")
     from flows.guards import TableGuardError
+    from flows.locks import LockHeld
 
     try:
         summary = ingest_partner(since=first, until=last, allow_shrink=allow_shrink)
-    except (PartnerApiError, TableGuardError) as error:
+    except (PartnerApiError, TableGuardError, LockHeld) as error:
         console.print(f"[red]Failed:[/red] {error}", highlight=False)
         raise typer.Exit(1) from None
     console.print(f"trusted/partner/: {summary}", highlight=False)
@@ -248,11 +249,12 @@ def load_command(
 ) -> None:
     """Load the trusted zone into the warehouse (BIGD_WAREHOUSE_URL; default DuckDB)."""
     from flows.load_flow import load_warehouse
+    from flows.locks import LockHeld
     from flows.warehouse import ReconciliationError
 
     try:
         summary = load_warehouse(release=release)
-    except (ReconciliationError, FileNotFoundError, ValueError) as error:
+    except (ReconciliationError, FileNotFoundError, ValueError, LockHeld) as error:
         console.print(f"[red]Load failed:[/red] {error}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
     backend = get_settings().warehouse.split("://")[0]
@@ -316,6 +318,7 @@ def analyze(
 ) -> None:
     """Run the ensemble demand notebook and load its outputs into the mart."""
     from flows.analysis_flow import run_analysis
+    from flows.locks import LockHeld
     from flows.notebooks import NotebookFailed, NotebookParameterError, check_run_id
 
     if run_id is not None:
@@ -325,7 +328,7 @@ def analyze(
             raise typer.BadParameter(str(error), param_hint="--run-id") from None
     try:
         run = run_analysis(run_id=run_id, categories=category or None, release=release)
-    except (NotebookFailed, NotebookParameterError) as error:
+    except (NotebookFailed, NotebookParameterError, LockHeld) as error:
         console.print(f"[red]Analysis failed:[/red] {error}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
     console.print(

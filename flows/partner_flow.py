@@ -16,8 +16,10 @@ import datetime as dt
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NONE
 
+from flows import layout
 from flows.config import get_settings
 from flows.guards import TableGuard
+from flows.locks import LockHeld, holder_run_id, lake_lock
 from flows.resources import get_resources
 from flows.runs import RunSummary, publish_run
 from flows.sources.partner.client import PartnerApiError
@@ -37,6 +39,10 @@ from flows.sources.partner.summary import PartnerRun, run_summary
 from flows.sources.partner.tables import CATEGORIES, ESTABLISHMENTS
 
 DAYS_PER_TASK = 31
+
+
+class PartnerLocked(LockHeld):
+    """Another live run is ingesting the partner source."""
 
 
 @task(cache_policy=NONE)
@@ -89,9 +95,17 @@ def ingest_partner(
         base_delay=retry_base_seconds,
     )
     run = PartnerRun(last_complete=last_complete_day(today))
-    with client:
-        settings = get_settings()
-        guard = TableGuard(settings.max_bad_row_rate, settings.max_table_shrink, allow_shrink)
+    settings = get_settings()
+    guard = TableGuard(settings.max_bad_row_rate, settings.max_table_shrink, allow_shrink)
+    lock = lake_lock(
+        resources.lake,
+        layout.lock_key("partner"),
+        "the partner source",
+        holder_run_id(),
+        settings.lock_wait_seconds,
+        PartnerLocked,
+    )
+    with lock, client:  # one run at a time: tables, sale days and the watermark are shared
         ctx = IngestContext(
             resources.lake, client, resources.pseudonym_key(), today=today, guard=guard
         )

@@ -149,7 +149,7 @@ def write_watermark(lake: Lake, day: dt.date) -> None:
     """Record ``day`` as the last fully written sale day."""
     now = dt.datetime.now(dt.UTC).isoformat()
     state = {"last_complete_day": day.isoformat(), "updated_at": now}
-    lake.write_bytes(WATERMARK_KEY, json.dumps(state).encode())
+    layout.write_bytes_atomically(lake, WATERMARK_KEY, json.dumps(state).encode())
 
 
 def advance(watermark: dt.date | None, day: dt.date, last_complete: dt.date) -> dt.date | None:
