@@ -112,7 +112,7 @@ def ingest_partner(
         try:
             for table in (CATEGORIES, ESTABLISHMENTS):
                 run.results.append(ingest_table(ctx, table.api))
-            run.watermark = read_watermark(resources.lake)
+            run.watermark = read_watermark(resources.lake, today)
             days = plan_days(run.watermark, since, until, today=today)
             log.info("sales: %d days to fetch (watermark %s)", len(days), run.watermark)
             for start in range(0, len(days), DAYS_PER_TASK):

@@ -75,9 +75,7 @@ def test_a_second_partner_ingest_is_refused_and_a_killed_holder_never_blocks(
         with lake_lock(lake, layout.lock_key("partner"), "the partner source", "run-holder"):
             refused = cli(*arguments)
         assert refused.exit_code == 1
-        assert "the partner source is being ingested by run run-holder" in one_line(
-            refused.output
-        )
+        assert "the partner source is being ingested by run run-holder" in one_line(refused.output)
         assert api.requests == [] and not lake.list("trusted/partner")
 
         code = HOLDER.format(lake=str(tmp_path / "lake"), name="partner")

@@ -120,12 +120,14 @@ def check_dates(since: dt.date | None, until: dt.date | None, today: dt.date) ->
         raise PartnerDateError(f"--since {since} is after --until {last}{default}: no day to fetch")
 
 
-def read_watermark(lake: Lake) -> dt.date | None:
+def read_watermark(lake: Lake, today: dt.date | None = None) -> dt.date | None:
     """The last fully written sale day, or None before the first run.
 
     A watermark is never later than the day before it was written: one that is (left by
     a run that counted a day not yet over) is read as that day, so the days it skipped
-    are fetched again.
+    are fetched again. Nor is it trusted past yesterday (``today`` in São Paulo, by
+    default now): one written by a clock running ahead is repaired to yesterday, with a
+    warning, so the days it claimed are fetched.
     """
     if not lake.exists(WATERMARK_KEY):
         return None
@@ -142,6 +144,18 @@ def read_watermark(lake: Lake) -> dt.date | None:
                 complete_then,
             )
             day = complete_then
+    last = last_complete_day(today or partner_today())
+    if day > last:
+        logger.warning(
+            "watermark %s is after yesterday (%s in %s): written by a clock running ahead; "
+            "repaired to %s, the days after it are fetched again",
+            day,
+            last,
+            PARTNER_TIMEZONE.key,
+            last,
+        )
+        write_watermark(lake, last)
+        day = last
     return day
 
 
@@ -310,7 +324,7 @@ def ingest_sales_days(ctx: IngestContext, days: list[dt.date], workers: int = 4)
     days are complete too. After the first failure no further day is started and the
     watermark stays before the failed day, so the next run starts again from there.
     """
-    watermark = read_watermark(ctx.lake)
+    watermark = read_watermark(ctx.lake, ctx.today)
     outcome = SalesOutcome(watermark=watermark)
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="partner") as pool:
         futures: list[Future[TableResult]] = [
