@@ -152,6 +152,14 @@ def ingest_public_command(
     production: Annotated[
         bool, typer.Option(help="Read from IBGE's published addresses (catalog 'production').")
     ] = False,
+    allow_shrink: Annotated[
+        bool,
+        typer.Option(
+            "--allow-shrink",
+            help="Replace a dataset even if it came back empty or much smaller than the "
+            "trusted one (recorded in the run summary).",
+        ),
+    ] = False,
 ) -> None:
     """Ingest the public datasets of the catalog: raw files, validated typed Parquet."""
     from flows.public_flow import PublicIngestError, ingest_public
@@ -169,6 +177,7 @@ def ingest_public_command(
             source=source,
             location=location,
             production=production,
+            allow_shrink=allow_shrink,
         )
     except PublicIngestError as error:
         console.print(f"[red]Failed:[/red] {error}", highlight=False)

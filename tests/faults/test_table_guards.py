@@ -1,5 +1,6 @@
 """F0: a partner API answering a full table with nothing (or only invalid records, or far
-fewer rows) must fail the run and keep the trusted table, unless explicitly overridden."""
+fewer rows) must fail the run and keep the trusted table, unless explicitly overridden;
+the public datasets (full tables too) are held to the same guard."""
 
 from __future__ import annotations
 
@@ -108,3 +109,36 @@ def test_ingest_partner_with_an_empty_answer_exits_1_and_keeps_the_table(
     assert result.exit_code == 0, result.output
     assert "GUARD OVERRIDDEN" in result.output
     assert trusted_ids(lake) == []
+
+
+@pytest.mark.integration
+def test_a_public_dataset_that_shrank_fails_and_keeps_the_trusted_one(prefect_harness, tmp_path):
+    """The same guard on the public full tables."""
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+    from flows.config import get_settings
+    from flows.sources.public import trusted_key
+    from tests import public_samples as samples
+
+    release = samples.write_public_release(tmp_path / "release")
+    arguments = [
+        "ingest",
+        "public",
+        "--source",
+        str(release),
+        "--catalog",
+        str(samples.CSV_CATALOG),
+    ]
+    assert CliRunner().invoke(app, arguments).exit_code == 0
+    population = samples.FILES["population_municipalities"][2]
+    samples.rewrite(release, "population_municipalities", rows=population[:1])
+    result = CliRunner().invoke(app, arguments)
+    assert result.exit_code == 1
+    text = " ".join(result.output.split())
+    assert "public.population_municipalities: 1 rows would replace 5" in text
+    lake = Lake.from_url(get_settings().lake_root)
+    key = trusted_key("population_municipalities")
+    assert pq.read_table(lake.path(key), filesystem=lake.filesystem).num_rows == 5
+    assert CliRunner().invoke(app, [*arguments, "--allow-shrink"]).exit_code == 0
+    assert pq.read_table(lake.path(key), filesystem=lake.filesystem).num_rows == 1
