@@ -176,3 +176,62 @@ def test_a_load_killed_inside_its_transaction_then_rerun_equals_a_clean_run(tmp_
     load(clean, lake, DuckDBLoader(), RELEASE)
     assert killed_counts == table_counts(clean)
     clean.dispose()
+
+
+# ---- render: archiving a report ----------------------------------------------------------
+
+RENDER_CHILD = """
+from flows.lake import Lake
+from flows.reports.archive import ReportStore
+from tests.faults.killing import stop_here
+from tests.faults.test_kill_matrix import archive_run
+
+real_put = ReportStore.put
+
+def put_then_die(self, key, data):  # pages written, the manifest not yet
+    if key.endswith("manifest.json"):
+        stop_here()
+    real_put(self, key, data)
+
+ReportStore.put = put_then_die
+archive_run(Lake.from_url({lake!r}), "run-2")
+"""
+
+
+def archive_run(lake: Lake, run_id: str) -> dict:
+    """Archive a rendered report of ``run_id`` (the render itself is papermill's)."""
+    import datetime as dt
+
+    import nbformat
+
+    from flows.reports.archive import ReportStore
+    from flows.reports.render import ExecutedNotebook
+
+    run = ExecutedNotebook(
+        notebook=nbformat.v4.new_notebook(),
+        parameters={"run_id": run_id},
+        started_at=dt.datetime(2026, 11, 30, 12, tzinfo=dt.UTC),
+        duration_seconds=1.5,
+        html={"analyst": f"<p>analyst {run_id}</p>", "marketing": f"<p>{run_id}</p>"},
+    )
+    return ReportStore(lake).archive("infographic", run_id, run, b"{}", {"m.json": b"{}"})
+
+
+def test_a_render_killed_before_its_manifest_then_rerun_equals_a_clean_run(tmp_path):
+    def snapshot(lake: Lake) -> dict[str, bytes]:
+        return {o.key: lake.read_bytes(o.key) for o in lake.list("reports")}
+
+    killed = Lake.from_url(str(tmp_path / "killed"))
+    archive_run(killed, "run-1")
+    before_index = killed.read_bytes("reports/index.html")
+    kill_when_stopped(RENDER_CHILD.format(lake=str(tmp_path / "killed")), tmp_path / "stop", {})
+    # The index still lists what it listed: a run without a manifest is not in it.
+    assert killed.read_bytes("reports/index.html") == before_index
+    assert not [o.key for o in killed.list("reports") if "/_tmp-" in o.key]
+
+    archive_run(killed, "run-2")  # a plain re-run
+    clean = Lake.from_url(str(tmp_path / "clean"))
+    archive_run(clean, "run-1")
+    archive_run(clean, "run-2")
+    assert snapshot(killed) == snapshot(clean)
+    assert b"run-2" in killed.read_bytes("reports/index.html")
