@@ -474,6 +474,17 @@ def _prepared(callback):
     return run
 
 
+def _one_line(error: Exception) -> str:
+    """The error as one plain line: a database error as the driver's own message, without
+    SQLAlchemy's wrapping and its link (e.g. DuckDB's file lock held by another process)."""
+    from sqlalchemy.exc import DBAPIError
+
+    if isinstance(error, DBAPIError) and error.orig is not None:
+        error = error.orig
+    text = " ".join(f"{type(error).__name__}: {error}".split())
+    return text.split(" (Background on this error at:", 1)[0]
+
+
 def main() -> None:
     """Entry point: a wrong setting is one red line and exit code 2; a failed run ends
     with one red line naming the error and exit code 1 (the run logs above it carry no
@@ -496,7 +507,7 @@ def main() -> None:
     except Exception as error:
         if _verbose():
             raise
-        message = f"[red]Failed:[/red] {escape(f'{type(error).__name__}: {error}')}"
+        message = f"[red]Failed:[/red] {escape(_one_line(error))}"
         console.print(message, highlight=False, soft_wrap=True)
         raise SystemExit(1) from None
     finally:

@@ -133,3 +133,65 @@ def test_the_watermark_is_never_seen_half_written(lake, monkeypatch):
         stop.set()
         writer.join()
     assert errors == []
+
+
+FOREIGN_DUCKDB_HOLDER = """
+import duckdb
+from tests.faults.killing import stop_here
+
+connection = duckdb.connect({path!r})  # e.g. an analyst's DuckDB shell left open
+stop_here()
+"""
+
+
+@pytest.mark.integration
+def test_a_warehouse_file_held_by_another_program_is_one_plain_line(
+    prefect_harness, lake, tmp_path, monkeypatch, capfd
+):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from flows import cli
+    from tests.warehouse_fixtures import write_trusted_lake
+
+    write_trusted_lake(tmp_path / "lake")  # the lake the `lake` fixture configured
+    path = tmp_path / "warehouse.duckdb"
+    monkeypatch.setenv("BIGD_WAREHOUSE_URL", f"duckdb:///{path}")
+    get_settings.cache_clear()
+    marker = tmp_path / "holding"
+    code = FOREIGN_DUCKDB_HOLDER.format(path=str(path))
+    holder = subprocess.Popen(
+        [sys.executable, "-c", code], env={**os.environ, "BIGD_TEST_STOP_MARKER": str(marker)}
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not marker.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        monkeypatch.setattr(sys, "argv", ["bigd", "load"])
+        with pytest.raises(SystemExit) as exit_:
+            cli.main()
+    finally:
+        os.kill(holder.pid, signal.SIGKILL)
+        holder.wait()
+    assert exit_.value.code == 1
+    output = capfd.readouterr()
+    lines = (output.out + output.err).splitlines()
+    failed = [line for line in lines if line.startswith("Failed:")]
+    assert len(failed) == 1, output
+    assert "Could not set lock" in failed[0] and "sqlalche.me" not in failed[0]
+
+
+def test_database_errors_are_one_line_without_the_sqlalchemy_link():
+    import duckdb
+    from sqlalchemy.exc import OperationalError
+
+    from flows.cli import _one_line
+
+    orig = duckdb.IOException('IO Error: Could not set lock on file "w.duckdb": Conflicting')
+    wrapped = OperationalError("SELECT 1", {}, orig)
+    assert "sqlalche.me" in str(wrapped)
+    text = _one_line(wrapped)
+    assert text.startswith("IOException: IO Error: Could not set lock on file")
+    assert "sqlalche.me" not in text and "\n" not in text
