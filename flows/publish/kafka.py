@@ -241,15 +241,18 @@ class KafkaPublisher:
         return delivered
 
     def _skip_acknowledged(self, stream: Iterator[Message], progress: Progress):
-        """``stream`` after the prefix ``progress`` says was acknowledged (checked by the
-        id of its last message: a different stream starts over)."""
+        """``stream`` after the prefix ``progress`` says was acknowledged, checked by the
+        id of its last message; the skipped messages are built again but not kept."""
         if progress.acknowledged:
-            skipped = list(itertools.islice(stream, progress.acknowledged - 1))
+            skipped = sum(1 for _ in itertools.islice(stream, progress.acknowledged - 1))
             last = next(stream, None)
             if last is None or last.envelope["message_id"] != progress.last_id:
-                progress.restart("the messages differ from the acknowledged ones")
-                rest = [] if last is None else [last]
-                return itertools.chain(skipped, rest, stream)
+                progress.clear()  # the run's messages changed: the next publish sends all
+                raise PublishError(
+                    f"the messages of run {last.envelope['run_id'] if last else '?'} differ "
+                    f"from the {skipped + 1} an interrupted publish had sent; its progress "
+                    "was discarded: publish again to send them all"
+                )
             log.info("continuing after %d acknowledged messages", progress.acknowledged)
         return stream
 

@@ -5,8 +5,9 @@ were all acknowledged, ``state/publish-progress/<run_id>/<first message id>.json
 records how many messages of the stream (in its fixed order, read from immutable output
 files) are acknowledged, per topic, and the id of the last one. A retried publish of the
 same stream skips that prefix instead of sending it again, after checking the id at its
-end is the same (otherwise the stream changed and it starts over). The file goes when
-the delivery is recorded in the ledger.
+end is the same (otherwise the stream changed: the progress is discarded and the publish
+fails, so the next one sends everything). The file goes when the delivery is recorded in
+the ledger.
 
 So a message is sent more than once only when a window failed part-way (at-least-once
 on the wire); consumers de-duplicate by ``message_id`` (exactly-once per id).
@@ -15,14 +16,12 @@ on the wire); consumers de-duplicate by ``message_id`` (exactly-once per id).
 from __future__ import annotations
 
 import json
-import logging
 from dataclasses import dataclass, field
 
 from flows import layout
 from flows.lake import Lake
 
 PROGRESS_PREFIX = "state/publish-progress"
-log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -67,10 +66,6 @@ class Progress:
 
     def acknowledged_counts(self) -> dict[tuple[str, str], int]:
         return {tuple(name.split("|", 1)): count for name, count in self.counts.items()}
-
-    def restart(self, reason: str) -> None:
-        log.warning("publish progress %s not used (%s): sending from the start", self.key, reason)
-        self.acknowledged, self.last_id, self.counts = 0, None, {}
 
     def clear(self) -> None:
         if self.lake is not None and self.lake.exists(self.key):

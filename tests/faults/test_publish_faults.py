@@ -151,3 +151,25 @@ def test_a_publish_killed_with_9_then_rerun_equals_a_clean_run(kafka_bootstrap, 
     assert len(list(distinct(iter(raw)))) == expected["potential"]
     delivered = DeliveryLedger(lake).deliveries("run-k")
     assert delivered[topics.prospects]["messages"] == expected["prospects"]
+
+
+def test_progress_of_other_messages_is_discarded_not_trusted(tmp_path):
+    """A stream that changed since the interrupted publish (other ids) is not skipped."""
+    from flows.publish.kafka import KafkaPublisher
+    from flows.publish.progress import Progress
+    from flows.publish.publisher import PublishError
+
+    lake = Lake.from_url(str(tmp_path / "lake"))
+    write_outputs(lake, "analysis/x", run_id="run-p", prospects=20)
+    messages = list(stream_run_messages(lake, "analysis/x", Topics(), 8))
+    progress = Progress.load(lake, "run-p", messages[0].message_id, "kafka x")
+    progress.advance("some-other-id", {("run-p", "t"): 10}, 10)
+    publisher = KafkaPublisher("127.0.0.1:1", ledger=DeliveryLedger(lake))
+    with pytest.raises(PublishError, match="differ from the 10 an interrupted publish"):
+        publisher._skip_acknowledged(iter(messages), progress)
+    assert not lake.list("state/publish-progress")  # the next publish sends everything
+
+    progress = Progress.load(lake, "run-p", messages[0].message_id, "kafka x")
+    progress.advance(messages[9].message_id, {("run-p", "t"): 10}, 10)
+    rest = list(publisher._skip_acknowledged(iter(messages), progress))
+    assert [m.message_id for m in rest] == [m.message_id for m in messages[10:]]
