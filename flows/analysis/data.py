@@ -22,6 +22,7 @@ PERSON_OWNED_FORMS_DATASET = "cnpj.empresas"
 ESTABLISHMENTS_SQL = """
 SELECT
     e.cnpj_hash,
+    e.cnpj,
     e.nome_fantasia,
     e.cnae_fiscal_principal AS cnae,
     ch.channel,

@@ -31,6 +31,7 @@ class ModelSizes:
     forest_depth: int = 14
     forest_max_samples: int = 30_000
     ridge_alpha: float = 1.0
+    conversion_trees: int = 200  # per fold of the look-alike classifier
     # LightGBM's OpenMP threads spin-wait: on a shared 2-core machine two threads were
     # 7x slower than one (11.4 s vs 1.7 s on 7,700 rows); the forest uses both cores.
     lightgbm_threads: int = 1
