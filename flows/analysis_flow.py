@@ -3,7 +3,7 @@
     parameters ─► check against the notebook ─► papermill (python3 kernel of this
     interpreter) ─► executed notebook + output files kept in the lake under
     reports/analysis/<date>/<run-id>/ ─► read the files ─► mart.potential_by_region,
-    mart.top_prospects (the run's rows replaced in one transaction)
+    mart.prospects, mart.top_prospects (the run's rows replaced in one transaction)
 
 Every parameter has a default, so a scheduled deployment runs it with none: the latest
 CNPJ release and the latest twelve months of partner sales.
@@ -71,6 +71,9 @@ def run_analysis(
     cv_folds: int = 5,
     random_seed: int = 42,
     sample_size: int = 100_000,
+    hidden_share: float = 0.2,
+    top_n: int = 20,
+    scoring_chunk: int = 20_000,
     notebook: str | None = None,
     extra_parameters: dict[str, object] | None = None,
     cell_timeout: float = 900,
@@ -94,6 +97,9 @@ def run_analysis(
         "random_seed": random_seed,
         "output_dir": str(output_dir),
         "sample_size": sample_size,
+        "hidden_share": hidden_share,
+        "top_n": top_n,
+        "scoring_chunk": scoring_chunk,
         **(extra_parameters or {}),
     }
     runner.check_parameters(notebook_path, parameters)  # before any kernel starts
@@ -131,7 +137,9 @@ def run_analysis(
         line=(
             f"run {run_id}: ensemble RMSE {head['ensemble_rmse']:,.0f} vs baseline "
             f"{head['baseline_rmse']:,.0f} ({head['improvement_vs_baseline']:.0%} lower), "
-            f"R² {head['ensemble_r2']:.2f}; {head['prospects_scored']:,} prospects scored"
+            f"R² {head['ensemble_r2']:.2f}; {head['prospects_scored']:,} prospects scored; "
+            f"hidden customers: top-decile lift {head['top_decile_lift']:.2f}, "
+            f"AUC {head['auc']:.3f}"
         ),
         rows=[
             {"model": name, "weight": round(weight, 4)}

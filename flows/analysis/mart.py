@@ -1,4 +1,5 @@
-"""Load a run's output files into ``mart.potential_by_region`` and ``mart.top_prospects``.
+"""Load a run's output files into ``mart.potential_by_region``, ``mart.prospects`` and
+``mart.top_prospects``.
 
 A run's rows are replaced whole inside one transaction (DELETE the run id, INSERT the
 file), so loading the same run twice leaves one copy, and a failure leaves the previous
@@ -12,14 +13,15 @@ import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from flows.analysis.outputs import POTENTIAL_SCHEMA, PROSPECTS_SCHEMA
+from flows.analysis.outputs import POTENTIAL_SCHEMA, PROSPECTS_SCHEMA, TOP_PROSPECTS_SCHEMA
 from flows.warehouse.engines import engine_kind
 from flows.warehouse.merge import quote, sql_type
 from flows.warehouse.views import file_statements
 
 MART_TABLES = {
     "potential_by_region": ("mart.potential_by_region", POTENTIAL_SCHEMA),
-    "top_prospects": ("mart.top_prospects", PROSPECTS_SCHEMA),
+    "prospects": ("mart.prospects", PROSPECTS_SCHEMA),
+    "top_prospects": ("mart.top_prospects", TOP_PROSPECTS_SCHEMA),
 }
 INSERT_BATCH = 5_000
 
@@ -79,7 +81,7 @@ def _insert(conn: Connection, qualified: str, table: pa.Table, backend: str) -> 
 
 
 def load_run(engine: Engine, run_id: str, tables: dict[str, pa.Table]) -> dict[str, int]:
-    """Replace the run's rows in both mart tables in one transaction; rows loaded per table."""
+    """Replace the run's rows in every mart table in one transaction; rows loaded per table."""
     backend = engine.url.get_backend_name()
     dialect = engine_kind(backend).dialect
     loaded = {}

@@ -32,7 +32,9 @@ def warehouse_data(establishments: int = 120, customer_share: float = 0.5, seed:
             "uf": [CITIES[c][1] for c in city],
             "ibge_code": [CITIES[c][0] for c in city],
             "city": [CITIES[c][2] for c in city],
-            "neighbourhood": rng.choice(["CENTRO", "BELA VISTA", "LAPA", "MOOCA"], size=establishments),
+            "neighbourhood": rng.choice(
+                ["CENTRO", "BELA VISTA", "LAPA", "MOOCA"], size=establishments
+            ),
             "matriz_filial": rng.choice(["1", "2"], size=establishments, p=[0.8, 0.2]),
             "started_on": pd.to_datetime("2015-01-01")
             + pd.to_timedelta(rng.integers(0, 3_000, size=establishments), unit="D"),
