@@ -74,6 +74,10 @@ def run_analysis(
     hidden_share: float = 0.2,
     top_n: int = 20,
     scoring_chunk: int = 20_000,
+    lightgbm_trees: int = 150,
+    forest_trees: int = 40,
+    forest_depth: int = 14,
+    conversion_trees: int = 200,
     notebook: str | None = None,
     extra_parameters: dict[str, object] | None = None,
     cell_timeout: float = 900,
@@ -100,6 +104,10 @@ def run_analysis(
         "hidden_share": hidden_share,
         "top_n": top_n,
         "scoring_chunk": scoring_chunk,
+        "lightgbm_trees": lightgbm_trees,
+        "forest_trees": forest_trees,
+        "forest_depth": forest_depth,
+        "conversion_trees": conversion_trees,
         **(extra_parameters or {}),
     }
     runner.check_parameters(notebook_path, parameters)  # before any kernel starts

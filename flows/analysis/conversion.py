@@ -48,8 +48,10 @@ def lookalike_rates(frame: pd.DataFrame, labels: np.ndarray, fold: np.ndarray) -
     prior = prior_k / np.maximum(prior_n, 1)
     result = {}
     for name, keys in LOOKALIKE_KEYS.items():
-        place = frame[keys].astype(str).agg("|".join, axis=1) if len(keys) > 1 else frame[keys[0]]
-        place = place.astype(str).to_numpy()
+        place = F.as_text(frame[keys[0]])
+        for key in keys[1:]:
+            place = place + "|" + F.as_text(frame[key])
+        place = place.to_numpy()
         work = pd.DataFrame({"place": place, "fold": fold, "y": labels})
         total = work.groupby("place")["y"].transform("sum").to_numpy()
         size = work.groupby("place")["y"].transform("size").to_numpy()
