@@ -191,21 +191,6 @@ def purchase_rates(
     return counts[["channel", "category", "purchase_rate"]]
 
 
-def prospect_rows(
-    features: pd.DataFrame,
-    customers: set[str],
-    categories: list[str],
-    month: str,
-    pof: pd.DataFrame,
-) -> pd.DataFrame:
-    """Every non-customer establishment × category, as of ``month`` (``YYYY-MM``)."""
-    prospects = features[~features["cnpj_hash"].isin(customers)]
-    grid = prospects.merge(pd.DataFrame({"category": categories}), how="cross")
-    grid["month"] = month
-    grid["month_of_year"] = int(month[5:7])
-    return with_category(grid, pof).reset_index(drop=True)
-
-
 def as_text(values: pd.Series) -> pd.Series:
     """A categorical feature as plain strings, a missing value as ``unknown``."""
     return values.astype(object).where(values.notna(), "unknown").astype(str)
