@@ -82,7 +82,7 @@ def _mart_counts(settings, run_id: str) -> dict[str, int]:
                 table: connection.execute(
                     sa.text(f"SELECT COUNT(*) FROM mart.{table} WHERE run_id = :r"), {"r": run_id}
                 ).scalar()
-                for table in ("potential_by_region", "top_prospects")
+                for table in ("potential_by_region", "prospects", "top_prospects")
             }
     finally:
         engine.dispose()
@@ -101,6 +101,7 @@ def test_the_pipeline_runs_the_notebook_and_loads_the_documented_outputs(loaded,
     counts = _mart_counts(settings, summary["run_id"])
     assert counts == {
         "potential_by_region": read["potential_by_region"].num_rows,
+        "prospects": read["prospects"].num_rows,
         "top_prospects": read["top_prospects"].num_rows,
     }
     assert summary["mart_rows"] == counts
@@ -115,6 +116,12 @@ def test_quality_bar_on_an_unseen_seed_and_size(loaded):
         assert rmse["ensemble"] < rmse[single], rmse
     assert rmse["ensemble"] <= 0.75 * rmse["baseline"], rmse
     assert metrics["headline"]["improvement_vs_baseline"] >= 0.25
+    # The hidden-customer check (about 50 hidden customers at this size, so the bar is a
+    # little below the benchmark's targets, measured at 200,000: bench_prospects).
+    conversion = metrics["conversion"]
+    print("hidden customers:", {k: v for k, v in conversion.items() if k != "gains"})
+    assert conversion["top_decile_lift"] >= 2.5 and conversion["auc"] >= 0.72, conversion
+    assert abs(metrics["interval"]["coverage"] - metrics["interval"]["nominal"]) <= 0.15
 
 
 def test_a_rerun_replaces_the_runs_rows(loaded, settings):
@@ -162,7 +169,7 @@ def _record_text(folder: Path) -> tuple[str, set[str]]:
     text += (folder / "outputs" / outputs.MODEL_CARD_FILE).read_text()
     read = outputs.read_outputs(folder / "outputs")
     strings: set[str] = set()
-    for table in (read["potential_by_region"], read["top_prospects"]):
+    for table in (read["potential_by_region"], read["prospects"], read["top_prospects"]):
         for field in table.schema:
             if str(field.type) == "string":
                 strings.update(v for v in table.column(field.name).to_pylist() if v)
@@ -181,10 +188,11 @@ def test_no_personal_data_reaches_the_notebook_or_the_outputs(loaded, settings):
             ).scalar_one()
     finally:
         engine.dispose()
-    prospects = outputs.read_outputs(folder / "outputs")["top_prospects"].to_pandas()
+    prospects = outputs.read_outputs(folder / "outputs")["prospects"].to_pandas()
     canary_rows = prospects[prospects["cnpj_hash"] == planted]
     assert len(canary_rows), "the canary establishment was not among the prospects"
-    assert canary_rows["nome_fantasia"].isna().all()
+    assert canary_rows[["cnpj", "trade_name", "legal_name"]].isna().all().all()
+    assert canary_rows["person_owned"].all()
     corpus = (text + "\n" + "\n".join(strings)).upper()
     digit_runs = set(re.findall(r"\d+", corpus))
     leaked = []
