@@ -34,7 +34,10 @@ def _warehouse_table(table: pa.Table) -> pa.Table:
 
 
 def ensure_tables(conn: Connection, dialect: str) -> None:
-    """Create the mart tables if missing, and add any column an older DDL lacked."""
+    """Create the mart tables if missing, add any column an older DDL lacked, and let a
+    column the outputs no longer have (``top_prospects.prospect_rank`` before the shortlist)
+    be null, so new runs load next to old runs' rows (not on Redshift, which cannot drop a
+    NOT NULL: there, drop the old table once)."""
     for statement in [
         *file_statements("schemas.sql", dialect),
         *file_statements("mart_tables.sql", dialect),
@@ -57,6 +60,11 @@ def ensure_tables(conn: Connection, dialect: str) -> None:
                 kind = "TIMESTAMP" if field.name == "scored_at" else sql_type(field.type, dialect)
                 conn.exec_driver_sql(
                     f"ALTER TABLE {qualified} ADD COLUMN {quote(field.name)} {kind}"
+                )
+        if dialect != "redshift":
+            for legacy in sorted(present - set(schema.names)):
+                conn.exec_driver_sql(
+                    f"ALTER TABLE {qualified} ALTER COLUMN {quote(legacy)} DROP NOT NULL"
                 )
 
 

@@ -24,6 +24,9 @@ OLD_DDL = [
     "NOT NULL, uf VARCHAR(2), ibge_code VARCHAR(7), city VARCHAR(256), channel VARCHAR(64), "
     "category VARCHAR(256), predicted_value DOUBLE PRECISION, predicted_low DOUBLE PRECISION, "
     "predicted_high DOUBLE PRECISION, model VARCHAR(128))",
+    "CREATE TABLE mart.top_prospects (run_id VARCHAR(64) NOT NULL, scored_at TIMESTAMP NOT "
+    "NULL, prospect_rank INTEGER NOT NULL, cnpj_hash VARCHAR(128) NOT NULL, category "
+    "VARCHAR(256), score DOUBLE PRECISION, model VARCHAR(128))",
 ]
 
 
