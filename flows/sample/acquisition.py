@@ -39,17 +39,17 @@ STATE_COVERAGE_SD = 0.75  # how unevenly the partner's routes cover the states
 CITY_COVERAGE_SD = 0.45  # city-level route coverage within a state
 CITY_SIZE_SLOPE = 0.30  # per log unit of population above REFERENCE_POPULATION
 REFERENCE_POPULATION = 50_000
-CHANNEL_FIT = {  # the partner's catalogue suits bars and small food retail best
+CHANNEL_FIT = {  # the partner's catalogue suits supermarkets, bars and small food retail
     "5611201": 0.4,  # restaurants
     "5611203": 0.0,  # snack bars
-    "5611204": 0.8,  # bars
-    "5611205": 0.8,  # bars with entertainment
+    "5611204": 0.6,  # bars
+    "5611205": 0.6,  # bars with entertainment
     "5620102": -0.3,  # buffets
-    "4711301": -1.2,  # hypermarkets (buy from the industry directly)
-    "4711302": 0.5,  # supermarkets
-    "4712100": 0.7,  # mini-markets
-    "4691500": -0.6,  # wholesale (competitors as much as customers)
-    "4637107": -0.4,  # chocolate wholesale
+    "4711301": -0.4,  # hypermarkets (buy much from the industry directly)
+    "4711302": 0.7,  # supermarkets
+    "4712100": 0.6,  # mini-markets
+    "4691500": -0.2,  # wholesale (competitors as much as customers)
+    "4637107": 0.0,  # chocolate wholesale
 }
 PORTE_FIT = (0.0, 0.0, 0.5, 0.3)  # porte 00, 01 (micro), 03 (small), 05 (other)
 MEI_FIT = -0.9  # an individual micro-entrepreneur rarely opens a distributor account
