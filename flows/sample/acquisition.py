@@ -35,9 +35,9 @@ PROPENSITY_SCHEMA = pa.schema(
     ]
 )
 
-STATE_COVERAGE_SD = 0.75  # how unevenly the partner's routes cover the states
+STATE_COVERAGE_SD = 0.5  # how unevenly the partner's routes cover the states (exactly)
 CITY_COVERAGE_SD = 0.45  # city-level route coverage within a state
-CITY_SIZE_SLOPE = 0.30  # per log unit of population above REFERENCE_POPULATION
+CITY_SIZE_SLOPE = 0.25  # per log unit of population above REFERENCE_POPULATION
 REFERENCE_POPULATION = 50_000
 CHANNEL_FIT = {  # the partner's catalogue suits supermarkets, bars and small food retail
     "5611201": 0.4,  # restaurants
@@ -62,7 +62,8 @@ LATENT_SD = 0.35  # what no public field says (the owner, the salesperson)
 def coverage(world: World, seed: int) -> np.ndarray:
     """Route coverage per municipality (log-odds): its state's plus its own."""
     rng = np.random.default_rng([seed, 7])
-    state = rng.normal(0.0, STATE_COVERAGE_SD, size=len(world.ufs))
+    state = rng.normal(0.0, 1.0, size=len(world.ufs))
+    state = (state - state.mean()) / state.std() * STATE_COVERAGE_SD  # the same spread per seed
     city = rng.normal(0.0, CITY_COVERAGE_SD, size=len(world.population))
     size = CITY_SIZE_SLOPE * np.log(world.population / REFERENCE_POPULATION)
     return state[world.uf_of_muni] + city + size
