@@ -92,6 +92,16 @@ def run_analysis(
     run_id = runner.check_run_id(run_id or runner.new_run_id())
     notebook_path = Path(notebook) if notebook else runner.demand_notebook()
     wait = get_settings().lock_wait_seconds
+    tuning = {  # the notebook's ranking and model-size parameters, passed as they are
+        "hidden_share": hidden_share,
+        "top_n": top_n,
+        "scoring_chunk": scoring_chunk,
+        "lightgbm_trees": lightgbm_trees,
+        "forest_trees": forest_trees,
+        "forest_depth": forest_depth,
+        "conversion_trees": conversion_trees,
+    }
+    extra_parameters = {**tuning, **(extra_parameters or {})}
     with analysis_lock(get_resources().lake, release, wait), work_folder("bigd-analysis-") as work:
         return _analyse(work, logger, run_id, notebook_path, **_options(locals()))
 
@@ -119,13 +129,6 @@ def _analyse(
         "random_seed": random_seed,
         "output_dir": str(output_dir),
         "sample_size": sample_size,
-        "hidden_share": hidden_share,
-        "top_n": top_n,
-        "scoring_chunk": scoring_chunk,
-        "lightgbm_trees": lightgbm_trees,
-        "forest_trees": forest_trees,
-        "forest_depth": forest_depth,
-        "conversion_trees": conversion_trees,
         **(extra_parameters or {}),
     }
     runner.check_parameters(notebook_path, parameters)  # before any kernel starts
