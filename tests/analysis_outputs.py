@@ -132,9 +132,10 @@ def _prospect(rank: int) -> dict:
 def prospects_table(run_id: str, count: int = 12) -> pa.Table:
     """prospects.parquet: one row per prospect, ranked by expected revenue."""
     rows = []
+    seen_in_uf: dict[str, int] = {}
     for rank in range(1, count + 1):
         prospect = _prospect(rank)
-        rank_in_uf = sum(1 for r in range(1, rank + 1) if _prospect(r)["uf"] == prospect["uf"])
+        rank_in_uf = seen_in_uf[prospect["uf"]] = seen_in_uf.get(prospect["uf"], 0) + 1
         rows.append(
             {
                 "run_id": run_id,
