@@ -57,7 +57,7 @@ def test_the_infographic_notebook_renders_from_the_warehouse_and_analysis(render
     ):
         assert title in marketing
     assert "analysis_dir" not in marketing  # no parameters cell for marketing
-    assert lake.exists(f"{folder}/outputs/top_prospects.parquet")
+    assert lake.exists(f"{folder}/outputs/prospects.parquet")  # what bigd.prospects carries
     record = report_record(store, manifest)
     assert record["index"].endswith("reports/index.html")
     assert json.loads(lake.read_bytes(f"{folder}/manifest.json"))["parameters"]["top_n"] == 5
