@@ -1,6 +1,7 @@
 """The whole pipeline at scale, per stage: ``python -m benchmarks.bench_pipeline``.
 
     python -m benchmarks.bench_pipeline [--establishments 2000000] [--seed 7] [--out DIR]
+                                        [--json FIGURES.json]
 
 1. ``generate``: ``python -m flows sample`` writes a release of ``--establishments``
    establishments (the generator's partner sales come in proportion) in its own process.
@@ -266,8 +267,9 @@ def table(figures: dict):
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--establishments", type=int, default=2_000_000)
-    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--establishments", type=int, default=2_000_000,
+                        help="size of the generated release (default 2,000,000)")  # fmt: skip
+    parser.add_argument("--seed", type=int, default=7, help="the generator's seed")
     parser.add_argument("--out", type=Path, default=None,
                         help="work folder (default benchmarks/out/pipeline-<N>)")  # fmt: skip
     parser.add_argument("--json", type=Path, default=None,
