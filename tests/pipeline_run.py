@@ -5,7 +5,8 @@ size not used in development, with personal data planted in it (``tests.analysis
 serves it over the partner API, ingests, scrubs, loads, analyses (the papermill notebook),
 publishes to the lake's outbox and renders the reports, on the session's Prefect server.
 The checks of the demo's output, of the analysis and of its delivery read this one run
-instead of each running the pipeline again (it was three runs, a third of the suite's time).
+instead of each running the pipeline again (the demo's and the analysis's tests each ran
+it before).
 
 Tests that use the fixture share one work folder: they run on one pytest-xdist worker
 (the ``pipeline`` group, see ``tests/conftest.py``), one after the other, and a test that
