@@ -34,6 +34,19 @@ def _isolated_settings(monkeypatch, tmp_path):
     get_settings.cache_clear()
 
 
+@pytest.fixture(autouse=True)
+def _package_logging_restored():
+    """A CLI test configures the ``flows`` logger with a handler on its runner's stream,
+    which is closed afterwards; later tests' warnings must reach pytest's capture again."""
+    import logging
+
+    package = logging.getLogger("flows")
+    handlers, propagate, level = list(package.handlers), package.propagate, package.level
+    yield
+    package.handlers[:] = handlers
+    package.propagate, package.level = propagate, level
+
+
 @pytest.fixture(scope="session")
 def prefect_harness():
     """One temporary Prefect server for the whole session (about 15 s to start)."""
