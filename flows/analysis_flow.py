@@ -23,7 +23,8 @@ from flows.analysis.mart import load_run
 from flows.analysis.outputs import read_outputs
 from flows.resources import get_resources
 from flows.retry import prefect_retry_condition
-from flows.runs import RunSummary, publish_run
+from flows.run_artifacts import publish_run
+from flows.runs import RunSummary
 
 REPORT_NAME = "analysis"  # reports/analysis/<date>/<run-id>/: the run's record and its HTML
 

@@ -17,7 +17,8 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NONE
 
 from flows.resources import get_resources
-from flows.runs import RunSummary, publish_run
+from flows.run_artifacts import publish_run
+from flows.runs import RunSummary
 from flows.sources.partner.client import PartnerApiError
 from flows.sources.partner.ingest import (
     IngestContext,

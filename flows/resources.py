@@ -186,7 +186,7 @@ class Resources:
 
     def publisher(self) -> Any:
         """Where results go: Kafka with ``BIGD_KAFKA_BOOTSTRAP``, else the lake's outbox."""
-        from flows.publish.publisher import publisher_from_settings
+        from flows.publish.factory import publisher_from_settings
 
         return publisher_from_settings(self.settings, self.lake)
 
@@ -214,3 +214,9 @@ class Resources:
 def get_resources() -> Resources:
     """Resources for the process-wide settings (re-read when tests clear the settings)."""
     return Resources(get_settings())
+
+
+def warehouse_engine() -> Engine:
+    """The warehouse engine for a notebook, from the flows' own resources (no secret ever
+    passes through a notebook parameter). The caller disposes of it."""
+    return get_resources().warehouse.engine()

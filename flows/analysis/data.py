@@ -66,14 +66,6 @@ REGIONS_SQL = "SELECT * FROM mart.regional_indicators"
 POF_SQL = "SELECT * FROM core.pof_food_spending"
 
 
-def warehouse_engine() -> Engine:
-    """The warehouse engine from the flows' own resources (no secret ever passes through a
-    notebook parameter)."""
-    from flows.resources import get_resources
-
-    return get_resources().warehouse.engine()
-
-
 def query(engine: Engine, sql: str, **params: object) -> pd.DataFrame:
     """Run one SELECT and return a DataFrame (DuckDB straight to pandas, not row by row)."""
     with engine.connect() as connection:

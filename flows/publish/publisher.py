@@ -1,4 +1,5 @@
-"""Where results go: a publisher protocol, the delivery ledger and the settings factory.
+"""Where results go: a publisher protocol and the delivery ledger (the factory that picks
+Kafka or the outbox from the settings is ``flows.publish.factory``).
 
 Two publishers share one contract: ``publish(messages) -> {topic: count}`` returns only
 when every message is durably accepted (Kafka: acknowledged by all in-sync replicas;
@@ -15,7 +16,7 @@ from typing import Any, Protocol
 
 from flows import layout
 from flows.lake import Lake
-from flows.publish.envelope import Message, Topics, utc_now
+from flows.publish.envelope import Message, utc_now
 
 LEDGER_PREFIX = "state/publish"
 
@@ -74,22 +75,3 @@ def record_delivery(
     for (_, topic), count in counts.items():
         totals[topic] = totals.get(topic, 0) + count
     return totals
-
-
-def publisher_from_settings(settings: Any, lake: Lake) -> Publisher:
-    """Kafka when ``BIGD_KAFKA_BOOTSTRAP`` is set, else the JSON-lines outbox in the lake."""
-    from flows.publish.kafka import KafkaPublisher
-    from flows.publish.outbox import OutboxPublisher
-
-    if settings.kafka_bootstrap:
-        return KafkaPublisher(
-            settings.kafka_bootstrap,
-            partitions=settings.kafka_partitions,
-            workers=settings.kafka_workers,
-            ledger=DeliveryLedger(lake),
-        )
-    return OutboxPublisher(lake)
-
-
-def topics_from_settings(settings: Any) -> Topics:
-    return Topics.from_settings(settings)

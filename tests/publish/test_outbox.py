@@ -5,9 +5,9 @@ from __future__ import annotations
 from flows.config import load_settings
 from flows.lake import Lake
 from flows.publish import AnalysisOutputs, DeliveryLedger, Topics, run_messages, validate
+from flows.publish.factory import publisher_from_settings
 from flows.publish.kafka import KafkaPublisher
 from flows.publish.outbox import OutboxPublisher
-from flows.publish.publisher import publisher_from_settings
 from tests.analysis_outputs import write_outputs
 
 RUN = "run-outbox-1"

@@ -12,8 +12,6 @@ from __future__ import annotations
 import re
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import IO
 
 import numpy as np
 import pyarrow as pa
@@ -23,6 +21,8 @@ from flows.municipalities import UF_BY_IBGE_PREFIX
 from flows.sources.public.catalog import Catalog, DatasetEntry
 from flows.sources.public.errors import DatasetError
 from flows.sources.public.fixed_width import read_member
+from flows.sources.public.pof import pof_food_spending
+from flows.sources.public.raw import UF_CODES, RawFile, numbers
 from flows.sources.public.spreadsheet import read_sheet
 
 # IBGE, "Evolução dos indicadores não monetários de pobreza e qualidade de vida no Brasil"
@@ -31,15 +31,6 @@ from flows.sources.public.spreadsheet import read_sheet
 IPM_CUTOFF = 0.23023721634819
 POF_PERIOD = "2017-2018"  # the microdata zip pinned in the catalog is POF 2017-2018's
 BRASIL = "BR"
-UF_CODES = 100  # UF codes are two digits: arrays indexed by code
-
-
-@dataclass(frozen=True)
-class RawFile:
-    """A dataset's raw file: a name for messages and a way to open it (seekable)."""
-
-    file: str
-    open: Callable[[], IO[bytes]]
 
 
 def population(entry: DatasetEntry, catalog: Catalog, raw: RawFile) -> pa.Table:
@@ -122,30 +113,11 @@ def ipm_nm(entry: DatasetEntry, catalog: Catalog, raw: RawFile) -> pa.Table:
     )
 
 
-def numbers(batch: pa.RecordBatch, columns: list[str], file: str, line: int) -> list[np.ndarray]:
-    """The batch's columns as numpy (UF as an integer index); a blank value is an error.
-
-    ``line`` is the file line of the batch's first record, for the message.
-    """
-    arrays = []
-    for name in columns:
-        column = batch.column(name)
-        if column.null_count:
-            blank = int(pc.index(pc.is_null(column), True).as_py())
-            raise DatasetError(f"{file}: line {line + blank}: {name} is blank")
-        if name == "UF":
-            column = column.cast(pa.int64())
-        arrays.append(column.to_numpy())
-    return arrays
-
-
 Method = Callable[[DatasetEntry, Catalog, RawFile], pa.Table]
 
 
 def methods() -> dict[str, Method]:
     """The builders the catalog's ``method:`` names (``table`` is the plain CSV path)."""
-    from flows.sources.public.pof import pof_food_spending
-
     return {
         "population": population,
         "ipm_nm": ipm_nm,
