@@ -44,13 +44,23 @@ app.add_typer(server_app, name="server")
 NO_PREFECT_COMMANDS = frozenset({"sample", "partner-api", "server", "results"})
 
 
+# Commands that touch no lake, warehouse or results target: the profile is not checked.
+NO_RESOURCE_COMMANDS = frozenset({"sample", "partner-api", "server"})
+
+
 @app.callback()
 def _setup(
+    context: typer.Context,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log at DEBUG level.")] = False,
 ) -> None:
-    """Read the settings once, so a wrong BIGD_* value fails before any work starts."""
+    """Read the settings once, so a wrong BIGD_* value fails before any work starts; and
+    in the aws profile, check it has every resource (one line naming all that miss)."""
     settings = get_settings()
     _configure_logging("DEBUG" if verbose else settings.log_level, tracebacks=verbose)
+    if settings.profile == "aws" and context.invoked_subcommand not in NO_RESOURCE_COMMANDS:
+        from flows.resources import get_resources
+
+        get_resources()
 
 
 def _configure_logging(level: str, tracebacks: bool = False) -> None:
