@@ -10,15 +10,15 @@ nothing is ever recorded as delivered that was not acknowledged.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator
 from typing import Any, Protocol
 
 from flows import layout
+from flows.contracts import DeliveryEntry
 from flows.lake import Lake
 from flows.publish.envelope import Message, utc_now
 
-LEDGER_PREFIX = "state/publish"
+LEDGER_PREFIX = layout.PUBLISH_LEDGER_PREFIX
 
 
 class PublishError(RuntimeError):
@@ -44,23 +44,30 @@ class DeliveryLedger:
         self.lake = lake
 
     def key(self, run_id: str, topic: str) -> str:
-        return f"{LEDGER_PREFIX}/{run_id}/{topic}.json"
+        return layout.publish_ledger_key(run_id, topic)
 
     def record(self, target: str, counts: dict[tuple[str, str], int]) -> None:
         """``counts``: ``{(run_id, topic): acknowledged messages}``."""
         delivered_at = utc_now()
         for (run_id, topic), count in counts.items():
-            entry = {"run_id": run_id, "topic": topic, "messages": count, "target": target}
-            entry["delivered_at"] = delivered_at
-            data = json.dumps(entry, indent=2).encode()
+            entry = DeliveryEntry(
+                run_id=run_id,
+                topic=topic,
+                messages=count,
+                target=target,
+                delivered_at=delivered_at,
+            )
+            data = entry.model_dump_json(indent=2).encode()
             layout.write_bytes_atomically(self.lake, self.key(run_id, topic), data)
 
-    def deliveries(self, run_id: str) -> dict[str, dict[str, Any]]:
+    def deliveries(self, run_id: str) -> dict[str, DeliveryEntry]:
         """``{topic: entry}`` of a run (empty when nothing was delivered)."""
         entries = {}
-        for obj in self.lake.list(f"{LEDGER_PREFIX}/{run_id}"):
-            entry = json.loads(self.lake.read_bytes(obj.key))
-            entries[entry["topic"]] = entry
+        for obj in self.lake.list(layout.publish_ledger_prefix(run_id)):
+            if obj.key.rsplit("/", 1)[-1].startswith("_"):  # a temporary key
+                continue
+            entry = DeliveryEntry.model_validate_json(self.lake.read_bytes(obj.key))
+            entries[entry.topic] = entry
         return entries
 
 

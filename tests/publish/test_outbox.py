@@ -36,7 +36,7 @@ def test_outbox_publishes_reads_back_and_republishes_idempotently(tmp_path):
         f"outbox/{topic}/{RUN}.jsonl" for topic in counts
     )
     delivered = DeliveryLedger(lake).deliveries(RUN)
-    assert {topic: entry["messages"] for topic, entry in delivered.items()} == counts
+    assert {topic: entry.messages for topic, entry in delivered.items()} == counts
     assert list(publisher.read(topics.potential, limit=3)).__len__() == 3
     assert list(publisher.read(topics.potential, run_id="no-such-run")) == []
 
