@@ -137,6 +137,7 @@ def ingest_cnpj_command(
     from flows import layout
 
     release = run.subject
+    assert release is not None  # ingest_cnpj names the release it ingested
     for table, rows in sorted(run.totals["tables"].items()):
         console.print(f"{layout.cnpj_table_prefix(release, table)}: {rows:,} rows")
     quarantined = run.totals["rows_quarantined"]

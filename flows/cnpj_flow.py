@@ -76,7 +76,13 @@ def ingest_cnpj_files(
     fetches = {name: fetch_cnpj_file.submit(release_name, location, name) for name in names}
     parses = [
         parse_cnpj_file.submit(
-            release_name, run_id, location, name, cnaes, ufs, wait_for=[fetches[name]]
+            release_name,
+            run_id,
+            location,
+            name,
+            cnaes,
+            ufs,
+            wait_for=[fetches[name]],  # type: ignore[call-overload]
         )
         for name in names
     ]

@@ -12,7 +12,7 @@ import re
 import secrets
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -197,7 +197,7 @@ def _one_line(error: ValidationError) -> str:
     return f"BIGD_{field.upper()}: {message}{shown}"
 
 
-def load_settings(**overrides: object) -> Settings:
+def load_settings(**overrides: Any) -> Settings:
     """Read the settings; a wrong value raises SettingsError with one clear line."""
     try:
         return Settings(**overrides)

@@ -91,11 +91,13 @@ def _forward_logs(log: logging.Logger | logging.LoggerAdapter | None) -> Iterato
         yield
         return
 
+    target = log
+
     class Forward(logging.Handler):
         def emit(self, record: logging.LogRecord) -> None:
             message = record.getMessage().rstrip()
             if message and "without encryption" not in message:
-                log.info("notebook: %s", message)
+                target.info("notebook: %s", message)
 
     source = logging.getLogger("papermill")
     handler, level = Forward(level=logging.INFO), source.level

@@ -190,4 +190,5 @@ def send_in_processes(
 
 if __name__ == "__main__":  # a worker started by start_worker
     channel = Connection(int(sys.argv[1]))
-    _worker(*channel.recv(), channel)
+    servers, producer_config, flush_timeout = channel.recv()
+    _worker(servers, producer_config, flush_timeout, channel)

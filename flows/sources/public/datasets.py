@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import zipfile
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -89,7 +90,9 @@ def ipm_nm(entry: DatasetEntry, catalog: Catalog, raw: RawFile) -> pa.Table:
             weight += np.bincount(uf, person_weight, UF_CODES)
             deprivation += np.bincount(uf, person_weight * intensity, UF_CODES)
             poor += np.bincount(uf, person_weight * is_poor, UF_CODES)
-    rows = [(BRASIL, BRASIL, weight.sum(), deprivation.sum(), poor.sum())]
+    rows: list[tuple[str, str, Any, Any, Any]] = [
+        (BRASIL, BRASIL, weight.sum(), deprivation.sum(), poor.sum())
+    ]
     for code in np.flatnonzero(persons):
         uf_code = f"{code:02d}"
         if uf_code not in UF_BY_IBGE_PREFIX:
@@ -97,10 +100,10 @@ def ipm_nm(entry: DatasetEntry, catalog: Catalog, raw: RawFile) -> pa.Table:
         rows.append(
             (uf_code, UF_BY_IBGE_PREFIX[uf_code], weight[code], deprivation[code], poor[code])
         )
-    for _, uf, total, *_ in rows:
+    for _, uf_name, total, *_ in rows:
         if total <= 0:
             raise DatasetError(
-                f"{where}: the sum of PESO_FINAL is zero for {uf} (expected positive weights)"
+                f"{where}: the sum of PESO_FINAL is zero for {uf_name} (expected positive weights)"
             )
     return pa.table(
         {

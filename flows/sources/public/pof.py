@@ -38,7 +38,7 @@ SPENDING = ["UF", "V9001", "V8000_DEFLA", "FATOR_ANUALIZACAO", "PESO_FINAL"]
 
 def monthly_value(
     value: np.ndarray,
-    annualisation: np.ndarray,
+    annualisation: np.ndarray | float,
     weight: np.ndarray,
     quadro: np.ndarray | None = None,
     months: np.ndarray | None = None,
