@@ -89,8 +89,8 @@ def run_analysis(
     sample_size: int = 100_000,
     notebook: str | None = None,
     extra_parameters: dict[str, object] | None = None,
-    cell_timeout: float = 900,
-    time_limit: float = 3_600,
+    cell_timeout: float = runner.CELL_TIMEOUT_SECONDS,
+    time_limit: float = runner.TIME_LIMIT_SECONDS,
 ) -> AnalysisSummary:
     """Run the demand notebook, keep it in the lake, load its outputs into the mart, then
     render and archive it: the run's manifest, written last, is its commit point."""

@@ -26,6 +26,9 @@ PACKAGE_PARENT = Path(__file__).resolve().parents[1]
 DEMAND = "demand_ensemble"
 REPORT_PREFIX = layout.report_prefix("analysis")
 KERNEL = "python3"
+# How long one cell, and a whole notebook, may run: the one default of every notebook run.
+CELL_TIMEOUT_SECONDS = 900.0
+TIME_LIMIT_SECONDS = 3_600.0
 
 
 class NotebookParameterError(ValueError):
