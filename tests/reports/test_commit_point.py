@@ -150,8 +150,15 @@ def test_a_run_whose_mart_never_loaded_is_failed_in_the_index(tmp_path):
     assert "mart: OperationalError" in row
     good_row = index[index.index("good-1") :].split("</tr>")[0]
     assert "concluído" in good_row and "mart ✓" in good_row
-    # latest/ still shows the run that committed
+    # latest/ still shows the run that committed, and delivery takes it, never the other
     assert lake.read_bytes(layout.latest_page_key(layout.ANALYSIS)) == b"<html>good-1</html>"
+    from flows.report_flow import RunNotCommitted, committed_analysis, latest_analysis_outputs
+
+    assert latest_analysis_outputs(store) == layout.outputs_prefix(
+        layout.analysis_run_folder(DAY, "good-1")
+    )
+    with pytest.raises(RunNotCommitted, match="its run failed"):
+        committed_analysis(store, layout.outputs_prefix(failed.folder))
 
 
 def test_two_renders_in_the_same_second_get_distinct_ids(tmp_path):
