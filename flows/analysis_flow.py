@@ -117,6 +117,8 @@ def run_analysis(
     stages: list[Stage] = []
     try:
         runner.check_parameters(notebook_path, parameters)  # before any kernel starts
+        if get_resources().report_store().withdraw(folder):
+            logger.info("run %s ran before: its record is replaced", run_id)
         logger.info("run %s: %s with %s", run_id, notebook_path.name, parameters)
         loaded, metrics = _notebook_then_mart(
             run_id, notebook_path, record, folder, parameters, (cell_timeout, time_limit), stages

@@ -100,8 +100,7 @@ class ReportStore:
         report_date = report_date or started.date().isoformat()
         folder = self.folder(notebook, report_date, run_id)
         manifest_key = layout.report_manifest_key(folder)
-        if self.lake.exists(manifest_key):  # a run id names one run, never two
-            raise FileExistsError(f"run {run_id} is already archived at {folder}")
+        self.withdraw(folder)  # a re-run of a run id: not committed while it is rewritten
         error = run.error or error
         if stages is None:
             stages = ["reports"] if run.error else ["notebook", "reports"]
@@ -134,6 +133,17 @@ class ReportStore:
             self.put(layout.latest_page_key(notebook, "analyst"), run.html["analyst"].encode())
         self.write_index()
         return manifest
+
+    def withdraw(self, folder: str) -> bool:
+        """Un-commit a run folder before its run id is run again (an explicit re-run):
+        its manifest is removed first, so nothing downstream reads the folder while its
+        files are replaced; the index is rebuilt. True when there was one."""
+        key = layout.report_manifest_key(folder)
+        if not self.lake.exists(key):
+            return False
+        self.lake.delete(key)
+        self.write_index()
+        return True
 
     def mark_stage(self, manifest: ReportManifest, stage: Stage) -> ReportManifest:
         """Record a stage completed after the run committed (``publish``, by delivery)."""

@@ -176,13 +176,18 @@ def test_two_renders_in_the_same_second_get_distinct_ids(tmp_path):
     assert sorted(m.run_id for m in store.manifests()) == sorted([first, second])
 
 
-def test_a_run_id_names_one_run(tmp_path):
+def test_a_rerun_of_a_run_id_replaces_its_record(tmp_path):
+    """Run ids the flows make never repeat; one given again on purpose re-runs that run:
+    its manifest is withdrawn first, so the folder is never read half-replaced."""
     store = report_store(Lake.from_url(str(tmp_path / "lake")))
     notebook = nbformat.writes(executed("x").notebook).encode()
     store.archive("infographic", "r-1", executed("first"), notebook)
-    with pytest.raises(FileExistsError, match="r-1 is already archived"):
-        store.archive("infographic", "r-1", executed("second"), notebook)
-    assert store.lake.read_bytes(layout.latest_page_key("infographic")) == b"<html>first</html>"
+    assert store.withdraw(layout.report_folder("infographic", "2026-11-30", "r-1"))
+    assert store.manifests() == []
+    assert "r-1" not in store.lake.read_bytes(layout.REPORTS_INDEX).decode()
+    store.archive("infographic", "r-1", executed("second"), notebook)
+    assert [m.run_id for m in store.manifests()] == ["r-1"]
+    assert store.lake.read_bytes(layout.latest_page_key("infographic")) == b"<html>second</html>"
 
 
 @pytest.mark.parametrize("bad", ["", "../x", "a/b", "x" * 65, "-x"])
