@@ -16,8 +16,6 @@ CNPJ release and the latest twelve months of partner sales.
 from __future__ import annotations
 
 import datetime as dt
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,11 +26,14 @@ from flows import layout
 from flows import notebooks as runner
 from flows.analysis.mart import load_run
 from flows.analysis.outputs import read_outputs
+from flows.config import get_settings
 from flows.contracts import AnalysisTotals, ReportManifest, Stage
+from flows.locks import analysis_lock, warehouse_lock
 from flows.resources import get_resources
 from flows.retry import prefect_retry_condition
 from flows.run_artifacts import publish_run
 from flows.runs import RunSummary
+from flows.workdirs import work_folder
 
 REPORT_NAME = layout.ANALYSIS  # reports/analysis/<date>/<run-id>/: the run's record
 
@@ -69,11 +70,13 @@ def execute_notebook(
 def load_mart(run_id: str, output_dir: Path) -> dict[str, int]:
     """Replace the run's rows in the mart tables from the output files."""
     outputs = read_outputs(output_dir)
-    engine = get_resources().warehouse.engine()
-    try:
-        return load_run(engine, run_id, outputs)
-    finally:
-        engine.dispose()
+    resources = get_resources()
+    with warehouse_lock(resources.lake, get_settings().lock_wait_seconds):
+        engine = resources.warehouse.engine()
+        try:
+            return load_run(engine, run_id, outputs)
+        finally:
+            engine.dispose()
 
 
 @flow(name="run_analysis", log_prints=True)
@@ -99,41 +102,53 @@ def run_analysis(
     notebook_path = Path(notebook) if notebook else runner.demand_notebook()
     day = dt.datetime.now(dt.UTC).date()
     folder = layout.analysis_run_folder(day, run_id)
-    work = Path(tempfile.mkdtemp(prefix="bigd-analysis-"))
-    record, output_dir = work / "record", work / "record" / layout.OUTPUTS
-    parameters: dict[str, object] = {
-        "run_id": run_id,
-        "release": release,
-        "categories": list(categories) if categories else None,
-        "window_start": window_start,
-        "window_end": window_end,
-        "months": months,
-        "cv_folds": cv_folds,
-        "random_seed": random_seed,
-        "output_dir": str(output_dir),
-        "sample_size": sample_size,
-        **(extra_parameters or {}),
-    }
+    options = {name: value for name, value in locals().items() if name in NOTEBOOK_OPTIONS}
+    wait = get_settings().lock_wait_seconds
     stages: list[Stage] = []
-    try:
-        runner.check_parameters(notebook_path, parameters)  # before any kernel starts
-        if get_resources().report_store().withdraw(folder):
-            logger.info("run %s ran before: its record is replaced", run_id)
-        logger.info("run %s: %s with %s", run_id, notebook_path.name, parameters)
-        loaded, metrics = _notebook_then_mart(
-            run_id, notebook_path, record, folder, parameters, (cell_timeout, time_limit), stages
-        )
-    except BaseException as error:
-        if stages or record.exists():  # a run that started: its record says how far it got
-            try:
-                _commit(folder, notebook_path.name, run_id, day, stages, _failure(stages, error))
-            except Exception:  # the run's own error is the one to raise
-                logger.exception("run %s: could not archive the failed run", run_id)
-        raise
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    manifest = _commit(folder, notebook_path.name, run_id, day, stages, None)
+    with analysis_lock(get_resources().lake, release, wait), work_folder("bigd-analysis-") as work:
+        record = work / "record"
+        parameters = _parameters(run_id, record / layout.OUTPUTS, **options)
+        try:
+            runner.check_parameters(notebook_path, parameters)  # before any kernel starts
+            if get_resources().report_store().withdraw(folder):
+                logger.info("run %s ran before: its record is replaced", run_id)
+            logger.info("run %s: %s with %s", run_id, notebook_path.name, parameters)
+            limits = (cell_timeout, time_limit)
+            loaded, metrics = _notebook_then_mart(
+                run_id, notebook_path, record, folder, parameters, limits, stages
+            )
+        except BaseException as error:
+            if stages or record.exists():  # a run that started: its record says how far
+                try:
+                    failure = _failure(stages, error)
+                    _commit(folder, notebook_path.name, run_id, day, stages, failure)
+                except Exception:  # the run's own error is the one to raise
+                    logger.exception("run %s: could not archive the failed run", run_id)
+            raise
+        manifest = _commit(folder, notebook_path.name, run_id, day, stages, None)
     return _summary(run_id, folder, notebook_path.name, metrics, loaded, manifest.stages)
+
+
+NOTEBOOK_OPTIONS: tuple[str, ...] = (
+    "categories",
+    "release",
+    "window_start",
+    "window_end",
+    "months",
+)
+NOTEBOOK_OPTIONS += ("cv_folds", "random_seed", "sample_size", "extra_parameters")
+
+
+def _parameters(run_id: str, output_dir: Path, **options: Any) -> dict[str, object]:
+    """The notebook's parameters (checked against its ``parameters`` cell before a run)."""
+    categories, extra = options.pop("categories"), options.pop("extra_parameters")
+    return {
+        "run_id": run_id,
+        "categories": list(categories) if categories else None,
+        "output_dir": str(output_dir),
+        **options,
+        **(extra or {}),
+    }
 
 
 def _notebook_then_mart(

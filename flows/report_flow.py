@@ -23,7 +23,7 @@ from prefect.artifacts import create_link_artifact, create_table_artifact
 from flows import layout
 from flows.contracts import ReportManifest, ReportRecord, Stage
 from flows.lake import Lake
-from flows.publish import AnalysisOutputs, Topics, report_message, run_messages
+from flows.publish import Topics, report_message
 from flows.publish.publisher import PublishError
 from flows.reports.archive import ReportStore, report_store
 from flows.reports.index import metric_text
@@ -89,14 +89,17 @@ def committed_analysis(store: ReportStore, analysis_dir: str) -> ReportManifest 
 @task
 def publish_task(analysis_dir: str) -> dict[str, int]:
     """Build, validate and publish every message of one committed analysis run
-    (idempotent); its manifest then records the ``publish`` stage."""
+    (idempotent), streamed from its output files in bounded batches
+    (``flows.publish.stream``); its manifest then records the ``publish`` stage."""
+    from flows.publish.stream import stream_run_messages
+
     resources = get_resources()
     store = resources.report_store()
     analysis_dir = analysis_dir or latest_analysis_outputs(store)
     run = committed_analysis(store, analysis_dir)
-    outputs = AnalysisOutputs.read(resources.lake, analysis_dir)
     topics = Topics.from_settings(resources.settings)
-    counts = resources.publisher().publish(run_messages(outputs, topics))
+    messages = stream_run_messages(resources.lake, analysis_dir, topics)
+    counts = resources.publisher().publish(messages)
     if run is not None:
         store.mark_stage(run, "publish")
     return counts

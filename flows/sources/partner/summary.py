@@ -63,6 +63,7 @@ def run_summary(run: PartnerRun) -> RunSummary:
         "watermark": run.watermark.isoformat() if run.watermark else None,
         "preview_days": previews,
         "failed_day": run.failed_day.isoformat() if run.failed_day else None,
+        "overrides": [result.override for result in run.results if result.override],
     }
     line = (
         f"{totals[SALES.lake]:,} sales over {len(days)} days, "
@@ -77,6 +78,9 @@ def run_summary(run: PartnerRun) -> RunSummary:
         )
     if run.failed_day:
         line += f"; FAILED at {run.failed_day}"
+    overrides = [result.override for result in run.results if result.override]
+    if overrides:
+        line += "; GUARD OVERRIDDEN: " + "; ".join(overrides)
     totals_row = {
         "table": "TOTAL",
         "day": f"watermark {run.watermark or '-'}",
