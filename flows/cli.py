@@ -73,8 +73,11 @@ def _configure_logging(level: str, tracebacks: bool = False) -> None:
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     if not tracebacks:
         without_traceback(handler)
+    handler.name = "bigd-console"
     package = logging.getLogger("flows")
     package.setLevel(level)
+    # One console handler however often a process configures it (tests run many commands).
+    package.handlers[:] = [h for h in package.handlers if h.name != handler.name]
     package.addHandler(handler)
     package.propagate = False
     for noisy in ("httpx", "httpcore"):

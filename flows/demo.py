@@ -149,8 +149,9 @@ def pipeline_on_sample(sample_dir: Path, release: str) -> dict:
     )
 
 
-def run_demo(workdir: Path, establishments: int = 5_000, seed: int = DEMO_SEED) -> None:
-    """Generate, serve, ingest, scrub, load and analyse; then print where the results are."""
+def run_demo(workdir: Path, establishments: int = 5_000, seed: int = DEMO_SEED) -> dict:
+    """Generate, serve, ingest, scrub, load and analyse; then print where the results are.
+    Returns ``pipeline``'s result (stage -> its run summary)."""
     from flows.purge_flow import purge
     from flows.sample import generate_release
     from flows.sample.partner_api import PartnerApiServer
@@ -197,3 +198,4 @@ def run_demo(workdir: Path, establishments: int = 5_000, seed: int = DEMO_SEED) 
         highlight=False,
         soft_wrap=True,
     )
+    return results

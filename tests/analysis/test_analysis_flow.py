@@ -10,9 +10,7 @@ personal data reaches the executed notebook or the outputs.
 from __future__ import annotations
 
 import json
-import os
 import re
-import secrets
 from pathlib import Path
 
 import nbformat
@@ -23,40 +21,21 @@ from flows.analysis import outputs
 from flows.notebooks import REPORT_PREFIX, NotebookFailed, NotebookParameterError
 from tests.analysis import canary
 
-SEED, ESTABLISHMENTS = 2027, 12_000  # development used seed 7 (5,000 and 20,000)
 RELEASE = "2026-11"
-# The module's first test also waits for the release to be ingested, loaded and analysed.
+# The module's first test may also wait for the session's pipeline run (tests/pipeline_run.py).
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
 
 
 @pytest.fixture(scope="module")
-def loaded(prefect_harness, tmp_path_factory):
-    """Generate, plant the canary, serve, ingest, load and analyse (the pipeline flow)."""
-    from flows.config import get_settings
-    from flows.demo import pipeline_on_sample
-    from flows.sample import generate_release
-    from flows.sample.partner_api import PartnerApiServer
-
-    workdir = tmp_path_factory.mktemp("analysis")
-    sample = workdir / "sample"
-    generate_release(sample, establishments=ESTABLISHMENTS, seed=SEED, progress=False)
-    planted_cnpj = canary.plant(sample)
-    key = secrets.token_urlsafe(16)
-    saved = {name: os.environ.get(name) for name in ("BIGD_DATA_DIR", "BIGD_PARTNER_API_URL")}
-    saved["BIGD_PARTNER_API_KEY"] = os.environ.get("BIGD_PARTNER_API_KEY")
-    with PartnerApiServer(sample, key=key) as api:
-        os.environ.update(
-            BIGD_DATA_DIR=str(workdir), BIGD_PARTNER_API_URL=api.url, BIGD_PARTNER_API_KEY=key
-        )
-        get_settings.cache_clear()
-        try:
-            results = pipeline_on_sample(sample, RELEASE)
-        finally:
-            for name, value in saved.items():
-                os.environ.pop(name, None) if value is None else os.environ.update({name: value})
-            get_settings.cache_clear()
-    return {"workdir": workdir, "sample": sample, "analysis": results["analysis"],
-            "planted": planted_cnpj}  # fmt: skip
+def loaded(pipeline_run):
+    """The session's one run of the whole pipeline (``tests/pipeline_run.py``): a release
+    generated with the canary planted, served, ingested, loaded and analysed."""
+    return {
+        "workdir": pipeline_run.workdir,
+        "sample": pipeline_run.sample,
+        "analysis": pipeline_run.results["analysis"],
+        "planted": pipeline_run.planted_cnpj,
+    }
 
 
 @pytest.fixture
