@@ -9,6 +9,8 @@ batched executemany (the tables are a run's aggregates, not the registry).
 
 from __future__ import annotations
 
+from typing import Any
+
 import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -71,7 +73,7 @@ def ensure_tables(conn: Connection, dialect: str) -> None:
 def _insert(conn: Connection, qualified: str, table: pa.Table, backend: str) -> None:
     columns = ", ".join(quote(name) for name in table.column_names)
     if backend == "duckdb":
-        raw = conn.connection.driver_connection
+        raw: Any = conn.connection.driver_connection
         raw.register("bigd_analysis_rows", table)
         try:
             conn.exec_driver_sql(

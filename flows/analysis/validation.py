@@ -9,6 +9,7 @@ exactly what scoring a prospect asks of it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -70,7 +71,7 @@ class CrossValidation:
     out_of_fold: dict[str, np.ndarray]  # model -> prediction for every row
     fold_scores: dict[str, list[dict[str, float]]]
     weights: dict[str, float]  # stacking weights learned on all out-of-fold predictions
-    last_fold_models: dict[str, object] = field(default_factory=dict)
+    last_fold_models: dict[str, Any] = field(default_factory=dict)
     fold_weights: list[dict[str, float]] = field(default_factory=list)  # per fold's stack
 
     @property
@@ -100,7 +101,7 @@ def cross_validate(
     """
     target = np.asarray(target, float)
     oof = {name: np.full(len(target), np.nan) for name in MODEL_NAMES}
-    fitted: dict[str, object] = {}
+    fitted: dict[str, Any] = {}
     for number, (train, test) in enumerate(folds, start=1):
         for name in MODEL_NAMES[:-1]:
             model = make_model(name, sizes, seed).fit(matrix.iloc[train], target[train])
@@ -130,7 +131,7 @@ def cross_validate(
 
 def fit_all(
     matrix: pd.DataFrame, target: np.ndarray, sizes: ModelSizes, seed: int
-) -> dict[str, object]:
+) -> dict[str, Any]:
     """Every model except the ensemble, fitted on all the rows."""
     return {name: make_model(name, sizes, seed).fit(matrix, target) for name in MODEL_NAMES[:-1]}
 
