@@ -159,8 +159,9 @@ def next_commands(workdir: Path, started_in: Path, category: str) -> list[tuple[
     topic = get_settings().topic_potential
     query = (
         f"import duckdb; print(duckdb.connect({str(workdir / 'warehouse.duckdb')!r}, "
-        "read_only=True).sql('SELECT category, uf, city, channel, round(score) AS score "
-        "FROM mart.top_prospects ORDER BY score DESC LIMIT 5'))"
+        "read_only=True).sql('SELECT rank, uf, city, channel, trade_name, "
+        "round(expected_revenue) AS expected_revenue FROM mart.prospects "
+        "ORDER BY rank LIMIT 5'))"
     )
     # "..." reads better than shlex's '"'"' when nothing in it is special to the shell
     quoted = f'"{query}"' if not set(query) & set('"$`\\!') else shlex.quote(query)
@@ -182,6 +183,8 @@ class DemoResult:
     analyst_html: str
     commands: list[tuple[str, str]]
     seconds: float
+    reports_index: str = ""
+    results: dict = field(default_factory=dict)  # stage -> its run summary, as ``pipeline``'s
 
 
 def run_demo(
@@ -234,7 +237,8 @@ def run_demo(
     for table in tables:
         console.print(table)
     result = DemoResult(report.lines, delivery["marketing_html"], delivery["analyst_html"],
-                        commands, time.perf_counter() - started)  # fmt: skip
+                        commands, time.perf_counter() - started,
+                        delivery.get("index", ""), results)  # fmt: skip
     _closing_summary(result, workdir, record_default)
     return result
 
@@ -331,6 +335,7 @@ def _closing_summary(result: DemoResult, workdir: Path, recorded: bool) -> None:
     lines = [
         f"Marketing page (the infographic): {result.marketing_html}",
         f"Analyst page                    : {result.analyst_html}",
+        f"Reports index                   : {result.reports_index}",
         f"Data folder                     : {workdir} ({remembered})",
         "Next, from this folder:",
     ]

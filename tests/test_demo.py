@@ -6,14 +6,12 @@ prints work copy-pasted, from the folder it was started in and from the reposito
 without any setting: they find the demo's data through the recorded default. The
 README's papermill recipe runs as written from the repository root on the same data.
 
-One demo run (2,500 establishments) is shared by the module's tests."""
+The tests read the session's one run of the pipeline (``tests/pipeline_run.py``: ``bigd
+demo``'s code on a 12,000-establishment release), shared with the analysis's tests."""
 
 from __future__ import annotations
 
-import io
-import os
 import re
-import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -21,10 +19,9 @@ from pathlib import Path
 import duckdb
 import httpx
 import pytest
-from rich.console import Console
 
 from flows import demo
-from flows.demo import DEMO_RELEASE, PREVIEW_QUERIES, run_demo
+from flows.demo import DEMO_RELEASE, PREVIEW_QUERIES
 from tests.cli_helpers import ROOT
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
@@ -36,48 +33,15 @@ def _printed_in_order(printed: str, cells: list[str]) -> bool:
     return any(pattern.search(line) for line in printed.splitlines())
 
 
-@pytest.fixture(scope="module")
-def demo_run(prefect_harness, tmp_path_factory):
-    """``bigd demo`` as the command runs it (recording its folder as the default data
-    folder of a checkout whose record lives in a temporary BIGD_HOME), started in a
-    folder of its own; the environment is restored afterwards."""
-    from prefect.settings import PREFECT_API_URL
-
-    from flows.config import get_settings
-
-    base = tmp_path_factory.mktemp("demo")
-    home, started_in = base / "checkout", base / "start"
-    home.mkdir()
-    started_in.mkdir()
-    (home / "notebooks").symlink_to(ROOT / "notebooks")
-    keys: list[str] = []
-    real_token = secrets.token_urlsafe
-
-    def recorded_token(nbytes: int | None = None) -> str:
-        keys.append(real_token(nbytes))
-        return keys[-1]
-
-    saved_env, saved_cwd, saved_console = dict(os.environ), Path.cwd(), demo.console
-    out = io.StringIO()
-    # A wide console so that each table row is one printed line, as on a wide terminal.
-    demo.console = Console(file=out, width=200)
-    secrets.token_urlsafe = recorded_token
-    os.environ["BIGD_HOME"] = str(home)
-    os.chdir(started_in)
-    try:
-        get_settings.cache_clear()
-        result = run_demo(Path("demo"), establishments=2_500, record_default=True)
-    finally:
-        secrets.token_urlsafe = real_token
-        demo.console = saved_console
-        os.chdir(saved_cwd)
-        os.environ.clear()
-        os.environ.update(saved_env)
-        get_settings.cache_clear()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BIGD_")}
-    env.update(BIGD_HOME=str(home), PYTHONPATH=str(ROOT), PREFECT_API_URL=PREFECT_API_URL.value())
-    return {"base": base, "home": home, "started_in": started_in, "workdir": started_in / "demo",
-            "printed": out.getvalue(), "result": result, "keys": keys, "env": env}  # fmt: skip
+@pytest.fixture
+def demo_run(pipeline_run):
+    """The session's one run of ``bigd demo`` (``tests/pipeline_run.py``): recording its
+    folder as the default data folder of a checkout whose record lives in a temporary
+    BIGD_HOME, started in a folder of its own, with every partner key it generated."""
+    return {"base": pipeline_run.root, "home": pipeline_run.home, "started_in": pipeline_run.cwd,
+            "workdir": pipeline_run.workdir, "printed": pipeline_run.printed,
+            "result": pipeline_run.demo, "keys": pipeline_run.partner_keys,
+            "env": pipeline_run.env, "other_output": pipeline_run.other_output}  # fmt: skip
 
 
 def test_demo_runs_every_stage_prints_the_views_answers_and_leaks_nothing(demo_run):
@@ -118,6 +82,18 @@ def test_demo_runs_every_stage_prints_the_views_answers_and_leaks_nothing(demo_r
             for row in rows:
                 cells = [demo._cell(value) for value in row]
                 assert _printed_in_order(printed, cells), (title, cells)
+        # The best prospects it printed are the analysis run's first ranks in mart.prospects.
+        run_id = demo_run["result"].results["analysis"].totals["run_id"]
+        best = warehouse.execute(
+            "SELECT rank, uf, city, channel, trade_name, p_convert, expected_revenue "
+            "FROM mart.prospects WHERE run_id = ? ORDER BY rank LIMIT 5",
+            [run_id],
+        ).fetchall()
+        assert [row[0] for row in best] == [1, 2, 3, 4, 5]
+        for row in best:
+            cells = ["" if value is None else demo._cell(value) for value in row]
+            assert _printed_in_order(printed, cells), cells
+    assert str(workdir / "warehouse.duckdb") in printed
 
     # The closing summary names the marketing page and the analyst page, which exist.
     result = demo_run["result"]
@@ -126,16 +102,20 @@ def test_demo_runs_every_stage_prints_the_views_answers_and_leaks_nothing(demo_r
         assert re.search(rf"^{re.escape(label)}\s*: {re.escape(page)}$", printed, re.MULTILINE)
         assert Path(page.removeprefix("file://")).is_file(), page
     assert page.startswith((lake / "reports").as_uri())
+    assert (lake / "reports" / "index.html").exists()
+    assert (lake / "reports" / "latest" / "infographic.html").exists()
+    assert "reports/index.html" in printed
 
     # Nothing outside the work folder but the checkout's record of it.
     assert sorted(p.name for p in demo_run["started_in"].iterdir()) == ["demo"]
+    assert sorted(p.name for p in demo_run["base"].iterdir()) == ["checkout", "cwd"]
     record = demo_run["home"] / ".bigd-data-dir"
     assert record.read_text().strip() == str(workdir)
     assert sorted(p.name for p in demo_run["home"].iterdir()) == [".bigd-data-dir", "notebooks"]
     # The throw-away partner key is in no output and no file (raw zone, state, warehouse).
     assert demo_run["keys"], "the demo made no partner key"
     for key in demo_run["keys"]:
-        assert key not in printed
+        assert key not in printed and key not in demo_run["other_output"]
         for path in workdir.rglob("*"):
             if path.is_file():
                 assert key.encode() not in path.read_bytes(), path

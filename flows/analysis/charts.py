@@ -78,10 +78,13 @@ def calibration_chart(table: pd.DataFrame):
     return figure
 
 
-def importance_chart(importance: pd.DataFrame, top: int = 10):
-    figure, axes = _figure(8, 4)
-    shown = importance.head(top).iloc[::-1]
-    axes.barh(shown["feature"], shown["rmse_rise"], color="tab:blue")
+def importance_chart(importance: pd.DataFrame):
+    """Every feature group, negative ones included (in red: shuffling them helped)."""
+    figure, axes = _figure(8, max(4, 0.35 * len(importance)))
+    shown = importance.iloc[::-1]
+    colors = ["tab:red" if rise < 0 else "tab:blue" for rise in shown["rmse_rise"]]
+    axes.barh(shown["feature"], shown["rmse_rise"], color=colors)
+    axes.axvline(0, color="black", linewidth=0.8)
     axes.set(
         title="What the predictions rely on (held-out permutation importance)",
         xlabel="rise in RMSE when the information is shuffled, R$",
@@ -90,13 +93,13 @@ def importance_chart(importance: pd.DataFrame, top: int = 10):
 
 
 def potential_by_uf_chart(region: pd.DataFrame):
-    """Predicted potential of non-customers vs customers' sales, per state."""
-    by_uf = region.groupby("uf")[["predicted_value", "observed_sales"]].sum()
-    by_uf = by_uf.sort_values("predicted_value", ascending=False)
+    """Expected revenue of the prospects vs customers' sales, per state."""
+    by_uf = region.groupby("uf")[["expected_revenue", "observed_sales"]].sum()
+    by_uf = by_uf.sort_values("expected_revenue", ascending=False)
     figure, axes = _figure(10, 4)
     by_uf.rename(
         columns={
-            "predicted_value": "prospects' predicted potential",
+            "expected_revenue": "prospects' expected revenue (P(convert) x spend)",
             "observed_sales": "customers' sales today",
         }
     ).plot.bar(ax=axes)

@@ -11,6 +11,8 @@ from collections.abc import Iterable
 from html import escape
 from typing import Any
 
+from flows.contracts import ReportManifest
+from flows.layout import ANALYSIS, REPORT_MANIFEST, REPORTS_PREFIX
 from flows.reports.formatting import numero, percentual
 
 STYLE = """
@@ -20,7 +22,7 @@ h1{font-size:1.4em}table{border-collapse:collapse;width:100%}
 th,td{text-align:left;padding:8px 6px;border-bottom:1px solid #ddd;vertical-align:top}
 .ok{color:#1e7b34;font-weight:600}.failed{color:#b3261e;font-weight:600}
 .error{color:#b3261e;font-size:.85em;white-space:pre-wrap}
-.metrics{font-size:.9em}a{margin-right:.6em}
+.metrics{font-size:.9em}.stages{font-size:.8em;color:#555}a{margin-right:.6em}
 @media (max-width:640px){thead{display:none}tr{display:block;border-bottom:2px solid #bbb;
 padding:6px 0}td{display:block;border:0;padding:3px 0}}
 """
@@ -47,42 +49,57 @@ def metric_text(name: str, value: Any) -> str:
     return f"{label}: {shown}"
 
 
-def _row(manifest: dict[str, Any]) -> str:
-    folder = manifest["folder"].removeprefix("reports/")
-    files = manifest["files"]
+STAGE_LABELS = {
+    "notebook": "notebook",
+    "mart": "mart",
+    "publish": "publicação",
+    "reports": "relatórios",
+}
+
+
+def stages_text(manifest: ReportManifest) -> str:
+    """The stages an analysis run completed, exactly as its manifest records them."""
+    return " · ".join(
+        f"{label} {'✓' if stage in manifest.stages else '—'}"
+        for stage, label in STAGE_LABELS.items()
+        if manifest.notebook == ANALYSIS or stage in manifest.stages
+    )
+
+
+def _row(manifest: ReportManifest) -> str:
+    folder = manifest.folder.removeprefix(f"{REPORTS_PREFIX}/")
+    files = manifest.files
     links = [
-        ("relatório", files["marketing_html"]),
-        ("versão do analista", files["analyst_html"]),
-        ("notebook", files["notebook"]),
-        ("manifesto", "manifest.json"),
+        ("relatório", files.marketing_html),
+        ("versão do analista", files.analyst_html),
+        ("notebook", files.notebook),
+        ("manifesto", REPORT_MANIFEST),
     ]
     link_html = "".join(
         f'<a href="{escape(folder)}/{escape(name)}">{escape(text)}</a>' for text, name in links
     )
-    status = manifest["status"]
     badge = (
         '<span class="ok">concluído</span>'
-        if status == "succeeded"
+        if manifest.succeeded
         else '<span class="failed">falhou</span>'
     )
-    error = manifest.get("error")
-    if error:
-        badge += f'<div class="error">{escape(error)}</div>'
+    badge += f'<div class="stages">{escape(stages_text(manifest))}</div>'
+    if manifest.error:
+        badge += f'<div class="error">{escape(manifest.error)}</div>'
     metrics = "<br>".join(
-        escape(metric_text(name, value)) for name, value in (manifest.get("headline") or {}).items()
+        escape(metric_text(name, value)) for name, value in manifest.headline.items()
     )
     return (
-        f"<tr><td>{escape(manifest['report_date'])}</td>"
-        f"<td>{escape(manifest['notebook'])}<br><small>{escape(manifest['run_id'])}</small></td>"
+        f"<tr><td>{escape(manifest.report_date)}</td>"
+        f"<td>{escape(manifest.notebook)}<br><small>{escape(manifest.run_id)}</small></td>"
         f"<td>{badge}</td><td class='metrics'>{metrics or '—'}</td><td>{link_html}</td></tr>"
     )
 
 
-def index_html(manifests: Iterable[dict[str, Any]], latest: dict[str, str]) -> str:
-    """The index page; ``latest``: notebook → key of its stable latest page (relative)."""
-    ordered = sorted(
-        manifests, key=lambda m: (m["report_date"], m.get("started_at", "")), reverse=True
-    )
+def index_html(manifests: Iterable[ReportManifest], latest: dict[str, str]) -> str:
+    """The index page of committed runs; ``latest``: notebook → key of its stable latest
+    page (relative), only for notebooks with a succeeded run."""
+    ordered = sorted(manifests, key=lambda m: (m.report_date, m.started_at), reverse=True)
     rows = "".join(_row(manifest) for manifest in ordered)
     latest_links = "".join(
         f'<li><a href="{escape(path)}">{escape(notebook)}</a></li>'

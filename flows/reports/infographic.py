@@ -194,16 +194,18 @@ def potential_channel_section(potential: pd.DataFrame, top_n: int = 15) -> str:
 
 def prospects_section(prospects: pd.DataFrame, top_n: int = 20) -> str:
     """The best prospects that are not customers yet (no personal data: trade names)."""
-    best = prospects.nsmallest(top_n, "prospect_rank")
+    if "scope" in prospects:  # the shortlist: its overall scope
+        prospects = prospects[prospects["scope"] == "overall"]
+    best = prospects.nsmallest(top_n, "rank")
     table = pd.DataFrame(
         {
-            "Posição": [inteiro(v) for v in best["prospect_rank"]],
-            "Estabelecimento": best["nome_fantasia"].fillna("(sem nome fantasia)"),
+            "Posição": [inteiro(v) for v in best["rank"]],
+            "Estabelecimento": best["trade_name"].fillna("(sem nome fantasia)"),
             "Canal": [channel_pt(c) for c in best["channel"]],
-            "Categoria": best["category"],
             "Cidade": [f"{c} ({u})" for c, u in zip(best["city"], best["uf"], strict=True)],
             "Bairro": best["neighbourhood"].fillna("—"),
-            "Potencial": [brl(v) for v in best["score"]],
+            "Chance": best["likelihood"],
+            "Receita esperada": [brl(v) for v in best["expected_revenue"]],
         }
     )
     return _table(table)

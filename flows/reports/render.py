@@ -23,6 +23,8 @@ from nbconvert import HTMLExporter
 from nbconvert.preprocessors import Preprocessor, TagRemovePreprocessor
 from traitlets.config import Config
 
+from flows.notebooks import CELL_TIMEOUT_SECONDS, TIME_LIMIT_SECONDS
+
 TEMPLATE_DIR = Path(__file__).with_name("templates")
 AUDIENCES = ("analyst", "marketing")
 MAX_REPORT_BYTES = 5 * 1024 * 1024
@@ -95,8 +97,8 @@ def execute(
     input_path: Path,
     output_path: Path,
     parameters: dict[str, Any],
-    cell_timeout: float = 900,
-    time_limit: float = 3_600,
+    cell_timeout: float = CELL_TIMEOUT_SECONDS,
+    time_limit: float = TIME_LIMIT_SECONDS,
 ) -> ExecutedNotebook:
     """Run the notebook through the one notebook runner (``flows.notebooks``); a failing
     cell is recorded, not raised (the output notebook keeps what ran)."""

@@ -44,9 +44,9 @@ def test_sections_speak_portuguese_with_brazilian_numbers():
 def test_the_infographic_notebook_renders_from_the_warehouse_and_analysis(render_infographic):
     lake, store, manifest = render_infographic(top_n=5)
 
-    assert manifest["status"] == "succeeded", manifest["error"]
-    assert manifest["headline"]["prospects_scored"] == 12
-    folder = manifest["folder"]
+    assert manifest.status == "succeeded", manifest.error
+    assert manifest.headline["prospects_scored"] == 12
+    folder = manifest.folder
     marketing = lake.read_bytes(f"{folder}/marketing.html").decode()
     for title in (
         "Estabelecimentos ativos por canal",
@@ -57,9 +57,9 @@ def test_the_infographic_notebook_renders_from_the_warehouse_and_analysis(render
     ):
         assert title in marketing
     assert "analysis_dir" not in marketing  # no parameters cell for marketing
-    assert lake.exists(f"{folder}/outputs/top_prospects.parquet")
+    assert lake.exists(f"{folder}/outputs/prospects.parquet")  # what bigd.prospects carries
     record = report_record(store, manifest)
-    assert record["index"].endswith("reports/index.html")
+    assert record.index.endswith("reports/index.html")
     assert json.loads(lake.read_bytes(f"{folder}/manifest.json"))["parameters"]["top_n"] == 5
 
 
