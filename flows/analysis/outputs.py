@@ -155,12 +155,13 @@ def to_table(frame: pd.DataFrame, schema: pa.Schema, run_id: str, scored_at: dt.
 
 
 def headline(
-    models: dict, prospects_scored: int, conversion: dict, typical_error: float
-) -> dict[str, float | int]:
+    models: dict, prospects_scored: int, conversion: dict, typical_error: float | None
+) -> dict[str, float | int | None]:
     """The few numbers a reader looks at first."""
     ensemble = models["ensemble"]["rmse"]["mean"]
     baseline = models["baseline"]["rmse"]["mean"]
-    top10 = next((g for g in conversion.get("gains", []) if g["share_called"] == 0.1), {})
+    gains: list[dict[str, float]] = conversion.get("gains", [])
+    top10: dict[str, float] = next((g for g in gains if g["share_called"] == 0.1), {})
     return {
         "ensemble_rmse": ensemble,
         "baseline_rmse": baseline,

@@ -16,11 +16,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from flows.analysis import features as F
+
+if TYPE_CHECKING:
+    from flows.analysis.conversion import ConversionModel
+    from flows.analysis.models import Ensemble, MedianBaseline
 
 MODEL_ID = "prospects/2: conversion lookalike x demand ensemble"
 REGION_KEYS = ["uf", "ibge_code", "city", "channel", "category"]
@@ -57,15 +62,15 @@ def coverage(observed: np.ndarray, low: np.ndarray, high: np.ndarray) -> float:
 class ScoringModels:
     """Everything fitted that scoring needs (picklable: a cluster worker can hold it)."""
 
-    spend: object  # Ensemble
-    baseline: object  # MedianBaseline
+    spend: Ensemble
+    baseline: MedianBaseline
     thin_categories: frozenset[str]
     levels: dict[str, list[str]]
     rates: pd.DataFrame  # channel, category, purchase_rate
     pof: pd.DataFrame
     categories: list[str]
     month: str  # YYYY-MM scored
-    conversion: object  # ConversionModel
+    conversion: ConversionModel
     factors: tuple[float, float] = (1.0, 1.0)
 
 
