@@ -161,7 +161,9 @@ def render_report(
     run = from_papermill(nbformat.reads(data.decode(), as_version=4))
     run_id = run_id or new_run_id(notebook)
     title = run.notebook.metadata.get("title")
-    manifest = archive_run(_store(lake), notebook, run_id, run, analysis_dir, title)
+    manifest = archive_run(
+        _store(lake), notebook, run_id, run, analysis_dir, title, executed_key=executed_notebook
+    )
     record = announce_report(manifest)
     if manifest["status"] == "failed":
         raise ReportFailed(f"{notebook} failed ({manifest['error']}); archived")

@@ -6,8 +6,9 @@
         marketing.html        outputs only
         outputs/...           the analysis output files the report was made from
         manifest.json         parameters, status, duration, headline metrics, error
-    reports/latest/<notebook>.html           the newest marketing version (stable link)
-    reports/latest/<notebook>.analyst.html   the newest analyst version
+    reports/latest/<notebook>.html           the newest SUCCESSFUL marketing version
+    reports/latest/<notebook>.analyst.html   the newest successful analyst version
+                                             (a failed run never touches latest/)
     reports/index.html                       every run, rebuilt from all manifests
 
 On S3 each object is written with boto3 so it carries its ``Content-Type`` (HTML as
@@ -75,12 +76,16 @@ class ReportStore:
         notebook_bytes: bytes,
         outputs: dict[str, bytes] | None = None,
         headline: dict[str, Any] | None = None,
+        kept: frozenset[str] = frozenset(),
+        notebook_file: str | None = None,
     ) -> dict[str, Any]:
-        """Archive one run (failed runs too); update latest pages and the index."""
+        """Archive one run (failed runs too); update the index, and the latest pages if
+        it succeeded. ``kept``: files (relative to the run folder) already there, e.g. the
+        notebook and outputs the analysis flow kept, not written twice."""
         report_date = run.started_at.date().isoformat()
         folder = self.folder(notebook, report_date, run_id)
         files = {
-            "notebook": f"{notebook}.ipynb",
+            "notebook": notebook_file or f"{notebook}.ipynb",
             "analyst_html": "analyst.html",
             "marketing_html": "marketing.html",
             "outputs": sorted(f"outputs/{name}" for name in outputs or {}),
@@ -98,14 +103,18 @@ class ReportStore:
             "folder": folder,
             "files": files,
         }
-        self.put(f"{folder}/{files['notebook']}", notebook_bytes)
+        if files["notebook"] not in kept:
+            self.put(f"{folder}/{files['notebook']}", notebook_bytes)
         for name, data in (outputs or {}).items():
-            self.put(f"{folder}/outputs/{name}", data)
+            if f"outputs/{name}" not in kept:
+                self.put(f"{folder}/outputs/{name}", data)
         for audience in ("analyst", "marketing"):
             self.put(f"{folder}/{audience}.html", run.html[audience].encode())
         self.put(f"{folder}/manifest.json", json.dumps(manifest, indent=2, default=str).encode())
-        self.put(f"{REPORTS_PREFIX}/latest/{notebook}.html", run.html["marketing"].encode())
-        self.put(f"{REPORTS_PREFIX}/latest/{notebook}.analyst.html", run.html["analyst"].encode())
+        if run.status == "succeeded":  # latest/ always shows the last good run
+            latest = f"{REPORTS_PREFIX}/latest/{notebook}"
+            self.put(f"{latest}.html", run.html["marketing"].encode())
+            self.put(f"{latest}.analyst.html", run.html["analyst"].encode())
         self.write_index()
         return manifest
 
@@ -120,9 +129,8 @@ class ReportStore:
     def write_index(self) -> str:
         """Rebuild ``reports/index.html`` from all manifests; returns its key."""
         manifests = self.manifests()
-        latest = {m["notebook"]: f"latest/{m['notebook']}.html" for m in manifests}
         key = f"{REPORTS_PREFIX}/index.html"
-        self.put(key, index_html(manifests, latest).encode())
+        self.put(key, index_html(manifests).encode())
         return key
 
     def uri(self, key: str) -> str:

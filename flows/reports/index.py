@@ -1,8 +1,10 @@
-"""``reports/index.html``: every archived run, newest first, built from the manifests.
+"""``reports/index.html``: the front door of the reports, built from the manifests.
 
-A plain self-contained page (inline CSS, no script) that a phone can read: date,
-notebook, status, headline metrics and links to each run's files, relative to the index
-so it works from a folder and from S3 alike.
+A plain self-contained page in Portuguese (inline CSS, no script) that a phone can read:
+first one entry per audience (marketing: the infographic; analysts: the analysis with
+its validation and model card), linking the newest *successful* run; then every run,
+newest first, with a plain line for a failed one and links to its files, relative to the
+index so it works from a folder and from S3 alike. No RMSE or R² here: marketing opens it.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from html import escape
 from typing import Any
 
 from flows.reports.formatting import numero, percentual
+from flows.reports.marketing import headline_text
 
 STYLE = """
 body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:0 auto;
@@ -21,6 +24,8 @@ th,td{text-align:left;padding:8px 6px;border-bottom:1px solid #ddd;vertical-alig
 .ok{color:#1e7b34;font-weight:600}.failed{color:#b3261e;font-weight:600}
 .error{color:#b3261e;font-size:.85em;white-space:pre-wrap}
 .metrics{font-size:.9em}a{margin-right:.6em}
+.door{border:1px solid #ddd;border-radius:8px;padding:4px 12px;margin:8px 0}
+.door h3{margin:.4em 0;color:#1b4f72}
 @media (max-width:640px){thead{display:none}tr{display:block;border-bottom:2px solid #bbb;
 padding:6px 0}td{display:block;border:0;padding:3px 0}}
 """
@@ -47,6 +52,57 @@ def metric_text(name: str, value: Any) -> str:
     return f"{label}: {shown}"
 
 
+FRONT_DOORS = {
+    # notebook: (audience, title, what it answers, latest page)
+    "infographic": (
+        "Para marketing e vendas",
+        "Infográfico: quem ligar primeiro e onde está a demanda",
+        "Lista numerada de prospects por receita esperada (R$ por mês), por UF, canal e "
+        "bairro, em português simples.",
+        "latest/infographic.html",
+    ),
+    "analysis": (
+        "Para analistas",
+        "Análise de demanda: modelo, validação e ficha do modelo",
+        "Como o modelo foi treinado e validado (validação cruzada, erro, R²), a ficha do "
+        "modelo e o notebook completo.",
+        "latest/analysis.html",
+    ),
+}
+FAILED_LINE = "A execução falhou; a última versão concluída continua em “Últimas versões”."
+
+
+def newest_succeeded(manifests: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per notebook, the newest run whose manifest says it succeeded."""
+    newest: dict[str, dict[str, Any]] = {}
+    for manifest in sorted(manifests, key=_order):
+        if manifest.get("status") == "succeeded":
+            newest[manifest["notebook"]] = manifest
+    return newest
+
+
+def _order(manifest: dict[str, Any]) -> tuple[str, str]:
+    return manifest["report_date"], manifest.get("started_at", "")
+
+
+def _door(notebook: str, manifest: dict[str, Any]) -> str:
+    audience, title, what, page = FRONT_DOORS.get(
+        notebook,
+        ("Outros relatórios", notebook.replace("_", " "), "", f"latest/{notebook}.html"),
+    )
+    folder = manifest["folder"].removeprefix("reports/")
+    links = [f'<a href="{escape(page)}">abrir a versão mais recente</a>']
+    if notebook == "analysis":
+        links.append(f'<a href="latest/{escape(notebook)}.analyst.html">com o código</a>')
+    if "outputs/model_card.md" in manifest["files"].get("outputs", []):
+        links.append(f'<a href="{escape(folder)}/outputs/model_card.md">ficha do modelo</a>')
+    return (
+        f'<section class="door"><h3>{escape(audience)}</h3><p><strong>{escape(title)}</strong>'
+        f"<br>{escape(what)}</p><p>{''.join(links)}</p>"
+        f"<p><small>atualizado em {escape(manifest['report_date'])}</small></p></section>"
+    )
+
+
 def _row(manifest: dict[str, Any]) -> str:
     folder = manifest["folder"].removeprefix("reports/")
     files = manifest["files"]
@@ -59,43 +115,38 @@ def _row(manifest: dict[str, Any]) -> str:
     link_html = "".join(
         f'<a href="{escape(folder)}/{escape(name)}">{escape(text)}</a>' for text, name in links
     )
-    status = manifest["status"]
-    badge = (
-        '<span class="ok">concluído</span>'
-        if status == "succeeded"
-        else '<span class="failed">falhou</span>'
-    )
-    error = manifest.get("error")
-    if error:
-        badge += f'<div class="error">{escape(error)}</div>'
-    metrics = "<br>".join(
-        escape(metric_text(name, value)) for name, value in (manifest.get("headline") or {}).items()
-    )
+    if manifest["status"] == "succeeded":
+        badge = '<span class="ok">concluído</span>'
+    else:  # the technical error is in the manifest and the analyst page, not here
+        badge = f'<span class="failed">falhou</span><div class="error">{escape(FAILED_LINE)}</div>'
+    lines = headline_text(manifest.get("headline") or {})
+    metrics = "<br>".join(escape(line) for line in lines)
+    name = FRONT_DOORS.get(manifest["notebook"], ("", manifest["notebook"]))[1].split(":")[0]
     return (
         f"<tr><td>{escape(manifest['report_date'])}</td>"
-        f"<td>{escape(manifest['notebook'])}<br><small>{escape(manifest['run_id'])}</small></td>"
+        f"<td>{escape(name)}<br><small>{escape(manifest['run_id'])}</small></td>"
         f"<td>{badge}</td><td class='metrics'>{metrics or '—'}</td><td>{link_html}</td></tr>"
     )
 
 
-def index_html(manifests: Iterable[dict[str, Any]], latest: dict[str, str]) -> str:
-    """The index page; ``latest``: notebook → key of its stable latest page (relative)."""
-    ordered = sorted(
-        manifests, key=lambda m: (m["report_date"], m.get("started_at", "")), reverse=True
-    )
+def index_html(manifests: Iterable[dict[str, Any]]) -> str:
+    """The index page: one front door per audience (the newest successful run of each
+    report), then every run, newest first, failed ones marked in one plain line."""
+    ordered = sorted(manifests, key=_order, reverse=True)
+    newest = newest_succeeded(ordered)
+    known = [name for name in FRONT_DOORS if name in newest]
+    doors = "".join(_door(name, newest[name]) for name in known + sorted(set(newest) - set(known)))
     rows = "".join(_row(manifest) for manifest in ordered)
-    latest_links = "".join(
-        f'<li><a href="{escape(path)}">{escape(notebook)}</a></li>'
-        for notebook, path in sorted(latest.items())
-    )
     return (
         '<!DOCTYPE html><html lang="pt-BR"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>Big D: relatórios</title><style>{STYLE}</style></head><body>"
         "<h1>Big D: relatórios</h1>"
-        f"<h2>Últimas versões</h2><ul>{latest_links or '<li>nenhuma ainda</li>'}</ul>"
+        "<p>Dois relatórios, para dois públicos. Os links de “Últimas versões” sempre "
+        "mostram a última execução concluída.</p>"
+        f"<h2>Últimas versões</h2>{doors or '<p>Nenhuma execução concluída ainda.</p>'}"
         f"<h2>Todas as execuções ({len(ordered)})</h2>"
-        "<table><thead><tr><th>data</th><th>notebook</th><th>situação</th>"
-        "<th>métricas principais</th><th>arquivos</th></tr></thead>"
+        "<table><thead><tr><th>data</th><th>relatório</th><th>situação</th>"
+        "<th>destaques</th><th>arquivos</th></tr></thead>"
         f"<tbody>{rows}</tbody></table></body></html>"
     )

@@ -15,6 +15,7 @@ from flows.lake import Lake
 from flows.paths import notebook_path
 from flows.publish.messages import METRICS_FILE, OUTPUT_FILES
 from flows.reports.archive import ReportStore
+from flows.reports.prospects import REPORT_INPUTS
 from flows.reports.render import ExecutedNotebook, execute, render_both
 
 
@@ -30,7 +31,7 @@ def analysis_files(lake: Lake, analysis_dir: str) -> dict[str, bytes]:
     folder = analysis_dir.strip("/")
     return {
         name: lake.read_bytes(f"{folder}/{name}")
-        for name in OUTPUT_FILES
+        for name in dict.fromkeys((*REPORT_INPUTS, *OUTPUT_FILES))
         if lake.exists(f"{folder}/{name}")
     }
 
