@@ -152,6 +152,6 @@ def neighbourhoods_section(
                 }
             )
     columns = ["Cidade", "Nº", "Bairro", "Vendas no período", "Clientes"]
-    return table(pd.DataFrame(rows, columns=columns)) + note(
+    return table(pd.DataFrame(rows, columns=columns), ranked=False) + note(
         f"Todas as categorias, {period}. Fonte: vendas do parceiro."
     )

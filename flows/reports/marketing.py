@@ -34,8 +34,11 @@ def cell(value: object) -> str:
     return escape(str(value)).replace("R$ ", "R$&nbsp;")
 
 
-def table(frame: pd.DataFrame, caption: str = "", html_columns: Sequence[str] = ()) -> str:
-    """A ``bigd-table``; each cell labelled with its column for the phone layout."""
+def table(
+    frame: pd.DataFrame, caption: str = "", html_columns: Sequence[str] = (), ranked: bool = True
+) -> str:
+    """A ``bigd-table``; each cell labelled with its column for the phone layout.
+    ``ranked``: its ``Nº`` column numbers the rows 1..N in order of value."""
     head = "".join(f'<th scope="col">{escape(str(c))}</th>' for c in frame.columns)
     rows = "".join(
         "<tr>"
@@ -49,7 +52,7 @@ def table(frame: pd.DataFrame, caption: str = "", html_columns: Sequence[str] = 
     )
     title = f"<caption>{escape(caption)}</caption>" if caption else ""
     return (
-        f'<table class="bigd-table bigd-cards">{title}<thead><tr>{head}</tr></thead>'
+        f'<table class="bigd-table bigd-cards{" bigd-ranked" if ranked else ""}">{title}<thead><tr>{head}</tr></thead>'
         f"<tbody>{rows}</tbody></table>"
     )
 
