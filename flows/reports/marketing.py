@@ -21,6 +21,10 @@ from flows.reports.prospects import AnalysisRun, channel_pt, identity, place_nam
 MONTHS_PT = ["jan", "fev", "mar", "abr", "mai", "jun", "jul", "ago", "set", "out", "nov", "dez"]
 SOURCE_MODEL = "Fonte: previsão do modelo Big D (análise {run}), em R$ por mês."
 SOURCE_SALES = "Fonte: vendas do parceiro, {period}."
+OLDER_ANALYSIS = (
+    "A análise informada é de uma versão anterior do modelo, sem lista por "
+    "estabelecimento: este relatório mostra só as vendas."
+)
 PERSONAL_DATA_NOTE = (
     "Empreendedores individuais (MEI e afins) aparecem só com canal e local: o nome e o "
     "CNPJ deles identificam uma pessoa, e a política de dados pessoais do Big D não os "
@@ -51,8 +55,9 @@ def table(
         for row in frame.itertuples(index=False)
     )
     title = f"<caption>{escape(caption)}</caption>" if caption else ""
+    classes = "bigd-table bigd-cards" + (" bigd-ranked" if ranked else "")
     return (
-        f'<table class="bigd-table bigd-cards{" bigd-ranked" if ranked else ""}">{title}<thead><tr>{head}</tr></thead>'
+        f'<table class="{classes}">{title}<thead><tr>{head}</tr></thead>'
         f"<tbody>{rows}</tbody></table>"
     )
 

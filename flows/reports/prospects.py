@@ -80,6 +80,11 @@ def band(p_convert: float) -> str:
     return next(label for floor, label in LIKELIHOOD_BANDS if p_convert >= floor)
 
 
+class OlderAnalysisOutputs(ValueError):
+    """The folder predates the per-establishment outputs (no ``prospects.parquet`` or no
+    expected revenue per region): its rows cannot be shown as a shortlist honestly."""
+
+
 @dataclass(frozen=True)
 class AnalysisRun:
     """One analysis run's output files, as DataFrames."""
@@ -97,7 +102,7 @@ class AnalysisRun:
     @classmethod
     def read(cls, lake: Lake, folder: str) -> AnalysisRun:
         folder = folder.strip("/")
-        missing = [n for n in (METRICS, PROSPECTS, POTENTIAL) if not lake.exists(f"{folder}/{n}")]
+        missing = [n for n in (METRICS, POTENTIAL) if not lake.exists(f"{folder}/{n}")]
         if missing:
             raise FileNotFoundError(f"{lake.uri(folder)} lacks {', '.join(missing)}")
 
@@ -108,11 +113,14 @@ class AnalysisRun:
             return pq.read_table(lake.path(key), filesystem=lake.filesystem).to_pandas()
 
         card = f"{folder}/{MODEL_CARD}"
+        potential = table(POTENTIAL)
+        if not lake.exists(f"{folder}/{PROSPECTS}") or "expected_revenue" not in potential:
+            raise OlderAnalysisOutputs(f"{lake.uri(folder)} has no per-establishment prospects")
         return cls(
             metrics=json.loads(lake.read_bytes(f"{folder}/{METRICS}")),
             prospects=table(PROSPECTS),
             prospect_categories=table(PROSPECT_CATEGORIES),
-            potential=table(POTENTIAL),
+            potential=potential,
             model_card=lake.read_bytes(card).decode() if lake.exists(card) else "",
         )
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from flows.config import get_settings
 from flows.lake import Lake
 from flows.reports.archive import report_store
 from flows.reports.run import make_report
+from tests.reports.browser import find_chromium
 from tests.reports.contract_outputs import write_contract_outputs
 from tests.reports.mart import write_mart
 
@@ -29,3 +32,13 @@ def render_infographic(tmp_path, monkeypatch):
         return lake, store, manifest
 
     return render
+
+
+@pytest.fixture
+def chromium():
+    executable = find_chromium()
+    if executable is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI=true but no chromium: .ci/run installs Debian's chromium package")
+        pytest.skip("no chromium on this machine (apt-get install -y chromium)")
+    return executable

@@ -174,7 +174,9 @@ def tables(run_id: str, people: Population, top_n: int = 20) -> dict[str, pd.Dat
             predicted_low=("revenue_low", "sum"),
             predicted_high=("revenue_high", "sum"),
         )
-        rows = region.join(predicted).reset_index().fillna({"prospects": 0})
+        rows = region.join(predicted).reset_index()
+        sums = ["prospects", "predicted_value", "expected_revenue", "predicted_low"]
+        rows = rows.fillna(dict.fromkeys([*sums, "predicted_high"], 0))  # no prospect: 0
         rows["observed_sales"] = rows.customers * 150.0
         potential.append(rows.assign(category=category))
     top_prospects = pd.concat(top).drop(columns="uf").rename(columns={"uf_scope": "uf"})
@@ -211,3 +213,26 @@ def write_contract_outputs(
         b"# Model card\n\n## Intended use\n\nRank prospects by expected monthly revenue.\n",
     )
     return people
+
+
+def write_delivery_outputs(lake: Lake, folder: str, run_id: str) -> dict[str, int]:
+    """The contract folder plus the ``top_prospects.parquet`` of the schema the publisher
+    reads today (``flows.analysis.outputs.PROSPECTS_SCHEMA``); the expected message count
+    per topic kind. A bridge until publishing reads ``prospects.parquet`` (issue #18/#21):
+    then this collapses into ``write_contract_outputs``."""
+    from tests.analysis_outputs import prospects_table
+
+    write_contract_outputs(lake, folder, run_id=run_id)
+    ranked = prospects_table(run_id, 12)
+    pq.write_table(
+        ranked, lake.writable_path(f"{folder}/top_prospects.parquet"), filesystem=lake.filesystem
+    )
+    potential = pq.read_table(
+        lake.path(f"{folder}/potential_by_region.parquet"), filesystem=lake.filesystem
+    )
+    metrics_file = json.loads(lake.read_bytes(f"{folder}/metrics.json"))
+    return {
+        "potential": potential.num_rows,
+        "prospects": ranked.num_rows,
+        "prospects_scored": metrics_file["headline"]["prospects_scored"],
+    }

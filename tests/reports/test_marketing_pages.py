@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 
 from tests.reports.browser import Browser
-from tests.reports.test_browser import chromium  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.integration
 
@@ -57,7 +56,7 @@ def pages(render_infographic):
     }
 
 
-def test_marketing_pages_read_cleanly_on_desktop_phone_and_print(chromium, pages, tmp_path):  # noqa: F811
+def test_marketing_pages_read_cleanly_on_desktop_phone_and_print(chromium, pages, tmp_path):
     _, paths = pages
     shots = screenshot_dir(tmp_path)
     for width in (1280, 390):
@@ -99,7 +98,7 @@ def test_marketing_pages_read_cleanly_on_desktop_phone_and_print(chromium, pages
 def test_a_failed_run_keeps_latest_and_shows_marketing_one_plain_line(
     render_infographic,
     chromium,
-    tmp_path,  # noqa: F811
+    tmp_path,
 ):
     lake, store, good = render_infographic(top_n=5)
     assert good["status"] == "succeeded", good["error"]

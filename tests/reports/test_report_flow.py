@@ -12,7 +12,7 @@ from flows.config import get_settings
 from flows.lake import Lake
 from flows.publish import DeliveryLedger
 from flows.publish.outbox import OutboxPublisher
-from tests.analysis_outputs import write_outputs
+from tests.reports.contract_outputs import write_delivery_outputs
 from tests.reports.mart import write_mart
 
 pytestmark = pytest.mark.integration
@@ -29,7 +29,7 @@ def test_deliver_analysis_publishes_and_renders(prefect_harness, tmp_path, monke
     from flows.report_flow import deliver_analysis
 
     lake = use_lake(tmp_path, monkeypatch, write_mart(tmp_path / "warehouse.duckdb"))
-    expected = write_outputs(lake, "analysis/run-9", run_id="run-9")
+    expected = write_delivery_outputs(lake, "analysis/run-9", run_id="run-9")
 
     result = deliver_analysis(analysis_dir="analysis/run-9")
 
@@ -43,7 +43,10 @@ def test_deliver_analysis_publishes_and_renders(prefect_harness, tmp_path, monke
     outbox = OutboxPublisher(lake)
     [announcement] = list(outbox.read("bigd.reports"))
     assert announcement["payload"]["status"] == "succeeded"
-    assert announcement["payload"]["headline"]["prospects_scored"] == expected["prospects"]
+    assert announcement["payload"]["headline"]["prospects_scored"] == expected["prospects_scored"]
+    assert announcement["payload"]["status"] == "succeeded"
+    latest = lake.read_bytes("reports/latest/infographic.html").decode()
+    assert "Quem ligar primeiro" in latest and "Cerveja, Vinho, Arroz" in latest
     assert set(DeliveryLedger(lake).deliveries("run-9")) == {
         "bigd.potential",
         "bigd.prospects",
