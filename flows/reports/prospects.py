@@ -33,9 +33,6 @@ POTENTIAL = "potential_by_region.parquet"
 MODEL_CARD = "model_card.md"
 # Every file a report is made from (archived with it).
 REPORT_INPUTS = (METRICS, PROSPECTS, PROSPECT_CATEGORIES, TOP_PROSPECTS, POTENTIAL, MODEL_CARD)
-# The band of a probability of becoming a customer (the analysis's own band is used when
-# the report covers all of the run's categories; these only re-band a subset).
-LIKELIHOOD_BANDS = ((0.5, "alta"), (0.2, "média"), (0.0, "baixa"))
 PERSON_OWNED = "Empreendedor individual"
 CHANNELS_PT = {
     "restaurant": "Restaurantes",
@@ -74,10 +71,6 @@ def cnpj_text(digits: object) -> str:
     if len(text) != 14:
         return text or "—"
     return f"{text[:2]}.{text[2:5]}.{text[5:8]}/{text[8:12]}-{text[12:]}"
-
-
-def band(p_convert: float) -> str:
-    return next(label for floor, label in LIKELIHOOD_BANDS if p_convert >= floor)
 
 
 class OlderAnalysisOutputs(ValueError):
@@ -132,21 +125,19 @@ class AnalysisRun:
 
     def shortlist(self, categories: list[str] | None = None) -> pd.DataFrame:
         """Every prospect establishment once, ranked 1..N by expected monthly revenue over
-        ``categories`` (ties by ``cnpj_hash``), with ``rank_in_uf`` and ``likelihood``."""
+        ``categories`` (ties by ``cnpj_hash``), with ``rank_in_uf``. The chance of becoming
+        a customer (``p_convert``, its ``likelihood`` band) is the establishment's own, the
+        same whatever the categories; only the money follows them."""
         chosen = self.chosen(categories)
         frame = self.prospects.copy()
         if set(chosen) != set(self.categories) and self.prospect_categories is not None:
             scores = self.prospect_categories[self.prospect_categories.category.isin(chosen)]
-            totals = scores.groupby("cnpj_hash").agg(
-                expected_revenue=("expected_revenue", "sum"),
-                revenue_low=("revenue_low", "sum"),
-                revenue_high=("revenue_high", "sum"),
-                p_convert=("p_convert", lambda p: 1 - (1 - p).prod()),  # any of them
-            )
+            totals = scores.groupby("cnpj_hash")[
+                ["expected_spend", "expected_revenue", "revenue_low", "revenue_high"]
+            ].sum()
             frame = frame.drop(columns=list(totals.columns)).join(
                 totals, on="cnpj_hash", how="inner"
             )
-            frame["likelihood"] = frame.p_convert.map(band)
         frame = frame.sort_values(["expected_revenue", "cnpj_hash"], ascending=[False, True])
         frame = frame.reset_index(drop=True)
         frame["rank"] = range(1, len(frame) + 1)

@@ -64,20 +64,22 @@ def population(size: int = 160, seed: int = 7) -> Population:
                 "customer": number % 5 == 0,
             }
         )
+        p_convert = round(rng.uniform(0.01, 0.9), 4)  # becoming a customer: one per place
         for category in CATEGORIES:
             scores.append(
                 {
                     "cnpj_hash": rows[-1]["cnpj_hash"],
                     "category": category,
-                    "p_convert": round(rng.uniform(0.01, 0.9), 4),
+                    "p_convert": p_convert,
                     "expected_spend": round(rng.uniform(20, 3000), 2),
                 }
             )
     return Population(pd.DataFrame(rows), pd.DataFrame(scores))
 
 
-def likelihood(p: float) -> str:
-    return "alta" if p >= 0.5 else "média" if p >= 0.2 else "baixa"
+def likelihood(p: float, base_rate: float = 0.2) -> str:
+    """The analysis's rule: alta ≥ 3 × the base rate, média ≥ the base rate."""
+    return "alta" if p >= 3 * base_rate else "média" if p >= base_rate else "baixa"
 
 
 def metrics(run_id: str, prospects: int) -> dict:
@@ -140,7 +142,7 @@ def tables(run_id: str, people: Population, top_n: int = 20) -> dict[str, pd.Dat
         expected_revenue=("expected_revenue", "sum"),
         revenue_low=("revenue_low", "sum"),
         revenue_high=("revenue_high", "sum"),
-        p_convert=("p_convert", lambda p: 1 - (1 - p).prod()),
+        p_convert=("p_convert", "first"),
     )
     prospects = est[~est.customer].drop(columns="customer").merge(totals, on="cnpj_hash")
     prospects = prospects.sort_values(

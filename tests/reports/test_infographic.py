@@ -73,6 +73,8 @@ def test_shortlist_is_distinct_establishments_ranked_by_expected_revenue(analysi
         )
         assert list(ranked["cnpj_hash"]) == list(expected["cnpj_hash"])
         assert list(ranked["rank"]) == list(range(1, len(ranked) + 1))
+        own = run.prospects.set_index("cnpj_hash")["likelihood"]  # not per category
+        assert (ranked.set_index("cnpj_hash")["likelihood"] == own.loc[ranked.cnpj_hash]).all()
         for _, group in ranked.groupby("uf"):
             assert list(group["rank_in_uf"]) == list(range(1, len(group) + 1))
             assert group["expected_revenue"].is_monotonic_decreasing
