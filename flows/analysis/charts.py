@@ -183,3 +183,31 @@ def potential_by_uf_chart(region: pd.DataFrame):
         by_uf.index[:5].astype(str)
     )
     return show(figure, alt + ".")
+
+
+def table(frame: pd.DataFrame, labels: dict[str, str], money: tuple[str, ...] = ()):
+    """A reviewer's table: only ``labels``' columns, renamed; no row index; channel codes as
+    business labels; money as ``R$ 1.234``; other numbers Brazilian; missing as ``—``."""
+    from IPython.display import HTML
+
+    from flows.reports.formatting import MISSING, brl, numero
+    from flows.reports.marketing import table as html_table
+    from flows.reports.prospects import channel_pt
+
+    def shown(column: str, value: object) -> str:
+        if value is None or (isinstance(value, float) and np.isnan(value)):
+            return MISSING
+        if column == "channel":
+            return channel_pt(str(value))
+        if column in money:
+            return brl(float(value), 0)
+        if isinstance(value, float | np.floating):
+            return numero(float(value), 2)
+        if isinstance(value, int | np.integer):
+            return numero(int(value))
+        return str(value)
+
+    out = pd.DataFrame(
+        {label: [shown(column, v) for v in frame[column]] for column, label in labels.items()}
+    )
+    return HTML(html_table(out, ranked=False))

@@ -12,6 +12,7 @@ report opens with no network on any screen.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -43,6 +44,27 @@ class DropStderr(Preprocessor):
         return cell, resources
 
 
+# A run's scratch folders (tempfile.mkdtemp(prefix="bigd-...")): meaningless to a reader
+# and not a place to send anyone; the outputs are archived with the report.
+SCRATCH_PATH = re.compile(r"(?:/private)?(?:/tmp|/var/folders/[^\s'\"]+?)/bigd-[^\s'\"<>]*")
+SCRATCH_TEXT = "(pasta de trabalho da execução)"
+
+
+class HideScratchPaths(Preprocessor):
+    """Temporary paths in outputs (``/tmp/bigd-analysis-x1/record/outputs``) are replaced
+    by a plain phrase in the no-code version."""
+
+    def preprocess_cell(self, cell, resources, index):
+        for output in cell.get("outputs", []) if cell.get("cell_type") == "code" else []:
+            if "text" in output:
+                output["text"] = SCRATCH_PATH.sub(SCRATCH_TEXT, output["text"])
+            for mime in ("text/plain", "text/html", "text/markdown"):
+                value = output.get("data", {}).get(mime)
+                if isinstance(value, str):
+                    output["data"][mime] = SCRATCH_PATH.sub(SCRATCH_TEXT, value)
+        return cell, resources
+
+
 def exporter(audience: str) -> HTMLExporter:
     """The HTML exporter of an audience (Big D template, no CDN)."""
     if audience not in AUDIENCES:
@@ -62,6 +84,7 @@ def exporter(audience: str) -> HTMLExporter:
     if audience == "marketing":
         html.register_preprocessor(TagRemovePreprocessor(config=config), enabled=True)
         html.register_preprocessor(DropStderr(), enabled=True)
+        html.register_preprocessor(HideScratchPaths(), enabled=True)
     return html
 
 
