@@ -72,6 +72,12 @@ FRONT_DOORS = {
 FAILED_LINE = "A execução falhou; a última versão concluída continua em “Últimas versões”."
 
 
+def day(iso: str) -> str:
+    """``2026-11-30`` → ``30/11/2026``."""
+    year, month, date = [*iso.split("-"), "", ""][:3]
+    return f"{date}/{month}/{year}" if date else iso
+
+
 def newest_succeeded(manifests: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """Per notebook, the newest run whose manifest says it succeeded."""
     newest: dict[str, dict[str, Any]] = {}
@@ -99,7 +105,7 @@ def _door(notebook: str, manifest: dict[str, Any]) -> str:
     return (
         f'<section class="door"><h3>{escape(audience)}</h3><p><strong>{escape(title)}</strong>'
         f"<br>{escape(what)}</p><p>{''.join(links)}</p>"
-        f"<p><small>atualizado em {escape(manifest['report_date'])}</small></p></section>"
+        f"<p><small>atualizado em {escape(day(manifest['report_date']))}</small></p></section>"
     )
 
 
@@ -123,7 +129,7 @@ def _row(manifest: dict[str, Any]) -> str:
     metrics = "<br>".join(escape(line) for line in lines)
     name = FRONT_DOORS.get(manifest["notebook"], ("", manifest["notebook"]))[1].split(":")[0]
     return (
-        f"<tr><td>{escape(manifest['report_date'])}</td>"
+        f"<tr><td>{escape(day(manifest['report_date']))}</td>"
         f"<td>{escape(name)}<br><small>{escape(manifest['run_id'])}</small></td>"
         f"<td>{badge}</td><td class='metrics'>{metrics or '—'}</td><td>{link_html}</td></tr>"
     )

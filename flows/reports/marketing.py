@@ -140,7 +140,8 @@ def shortlist_section(run: AnalysisRun, categories: list[str] | None, top_n: int
         rows = ranked[ranked["uf"] == uf]
         parts.append(
             f'<details class="bigd-uf" data-uf="{escape(str(uf))}"><summary>{escape(str(uf))}: '
-            f"{inteiro(len(rows))} prospects, {cell(brl(per_uf[uf]))} por mês esperados"
+            f"{inteiro(len(rows))} prospects, receita esperada de {cell(brl(per_uf[uf]))} "
+            "por mês no total"
             f"</summary>{_shortlist_table(rows.head(top_n), 'rank_in_uf')}</details>"
         )
     parts.append(note(PERSONAL_DATA_NOTE))

@@ -116,7 +116,7 @@ def test_a_failed_run_leaves_latest_byte_identical_and_the_door_on_the_good_run(
     assert {key: lake.read_bytes(key) for key in before} == before
     index = lake.read_bytes("reports/index.html").decode()
     door = index.split("<h2>Todas")[0]
-    assert "run-2" not in door and "atualizado em 2026-11-30" in door
+    assert "run-2" not in door and "atualizado em 30/11/2026" in door
 
 
 def test_only_a_failed_run_gives_no_latest_page(tmp_path):
