@@ -155,7 +155,8 @@ FAILED_PAGE = """<!DOCTYPE html><html lang="pt-BR"><head><meta charset="utf-8">
 max-width:720px;padding:16px;color:#1a1a1a}}.failed{{color:#b3261e}}</style></head><body>
 <h1>{title}</h1><p class="failed"><strong>Este relatório não pôde ser gerado nesta execução
 ({day}).</strong></p><p>A última versão concluída continua no
-<a href="../../../index.html">índice de relatórios</a>, em "Últimas versões". A equipe de dados tem os detalhes técnicos na versão do analista.</p>
+<a href="../../../index.html">índice de relatórios</a>, em "Últimas versões". A equipe de
+dados tem os detalhes técnicos na versão do analista.</p>
 </body></html>"""
 
 

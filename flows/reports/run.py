@@ -50,10 +50,21 @@ def archive_run(
     run: ExecutedNotebook,
     analysis_dir: str = "",
     title: str | None = None,
+    executed_key: str = "",
 ) -> dict[str, Any]:
-    """Render an executed notebook (failed ones too) and archive it with its outputs."""
+    """Render an executed notebook (failed ones too) and archive it with its outputs.
+    The executed notebook (``executed_key``) and outputs already kept in the run's own
+    folder (the analysis flow keeps them there) are recorded, not written twice."""
     render_both(run, title or notebook.replace("_", " ").title())
     outputs = analysis_files(store.lake, analysis_dir)
+    folder = store.folder(notebook, run.started_at.date().isoformat(), run_id)
+    kept: set[str] = set()
+    notebook_file = None
+    if analysis_dir.strip("/") == f"{folder}/outputs":
+        kept |= {f"outputs/{name}" for name in outputs}
+    if executed_key.rsplit("/", 1)[0] == folder:
+        notebook_file = executed_key.rsplit("/", 1)[1]
+        kept.add(notebook_file)
     return store.archive(
         notebook,
         run_id,
@@ -61,6 +72,8 @@ def archive_run(
         nbformat.writes(run.notebook).encode(),
         outputs=outputs,
         headline=headline_of(outputs),
+        kept=frozenset(kept),
+        notebook_file=notebook_file,
     )
 
 
