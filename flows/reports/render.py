@@ -12,7 +12,6 @@ report opens with no network on any screen.
 from __future__ import annotations
 
 import datetime as dt
-import re
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -24,6 +23,8 @@ import nbformat
 from nbconvert import HTMLExporter
 from nbconvert.preprocessors import Preprocessor, TagRemovePreprocessor
 from traitlets.config import Config
+
+from flows.reports.tidy import TidyOutputs
 
 TEMPLATE_DIR = Path(__file__).with_name("templates")
 AUDIENCES = ("analyst", "marketing")
@@ -41,27 +42,6 @@ class DropStderr(Preprocessor):
                 for output in cell.get("outputs", [])
                 if not (output.get("output_type") == "stream" and output.get("name") == "stderr")
             ]
-        return cell, resources
-
-
-# A run's scratch folders (tempfile.mkdtemp(prefix="bigd-...")): meaningless to a reader
-# and not a place to send anyone; the outputs are archived with the report.
-SCRATCH_PATH = re.compile(r"(?:/private)?(?:/tmp|/var/folders/[^\s'\"]+?)/bigd-[^\s'\"<>]*")
-SCRATCH_TEXT = "(pasta de trabalho da execução)"
-
-
-class HideScratchPaths(Preprocessor):
-    """Temporary paths in outputs (``/tmp/bigd-analysis-x1/record/outputs``) are replaced
-    by a plain phrase in the no-code version."""
-
-    def preprocess_cell(self, cell, resources, index):
-        for output in cell.get("outputs", []) if cell.get("cell_type") == "code" else []:
-            if "text" in output:
-                output["text"] = SCRATCH_PATH.sub(SCRATCH_TEXT, output["text"])
-            for mime in ("text/plain", "text/html", "text/markdown"):
-                value = output.get("data", {}).get(mime)
-                if isinstance(value, str):
-                    output["data"][mime] = SCRATCH_PATH.sub(SCRATCH_TEXT, value)
         return cell, resources
 
 
@@ -84,7 +64,7 @@ def exporter(audience: str) -> HTMLExporter:
     if audience == "marketing":
         html.register_preprocessor(TagRemovePreprocessor(config=config), enabled=True)
         html.register_preprocessor(DropStderr(), enabled=True)
-        html.register_preprocessor(HideScratchPaths(), enabled=True)
+        html.register_preprocessor(TidyOutputs(), enabled=True)
     return html
 
 

@@ -66,3 +66,23 @@ def test_scratch_paths_are_hidden_from_the_no_code_version(tmp_path):
     page = render_html(nbformat.from_dict(notebook), "marketing", "Teste")
     assert "/tmp" not in page and "bigd-analysis" not in page
     assert "saídas em (pasta de trabalho da execução)" in page
+
+
+def test_dataframes_of_the_no_code_version_read_for_a_reviewer():
+    import numpy as np
+    import pandas as pd
+
+    from flows.reports.tidy import tidy_dataframe_html
+
+    sorted_rows = pd.DataFrame(
+        {"channel": ["bar_with_entertainment", "bar"], "trade_name": [None, "Bar do Zé"],
+         "expected_revenue": [np.nan, 12.5]},
+        index=[145, 12],
+    )  # fmt: skip
+    html = tidy_dataframe_html(sorted_rows.to_html())
+    assert "NaN" not in html and "None" not in html and html.count("<td>—</td>") == 2
+    assert ">145<" not in html and ">12<" not in html  # leftover row numbers dropped
+    assert "Bares com entretenimento" in html and "bar_with_entertainment" not in html
+    assert "receita esperada (R$/mês)" in html and "nome fantasia" in html
+    labelled = pd.DataFrame({"rmse": [1.0]}, index=pd.Index(["ensemble"], name="model"))
+    assert ">ensemble<" in tidy_dataframe_html(labelled.to_html())  # a label index stays
