@@ -45,8 +45,9 @@ def _figure(width: float = 8, height: float = 4):
 
 def _money_axis(axis) -> None:
     """``R$ 120 mil`` on an axis instead of ``120000``."""
-    from matplotlib.ticker import FuncFormatter
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
 
+    axis.set_major_locator(MaxNLocator(5))  # R$ labels are wide: a few, never overlapping
     axis.set_major_formatter(FuncFormatter(lambda value, _: compacto(value, moeda=True)))
 
 
