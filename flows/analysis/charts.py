@@ -152,36 +152,41 @@ def calibration_chart(table: pd.DataFrame):
     return show(figure, alt + ".")
 
 
-def importance_chart(importance: pd.DataFrame, top: int = 10):
-    figure, axes = _figure(8, 4)
-    shown = importance.head(top).iloc[::-1]
-    axes.barh(shown["feature"], shown["rmse_rise"], color="tab:blue")
+def importance_chart(importance: pd.DataFrame):
+    """Every feature group, negative ones included (in red: shuffling them helped)."""
+    figure, axes = _figure(8, max(4, 0.35 * len(importance)))
+    shown = importance.iloc[::-1]
+    colors = ["tab:red" if rise < 0 else "tab:blue" for rise in shown["rmse_rise"]]
+    axes.barh(shown["feature"], shown["rmse_rise"], color=colors)
+    axes.axvline(0, color="black", linewidth=0.8)
     axes.set(
         title="Em que as previsões se apoiam (importância por permutação)",
         xlabel="aumento do RMSE ao embaralhar a informação, R$",
     )
     _money_axis(axes.xaxis)
     alt = "Informações que mais pesam nas previsões, da mais importante: " + ", ".join(
-        map(str, importance.head(top)["feature"])
+        map(str, importance.head(10)["feature"])
     )
     return show(figure, alt + ".")
 
 
 def potential_by_uf_chart(region: pd.DataFrame):
-    """Predicted potential of non-customers vs customers' sales, per state."""
-    by_uf = region.groupby("uf")[["predicted_value", "observed_sales"]].sum()
-    by_uf = by_uf.sort_values("predicted_value", ascending=False)
+    """Expected revenue of the prospects (or, in older outputs, their predicted potential)
+    vs customers' sales, per state."""
+    value = "expected_revenue" if "expected_revenue" in region else "predicted_value"
+    by_uf = region.groupby("uf")[[value, "observed_sales"]].sum()
+    by_uf = by_uf.sort_values(value, ascending=False)
     figure, axes = _figure(10, 4)
     by_uf.rename(
         columns={
-            "predicted_value": "potencial previsto dos prospects",
+            value: "receita esperada dos prospects (P(virar cliente) × compra)",
             "observed_sales": "vendas atuais aos clientes",
         }
     ).plot.bar(ax=axes)
-    axes.set(title="Potencial mensal por UF", xlabel="UF", ylabel="R$ por mês")
+    axes.set(title="Receita mensal por UF", xlabel="UF", ylabel="R$ por mês")
     _money_axis(axes.yaxis)
-    alt = "Barras por UF do potencial previsto e das vendas atuais; maiores: " + ", ".join(
-        by_uf.index[:5].astype(str)
+    alt = "Barras por UF da receita esperada dos prospects e das vendas atuais; maiores: " + (
+        ", ".join(by_uf.index[:5].astype(str))
     )
     return show(figure, alt + ".")
 
