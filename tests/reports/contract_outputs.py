@@ -178,7 +178,7 @@ def tables(run_id: str, people: Population, top_n: int = 20) -> dict[str, pd.Dat
         )
         rows = region.join(predicted).reset_index()
         sums = ["prospects", "predicted_value", "expected_revenue", "predicted_low"]
-        rows = rows.fillna(dict.fromkeys([*sums, "predicted_high"], 0))  # no prospect: 0
+        rows = rows.fillna(dict.fromkeys([*sums, "predicted_high", "mean_p_convert"], 0))
         rows["observed_sales"] = rows.customers * 150.0
         potential.append(rows.assign(category=category))
     top_prospects = pd.concat(top).drop(columns="uf").rename(columns={"uf_scope": "uf"})
