@@ -12,8 +12,6 @@ CNPJ release and the latest twelve months of partner sales.
 from __future__ import annotations
 
 import datetime as dt
-import shutil
-import tempfile
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
@@ -21,9 +19,12 @@ from prefect import flow, get_run_logger, task
 from flows import notebooks as runner
 from flows.analysis.mart import load_run
 from flows.analysis.outputs import read_outputs
+from flows.config import get_settings
+from flows.locks import analysis_lock, warehouse_lock
 from flows.resources import get_resources
 from flows.retry import prefect_retry_condition
 from flows.runs import RunSummary, publish_run
+from flows.workdirs import work_folder
 
 REPORT_NAME = "analysis"  # reports/analysis/<date>/<run-id>/: the run's record and its HTML
 
@@ -53,11 +54,13 @@ def execute_notebook(
 def load_mart(run_id: str, output_dir: Path) -> dict[str, int]:
     """Replace the run's rows in the mart tables from the output files."""
     outputs = read_outputs(output_dir)
-    engine = get_resources().warehouse.engine()
-    try:
-        return load_run(engine, run_id, outputs)
-    finally:
-        engine.dispose()
+    resources = get_resources()
+    with warehouse_lock(resources.lake, get_settings().lock_wait_seconds):
+        engine = resources.warehouse.engine()
+        try:
+            return load_run(engine, run_id, outputs)
+        finally:
+            engine.dispose()
 
 
 @flow(name="run_analysis", log_prints=True)
@@ -81,7 +84,22 @@ def run_analysis(
     logger = get_run_logger()
     run_id = runner.check_run_id(run_id or runner.new_run_id())
     notebook_path = Path(notebook) if notebook else runner.demand_notebook()
-    work = Path(tempfile.mkdtemp(prefix="bigd-analysis-"))
+    wait = get_settings().lock_wait_seconds
+    with analysis_lock(get_resources().lake, release, wait), work_folder("bigd-analysis-") as work:
+        return _analyse(work, logger, run_id, notebook_path, **_options(locals()))
+
+
+def _options(names: dict) -> dict:
+    keep = ("categories", "release", "window_start", "window_end", "months", "cv_folds")
+    keep += ("random_seed", "sample_size", "extra_parameters", "cell_timeout", "time_limit")
+    return {name: names[name] for name in keep}
+
+
+def _analyse(
+    work, logger, run_id, notebook_path, *, categories, release, window_start, window_end,
+    months, cv_folds, random_seed, sample_size, extra_parameters, cell_timeout, time_limit,
+) -> RunSummary:  # fmt: skip
+    """The run, in ``work`` (papermill's local folder: the notebook and its outputs)."""
     record, output_dir = work / "record", work / "record" / "outputs"
     parameters: dict[str, object] = {
         "run_id": run_id,
@@ -110,11 +128,8 @@ def run_analysis(
         kept = runner.keep(lake, prefix, record)
         logger.info("kept %d files under %s", len(kept), lake.uri(prefix))
         _render(f"{prefix}/{notebook_path.name}", run_id, f"{prefix}/outputs", failed)
-    try:
-        loaded = load_mart(run_id, output_dir)
-        metrics = read_outputs(output_dir)["metrics"]
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    loaded = load_mart(run_id, output_dir)
+    metrics = read_outputs(output_dir)["metrics"]
     head = metrics["headline"]
     totals = {
         "run_id": run_id,

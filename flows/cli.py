@@ -152,6 +152,14 @@ def ingest_public_command(
     production: Annotated[
         bool, typer.Option(help="Read from IBGE's published addresses (catalog 'production').")
     ] = False,
+    allow_shrink: Annotated[
+        bool,
+        typer.Option(
+            "--allow-shrink",
+            help="Replace a dataset even if it came back empty or much smaller than the "
+            "trusted one (recorded in the run summary).",
+        ),
+    ] = False,
 ) -> None:
     """Ingest the public datasets of the catalog: raw files, validated typed Parquet."""
     from flows.public_flow import PublicIngestError, ingest_public
@@ -169,6 +177,7 @@ def ingest_public_command(
             source=source,
             location=location,
             production=production,
+            allow_shrink=allow_shrink,
         )
     except PublicIngestError as error:
         console.print(f"[red]Failed:[/red] {error}", highlight=False)
@@ -194,6 +203,14 @@ def ingest_partner_command(
             "Today is a preview: written, but fetched again by the next run.",
         ),
     ] = None,
+    allow_shrink: Annotated[
+        bool,
+        typer.Option(
+            "--allow-shrink",
+            help="Replace a full table even if it came back empty, mostly invalid or much "
+            "smaller than the trusted one (recorded in the run summary).",
+        ),
+    ] = False,
 ) -> None:
     """Ingest the partner API: categories, establishments, and sales day by day."""
     from flows.partner_flow import ingest_partner
@@ -207,9 +224,12 @@ def ingest_partner_command(
         raise typer.BadParameter(str(error), param_hint="--since/--until") from None
     if get_settings().partner_api_url is None:
         raise SettingsError("BIGD_PARTNER_API_URL: required to ingest the partner API")
+    from flows.guards import TableGuardError
+    from flows.locks import LockHeld
+
     try:
-        summary = ingest_partner(since=first, until=last)
-    except PartnerApiError as error:
+        summary = ingest_partner(since=first, until=last, allow_shrink=allow_shrink)
+    except (PartnerApiError, TableGuardError, LockHeld) as error:
         console.print(f"[red]Failed:[/red] {error}", highlight=False)
         raise typer.Exit(1) from None
     console.print(f"trusted/partner/: {summary}", highlight=False)
@@ -238,11 +258,12 @@ def load_command(
 ) -> None:
     """Load the trusted zone into the warehouse (BIGD_WAREHOUSE_URL; default DuckDB)."""
     from flows.load_flow import load_warehouse
+    from flows.locks import LockHeld
     from flows.warehouse import ReconciliationError
 
     try:
         summary = load_warehouse(release=release)
-    except (ReconciliationError, FileNotFoundError, ValueError) as error:
+    except (ReconciliationError, FileNotFoundError, ValueError, LockHeld) as error:
         console.print(f"[red]Load failed:[/red] {error}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
     backend = get_settings().warehouse.split("://")[0]
@@ -252,20 +273,46 @@ def load_command(
 @app.command()
 def results(
     topic: Annotated[str, typer.Option(help="Topic to read, e.g. bigd.potential.")],
-    run_id: Annotated[str | None, typer.Option(help="Only messages of this run.")] = None,
+    run_id: Annotated[
+        str | None, typer.Option(help="Only this run (default: the newest delivered run).")
+    ] = None,
+    all_runs: Annotated[bool, typer.Option("--all-runs", help="Every run of the topic.")] = False,
     limit: Annotated[int | None, typer.Option(min=1, help="Stop after N messages.")] = None,
+    raw: Annotated[
+        bool,
+        typer.Option(
+            "--raw", help="Records as stored, re-sent copies included (default: one per id)."
+        ),
+    ] = False,
 ) -> None:
-    """Print a results topic's messages, one JSON envelope per line (Kafka or outbox)."""
+    """Print a results topic's messages, one JSON envelope per line (Kafka or outbox).
+
+    One line per message_id: delivery is at-least-once on the wire (a retried publish
+    may re-send), exactly-once per message_id for this reader; --raw shows every copy."""
     import json
 
+    from flows.publish.envelope import Topics
+    from flows.publish.results import UnknownTopic, check_topic, newest_run, read_results
     from flows.resources import get_resources
 
-    publisher = get_resources().publisher()
+    try:
+        check_topic(topic, Topics.from_settings(get_settings()))
+    except UnknownTopic as error:
+        raise typer.BadParameter(str(error), param_hint="--topic") from None
+    resources = get_resources()
+    if run_id is None and not all_runs:
+        run_id = newest_run(resources.lake, topic)
+        if run_id is None:
+            console.print(f"no run was delivered to {topic} yet", highlight=False)
+            return
+    publisher = resources.publisher()
     count = 0
-    for envelope in publisher.read(topic, run_id=run_id, limit=limit):
+    for envelope in read_results(publisher, topic, run_id=run_id, limit=limit, raw=raw):
         print(json.dumps(envelope, ensure_ascii=False))
         count += 1
-    console.print(f"{count:,} messages from {topic} ({publisher.target})", highlight=False)
+    which = "every run" if run_id is None else f"run {run_id}"
+    copies = "raw records" if raw else "messages (one per message_id)"
+    console.print(f"{count:,} {copies} from {topic}, {which} ({publisher.target})", highlight=False)
 
 
 @app.command()
@@ -288,6 +335,7 @@ def analyze(
     """Run the ensemble demand notebook, load its outputs into the mart, then deliver them:
     publish the results and render the marketing infographic of the same categories."""
     from flows.analysis_flow import run_analysis
+    from flows.locks import LockHeld
     from flows.notebooks import NotebookFailed, NotebookParameterError, check_run_id
 
     if run_id is not None:
@@ -297,7 +345,7 @@ def analyze(
             raise typer.BadParameter(str(error), param_hint="--run-id") from None
     try:
         run = run_analysis(run_id=run_id, categories=category or None, release=release)
-    except (NotebookFailed, NotebookParameterError) as error:
+    except (NotebookFailed, NotebookParameterError, LockHeld) as error:
         console.print(f"[red]Analysis failed:[/red] {error}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
     console.print(
@@ -453,6 +501,17 @@ def _prepared(callback):
     return run
 
 
+def _one_line(error: Exception) -> str:
+    """The error as one plain line: a database error as the driver's own message, without
+    SQLAlchemy's wrapping and its link (e.g. DuckDB's file lock held by another process)."""
+    from sqlalchemy.exc import DBAPIError
+
+    if isinstance(error, DBAPIError) and error.orig is not None:
+        error = error.orig
+    text = " ".join(f"{type(error).__name__}: {error}".split())
+    return text.split(" (Background on this error at:", 1)[0]
+
+
 def main() -> None:
     """Entry point: a wrong setting is one red line and exit code 2; a failed run ends
     with one red line naming the error and exit code 1 (the run logs above it carry no
@@ -475,7 +534,7 @@ def main() -> None:
     except Exception as error:
         if _verbose():
             raise
-        message = f"[red]Failed:[/red] {escape(f'{type(error).__name__}: {error}')}"
+        message = f"[red]Failed:[/red] {escape(_one_line(error))}"
         console.print(message, highlight=False, soft_wrap=True)
         raise SystemExit(1) from None
     finally:

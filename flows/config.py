@@ -62,6 +62,15 @@ class Settings(BaseSettings):
     max_bad_row_rate: float = Field(
         0.001, ge=0.0, le=1.0, description="bad rows per file above which ingestion fails"
     )
+    lock_wait_seconds: float = Field(
+        60.0, ge=0.0, description="how long a writer waits for another run of it to finish"
+    )
+    max_table_shrink: float = Field(
+        0.5,
+        ge=0.0,
+        le=1.0,
+        description="share a full table may shrink by against the trusted one before a run fails",
+    )
     task_runner: Literal["threads", "dask"] = Field("threads", description="how tasks run")
     dask_address: str | None = Field(
         None, description="scheduler address for task_runner=dask; unset = local cluster"

@@ -11,7 +11,12 @@ One command against the server in ``PREFECT_API_URL`` (or the active Prefect pro
    (``BIGD_PARTNER_API_KEY``) and ``Secret`` ``bigd-pseudonym-key`` (``BIGD_PSEUDONYM_KEY``);
 3. ``prefect --no-prompt deploy --all`` from the repo root, with ``BIGD_HOME`` set to the
    folder the workers run the code from: this checkout for a process pool, ``/opt/bigd``
-   (the image) for a container pool.
+   (the image) for a container pool;
+4. the automation that marks a flow run Crashed when its heartbeats stop (a run killed
+   with ``-9`` otherwise stays Running forever). The deployments' runs send a heartbeat
+   every ``HEARTBEAT_SECONDS`` (``PREFECT_FLOWS_HEARTBEAT_FREQUENCY`` in prefect.yaml);
+   a run that sent one and then nothing, and did not finish, within
+   ``CRASH_AFTER_SECONDS`` is set Crashed (Prefect's "zombie flow" recipe).
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Mapping
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +36,9 @@ from flows.resources import AWS_BLOCK, LAKE_BLOCK, PARTNER_KEY_BLOCK, PSEUDONYM_
 REPO_ROOT = Path(__file__).resolve().parent.parent
 IMAGE_HOME = "/opt/bigd"
 POOL_TYPES = ("process", "docker", "kubernetes", "ecs")
+HEARTBEAT_SECONDS = 60  # prefect.yaml: PREFECT_FLOWS_HEARTBEAT_FREQUENCY (Prefect's minimum: 30)
+CRASH_AFTER_SECONDS = 3 * HEARTBEAT_SECONDS  # two missed heartbeats and some slack
+CRASH_AUTOMATION = "bigd: flow runs without a heartbeat are Crashed"
 
 Runner = Callable[..., subprocess.CompletedProcess]
 
@@ -170,6 +179,7 @@ def deploy_all(
     root: Path = REPO_ROOT,
     run: Runner = subprocess.run,
     ensure_pool: Callable[[str, str, Mapping[str, str], Runner], bool] = ensure_work_pool,
+    ensure_automation: Callable[[], Any] | None = None,
 ) -> DeployReport:
     """Pool, blocks, deployments (see the module docstring)."""
     if pool_type not in POOL_TYPES:
@@ -188,4 +198,48 @@ def deploy_all(
     report.deploy_output = result.stdout + result.stderr
     if result.returncode != 0:
         raise RuntimeError(f"prefect deploy failed:\n{report.deploy_output[-4000:]}")
+    (ensure_automation or ensure_crash_automation)()
     return report
+
+
+def crash_automation(within_seconds: float = CRASH_AFTER_SECONDS) -> Any:
+    """Prefect's zombie-flow automation: for each flow run that sent a heartbeat, expect
+    another heartbeat or a final state within ``within_seconds``; else set it Crashed."""
+    from datetime import timedelta
+
+    from prefect.automations import Automation
+    from prefect.client.schemas.objects import StateType
+    from prefect.events.actions import ChangeFlowRunState
+    from prefect.events.schemas.automations import EventTrigger, Posture
+    from prefect.events.schemas.events import ResourceSpecification
+
+    final = ("Completed", "Failed", "Cancelled", "Crashed")
+    return Automation(
+        name=CRASH_AUTOMATION,
+        description="A run killed with -9 (or whose machine died) stops sending heartbeats: "
+        "mark it Crashed instead of leaving it Running forever.",
+        trigger=EventTrigger(
+            after={"prefect.flow-run.heartbeat"},
+            expect={"prefect.flow-run.heartbeat", *(f"prefect.flow-run.{s}" for s in final)},
+            match=ResourceSpecification({"prefect.resource.id": ["prefect.flow-run.*"]}),
+            for_each={"prefect.resource.id"},
+            posture=Posture.Proactive,
+            threshold=1,
+            within=timedelta(seconds=within_seconds),
+        ),
+        actions=[
+            ChangeFlowRunState(
+                state=StateType.CRASHED,
+                message=f"no heartbeat for {within_seconds:g} s: the run's process is gone",
+            )
+        ],
+    )
+
+
+def ensure_crash_automation(within_seconds: float = CRASH_AFTER_SECONDS) -> Any:
+    """Create the crash automation on the current server, replacing one of that name."""
+    from prefect.automations import Automation
+
+    with suppress(ValueError):  # not there yet
+        Automation.read(name=CRASH_AUTOMATION).delete()
+    return crash_automation(within_seconds).create()

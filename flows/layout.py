@@ -84,6 +84,12 @@ def cnpj_lock_key(release: str) -> str:
     return f"state/{CNPJ}/locks/{release}.lock"
 
 
+def lock_key(name: str) -> str:
+    """The lock of a writer that must run alone: ``partner``, ``warehouse``,
+    ``analysis-<release>`` (``flows.locks``)."""
+    return f"state/locks/{name}.lock"
+
+
 # ---- public datasets and partner --------------------------------------------------------
 
 

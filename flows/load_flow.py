@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from prefect import flow, get_run_logger, task
 
+from flows.config import get_settings
+from flows.locks import warehouse_lock
 from flows.resources import get_resources
 from flows.retry import prefect_retry_condition
 from flows.runs import RunSummary, publish_run
@@ -26,11 +28,12 @@ def load_task(release: str | None) -> LoadResult:
     """Stage, swap and reconcile every trusted table (idempotent: safe to retry)."""
     resources = get_resources()
     warehouse = resources.warehouse
-    engine = warehouse.engine(for_load=True)
-    try:
-        return load(engine, resources.lake, warehouse.loader(), release)
-    finally:
-        engine.dispose()
+    with warehouse_lock(resources.lake, get_settings().lock_wait_seconds):
+        engine = warehouse.engine(for_load=True)
+        try:
+            return load(engine, resources.lake, warehouse.loader(), release)
+        finally:
+            engine.dispose()
 
 
 @flow(name="load_warehouse", log_prints=True)

@@ -1,5 +1,9 @@
 """One run at a time per output: a lock in the lake, named by a key of ``flows.layout``.
 
+The one lock primitive of Big D, taken by every writer that must run alone: a CNPJ
+release (``layout.cnpj_lock_key``), the partner source, the warehouse (the load and an
+analysis's mart rows) and the analysis of a release (``layout.lock_key``).
+
 - Folder lake: an ``fcntl.flock`` on a file below ``state/``. The kernel drops the lock
   when its holder dies (even ``kill -9``), so a lock is never left behind by a crash.
 - S3 lake: a lease object created with a conditional write (``If-None-Match: *``: only
@@ -26,6 +30,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 
+from flows import layout
 from flows.lake import Lake
 
 LEASE_TTL_SECONDS = 120.0
@@ -66,12 +71,19 @@ class Holder:
             return None  # being written, or not ours: described as "unknown"
 
 
-def _refused(what: str, holder: Holder | None, waited: float, refused: type[LockHeld]):
+def _refused(what: str, holder: Holder | None, waited: float, refused: type[LockHeld], doing):
     who = holder.describe() if holder else "another run (holder not yet recorded)"
     return refused(
-        f"{what} is being ingested by {who}; gave up after waiting {waited:.0f} s, "
-        "nothing was changed"
+        f"{what} is {doing} by {who}; gave up after waiting {waited:.0f} s, nothing was changed"
     )
+
+
+def holder_run_id() -> str:
+    """The Prefect flow run this process runs (the holder a refused run is told about),
+    or ``pid-<pid>`` outside a flow run."""
+    from prefect import runtime
+
+    return str(runtime.flow_run.id or f"pid-{os.getpid()}")
 
 
 class Held:
@@ -94,7 +106,7 @@ class _FolderLock(Held):
         os.close(self.fd)
 
 
-def _folder_lock(lake: Lake, key: str, what: str, me: Holder, wait: float, refused) -> Held:
+def _folder_lock(lake: Lake, key: str, what: str, me: Holder, wait: float, refused, doing):
     path = lake.local_path(key)
     path.parent.mkdir(parents=True, exist_ok=True)
     deadline = time.monotonic() + wait
@@ -106,7 +118,7 @@ def _folder_lock(lake: Lake, key: str, what: str, me: Holder, wait: float, refus
             if time.monotonic() >= deadline:
                 holder = Holder.parse(path.read_bytes())
                 os.close(fd)
-                raise _refused(what, holder, wait, refused) from None
+                raise _refused(what, holder, wait, refused, doing) from None
             time.sleep(POLL_SECONDS)
             continue
         os.ftruncate(fd, 0)
@@ -155,7 +167,7 @@ def _conflict(error: Exception) -> bool:
     return code in {"PreconditionFailed", "ConditionalRequestConflict", "412", "409"}
 
 
-def _s3_lease(lake: Lake, key: str, what: str, me: Holder, wait: float, ttl: float, refused):
+def _s3_lease(lake: Lake, key: str, what: str, me: Holder, wait: float, ttl: float, refused, doing):
     import boto3
     from botocore.exceptions import ClientError
 
@@ -184,7 +196,7 @@ def _s3_lease(lake: Lake, key: str, what: str, me: Holder, wait: float, ttl: flo
                     raise
                 continue
         if time.monotonic() >= deadline:
-            raise _refused(what, holder, wait, refused)
+            raise _refused(what, holder, wait, refused, doing)
         time.sleep(POLL_SECONDS)
 
 
@@ -197,16 +209,40 @@ def lake_lock(
     wait: float = 0.0,
     refused: type[LockHeld] = LockHeld,
     ttl: float = LEASE_TTL_SECONDS,
+    doing: str = "being ingested",
 ) -> Iterator[Held]:
-    """Hold the lock ``key`` for the block; ``what`` names the output in messages and
-    ``refused`` is the error raised when another run holds it past ``wait`` seconds."""
+    """Hold the lock ``key`` for the block; ``what`` names the output in messages
+    ("<what> is <doing> by run ..."), ``refused`` is the error raised when another run
+    holds it past ``wait`` seconds."""
     me = Holder.me(run_id)
     held = (
-        _folder_lock(lake, key, what, me, wait, refused)
+        _folder_lock(lake, key, what, me, wait, refused, doing)
         if lake.is_local
-        else _s3_lease(lake, key, what, me, wait, ttl, refused)
+        else _s3_lease(lake, key, what, me, wait, ttl, refused, doing)
     )
     try:
         yield held
     finally:
         held.release()
+
+
+class WarehouseLocked(LockHeld):
+    """Another live run is writing the warehouse (a load, or an analysis's mart rows)."""
+
+
+class AnalysisLocked(LockHeld):
+    """Another live run is analysing the same release."""
+
+
+def warehouse_lock(lake: Lake, wait: float) -> contextlib.AbstractContextManager[Held]:
+    """Every write to the warehouse runs alone: DuckDB allows one writing process, and
+    two loads swapping the same partitions would interleave on any engine."""
+    key, run = layout.lock_key("warehouse"), holder_run_id()
+    return lake_lock(lake, key, "the warehouse", run, wait, WarehouseLocked, doing="being written")
+
+
+def analysis_lock(lake: Lake, release: str | None, wait: float):
+    """One analysis of a release at a time (``None``: the latest release)."""
+    name = release or "latest"
+    key, what = layout.lock_key(f"analysis-{name}"), f"the analysis of release {name}"
+    return lake_lock(lake, key, what, holder_run_id(), wait, AnalysisLocked, doing="being run")

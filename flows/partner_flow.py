@@ -16,6 +16,10 @@ import datetime as dt
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NONE
 
+from flows import layout
+from flows.config import get_settings
+from flows.guards import TableGuard
+from flows.locks import LockHeld, holder_run_id, lake_lock
 from flows.resources import get_resources
 from flows.runs import RunSummary, publish_run
 from flows.sources.partner.client import PartnerApiError
@@ -35,6 +39,10 @@ from flows.sources.partner.summary import PartnerRun, run_summary
 from flows.sources.partner.tables import CATEGORIES, ESTABLISHMENTS
 
 DAYS_PER_TASK = 31
+
+
+class PartnerLocked(LockHeld):
+    """Another live run is ingesting the partner source."""
 
 
 @task(cache_policy=NONE)
@@ -66,11 +74,15 @@ def ingest_partner(
     retry_attempts: int = 5,
     retry_base_seconds: float = 1.0,
     max_concurrency: int = 4,
+    allow_shrink: bool = False,
 ) -> RunSummary:
     """Categories and establishments in full, then the sale days not yet ingested.
 
     ``today`` (the partner's, in America/Sao_Paulo, by default) is for tests: days from it
     on are not over, so they may be fetched as a preview but never move the watermark.
+    A full table that comes back empty, mostly invalid or much smaller than the trusted
+    one fails the run and the trusted one stays (``flows.guards``); ``allow_shrink``
+    lets it through, and the summary says so.
     """
     today = today or partner_today()
     check_dates(since, until, today)  # before any request: contradictory dates fetch nothing
@@ -83,12 +95,24 @@ def ingest_partner(
         base_delay=retry_base_seconds,
     )
     run = PartnerRun(last_complete=last_complete_day(today))
-    with client:
-        ctx = IngestContext(resources.lake, client, resources.pseudonym_key(), today=today)
+    settings = get_settings()
+    guard = TableGuard(settings.max_bad_row_rate, settings.max_table_shrink, allow_shrink)
+    lock = lake_lock(
+        resources.lake,
+        layout.lock_key("partner"),
+        "the partner source",
+        holder_run_id(),
+        settings.lock_wait_seconds,
+        PartnerLocked,
+    )
+    with lock, client:  # one run at a time: tables, sale days and the watermark are shared
+        ctx = IngestContext(
+            resources.lake, client, resources.pseudonym_key(), today=today, guard=guard
+        )
         try:
             for table in (CATEGORIES, ESTABLISHMENTS):
                 run.results.append(ingest_table(ctx, table.api))
-            run.watermark = read_watermark(resources.lake)
+            run.watermark = read_watermark(resources.lake, today)
             days = plan_days(run.watermark, since, until, today=today)
             log.info("sales: %d days to fetch (watermark %s)", len(days), run.watermark)
             for start in range(0, len(days), DAYS_PER_TASK):

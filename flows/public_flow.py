@@ -15,6 +15,7 @@ from pathlib import Path
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from flows.guards import TableGuard
 from flows.lake import Lake
 from flows.resources import get_resources
 from flows.runs import RunSummary, publish_run
@@ -45,10 +46,10 @@ def fetch_dataset(planned: PlannedDataset, lake: Lake, day: dt.date, work_dir: P
 
 @task(cache_policy=NO_CACHE, task_run_name="publish-{planned.name}")
 def publish_dataset(
-    planned: PlannedDataset, raw: str, lake: Lake, scrub: Scrubber
+    planned: PlannedDataset, raw: str, lake: Lake, scrub: Scrubber, guard: TableGuard
 ) -> IngestedDataset:
     """Validate, scrub and write one dataset to ``trusted/public/<dataset>/``."""
-    return ingest_dataset(planned, raw, lake, scrub)
+    return ingest_dataset(planned, raw, lake, scrub, guard)
 
 
 @flow(name="ingest_public")
@@ -58,13 +59,16 @@ def ingest_public(
     source: str | None = None,
     location: str | None = None,
     production: bool = False,
+    allow_shrink: bool = False,
 ) -> RunSummary:
     """Ingest the catalog's public datasets (or only ``dataset``).
 
     ``catalog`` is a catalog file (default: the package's); ``source`` is the folder or base
     URL that ``{source}`` stands for in its locations (e.g. a sample release; default:
     ``BIGD_PUBLIC_SOURCE``); ``production`` reads IBGE's published files; ``location`` reads
-    ``dataset`` from another file.
+    ``dataset`` from another file. A dataset that comes back empty or much smaller than
+    its trusted table fails and the trusted one stays, unless ``allow_shrink``
+    (``flows.guards``; the summary's notes record the override).
     """
     log = get_run_logger()
     resources = get_resources()
@@ -80,13 +84,14 @@ def ingest_public(
     lake = resources.lake
     scrub = functools.partial(scrub_table, key=resources.pseudonym_key())
     day = dt.datetime.now(dt.UTC).date()
+    guard = TableGuard(settings.max_bad_row_rate, settings.max_table_shrink, allow_shrink)
 
     outcomes: list[DatasetOutcome] = []
     for item in planned:
         outcome = DatasetOutcome(item.name)
         try:
             raw = fetch_dataset(item, lake, day, work_dir)
-            result = publish_dataset(item, raw, lake, scrub)
+            result = publish_dataset(item, raw, lake, scrub, guard)
         except Exception as error:  # one dataset's failure must not stop the others
             outcome.status, outcome.message = "failed", str(error) or type(error).__name__
             log.error("public dataset %s failed: %s", item.name, outcome.message)

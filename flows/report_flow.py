@@ -21,7 +21,7 @@ from prefect.artifacts import create_link_artifact, create_table_artifact
 
 from flows.config import get_settings
 from flows.lake import Lake
-from flows.publish import AnalysisOutputs, Topics, report_message, run_messages
+from flows.publish import Topics, report_message
 from flows.publish.publisher import PublishError
 from flows.reports.archive import ReportStore
 from flows.reports.index import metric_text
@@ -64,13 +64,15 @@ def latest_analysis_outputs(lake: Lake) -> str:
 
 @task
 def publish_task(analysis_dir: str) -> dict[str, int]:
-    """Build, validate and publish every message of one analysis run (idempotent)."""
+    """Build, validate and publish every message of one analysis run (idempotent),
+    streamed from its output files in bounded batches (``flows.publish.stream``)."""
+    from flows.publish.stream import stream_run_messages
+
     settings = get_settings()
     lake = _lake()
     analysis_dir = analysis_dir or latest_analysis_outputs(lake)
-    outputs = AnalysisOutputs.read(lake, analysis_dir)
-    publisher = get_resources().publisher()
-    return publisher.publish(run_messages(outputs, Topics.from_settings(settings)))
+    messages = stream_run_messages(lake, analysis_dir, Topics.from_settings(settings))
+    return get_resources().publisher().publish(messages)
 
 
 @flow(name="publish_results", log_prints=True)

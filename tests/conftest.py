@@ -60,3 +60,13 @@ def s3_bucket(s3_server):
     name = f"bigd-test-{uuid.uuid4().hex[:10]}"
     boto3.client("s3", endpoint_url=s3_server).create_bucket(Bucket=name)
     return s3_server, name
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(tmp_path_factory):
+    """A real tansu broker for the session (topics are unique per test); shared by the
+    publishing tests and the fault matrix (tests/faults)."""
+    from tests.kafka_broker import tansu_broker
+
+    with tansu_broker(tmp_path_factory.mktemp("tansu") / "tansu.log") as bootstrap:
+        yield bootstrap

@@ -13,7 +13,16 @@ Delivery guarantees, in order of what can go wrong:
   ``crc32c`` package is installed (pinned);
 * every ``send`` future is kept, ``flush()`` waits for all of them, then each future is
   checked, because ``flush()`` does not raise for records that failed;
+* messages are sent in windows (``WINDOW``): a window is flushed and checked before the
+  next is built, so at most one window is in flight (back-pressure: enqueuing a whole
+  323,121-message run let batches expire after ``delivery_timeout_ms`` on a busy
+  machine). After each acknowledged window the progress is recorded
+  (``flows.publish.progress``): a retry continues after it instead of re-sending;
 * only when every future succeeded are the counts returned and the ledger written.
+
+Guarantee: at-least-once on the wire (a window that failed part-way is sent again whole
+by the retry), exactly-once per ``message_id`` for readers that de-duplicate by it, as
+``bigd results`` does (``flows.publish.results``).
 
 The api version is left to negotiation (a fixed old version breaks the idempotent
 producer against tansu).
@@ -33,6 +42,7 @@ from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from flows.publish.envelope import Message
+from flows.publish.progress import Progress
 from flows.publish.publisher import DeliveryLedger, PublishError, record_delivery
 from flows.retry import retrying
 
@@ -40,6 +50,11 @@ log = logging.getLogger(__name__)
 
 # Below this many messages one process sends faster than workers can start.
 PARALLEL_FROM = 5_000
+# Messages in flight at most: sent, then flushed and checked before the next are built.
+# 50,000 of our ~450-byte envelopes are ~25 MB, well inside the producer's 32 MB buffer;
+# at 20,000-30,000 msg/s per process a window is acknowledged in a few seconds, far
+# from delivery_timeout_ms even on a busy machine.
+WINDOW = 50_000
 PRODUCER_DEFAULTS: dict[str, Any] = {
     "acks": "all",
     "enable_idempotence": True,
@@ -51,6 +66,43 @@ PRODUCER_DEFAULTS: dict[str, Any] = {
     "max_block_ms": 15_000,
     "delivery_timeout_ms": 60_000,
 }
+
+
+class _ProducerSender:
+    """One producer in this process: sends a window, flushes, checks every future."""
+
+    def __init__(self, producer: KafkaProducer, flush_timeout: float, bootstrap: str):
+        self.producer, self.flush_timeout, self.bootstrap = producer, flush_timeout, bootstrap
+        self.known: set[str] = set()
+
+    def send(self, window: list[Message]) -> tuple[dict[tuple[str, str], int], list[str]]:
+        sent: list[tuple[Message, Any]] = []
+        try:
+            for topic in {message.topic for message in window} - self.known:
+                self.producer.partitions_for(topic)  # its metadata before its first record
+                self.known.add(topic)
+            for message in window:
+                future = self.producer.send(
+                    message.topic, key=message.key.encode(), value=message.value
+                )
+                sent.append((message, future))
+            self.producer.flush(timeout=self.flush_timeout)
+        except KafkaError as error:
+            return {}, [f"sending to {self.bootstrap}: {type(error).__name__}: {error}"]
+        counts: dict[tuple[str, str], int] = {}
+        failures: list[str] = []
+        for message, future in sent:
+            if future.succeeded():
+                run_topic = (message.envelope["run_id"], message.topic)
+                counts[run_topic] = counts.get(run_topic, 0) + 1
+            else:
+                failures.append(
+                    f"{message.topic}/{message.key}: {future.exception or 'no answer'!r}"
+                )
+        return counts, failures
+
+    def close(self, abort: bool = False) -> None:
+        self.producer.close(timeout=0 if abort else 10)
 
 
 class KafkaPublisher:
@@ -67,6 +119,7 @@ class KafkaPublisher:
         flush_timeout_seconds: float = 120.0,
         bootstrap_timeout_seconds: float = 5.0,
         workers: int = 1,
+        window: int = WINDOW,
         **producer_overrides: Any,
     ):
         self.bootstrap = bootstrap
@@ -78,6 +131,7 @@ class KafkaPublisher:
         self.retry_delay_seconds = retry_delay_seconds
         self.flush_timeout_seconds = flush_timeout_seconds
         self.workers = workers  # > 1: send from that many processes (see parallel.py)
+        self.window = window  # messages in flight at most; each window flushed and checked
         # How long each client waits for a first broker before giving up (default 30 s).
         self.client_config = {"bootstrap_timeout_ms": int(bootstrap_timeout_seconds * 1000)}
         self.producer_config = {**PRODUCER_DEFAULTS, **self.client_config, **producer_overrides}
@@ -137,79 +191,83 @@ class KafkaPublisher:
     # ---- publishing -----------------------------------------------------------------
 
     def publish(self, messages: Iterable[Message]) -> dict[str, int]:
-        """Send everything, wait for every acknowledgement, then record the delivery."""
-        messages = iter(messages)
-        head = list(itertools.islice(messages, PARALLEL_FROM))
-        if self.workers > 1 and len(head) == PARALLEL_FROM:  # large: worth starting workers
-            return self._publish_in_processes(itertools.chain(head, messages))
-        messages = head + list(messages)  # all built and validated before anything is sent
-        if not messages:
-            return {}
-        self.ensure_topics(message.topic for message in messages)
-        producer = self.new_producer()
-        sent: list[tuple[Message, Any]] = []
-        try:
-            for message in messages:
-                future = producer.send(message.topic, key=message.key.encode(), value=message.value)
-                sent.append((message, future))
-            producer.flush(timeout=self.flush_timeout_seconds)
-        except KafkaError as error:
-            raise PublishError(
-                f"sending to {self.bootstrap} failed after {len(sent)} of {len(messages)} "
-                f"messages: {type(error).__name__}: {error}; nothing was recorded as delivered"
-            ) from error
-        finally:
-            producer.close(timeout=10)
-        counts: dict[tuple[str, str], int] = {}
-        failures: list[str] = []
-        for message, future in sent:
-            if future.succeeded():
-                run_topic = (message.envelope["run_id"], message.topic)
-                counts[run_topic] = counts.get(run_topic, 0) + 1
-            else:
-                failures.append(
-                    f"{message.topic}/{message.key}: {future.exception or 'no answer'!r}"
-                )
-        return self._acknowledged(counts, failures, len(sent))
-
-    def _publish_in_processes(self, messages: Iterable[Message]) -> dict[str, int]:
-        """Stream messages (built and validated here) to worker processes by partition."""
-        from flows.publish.parallel import send_in_processes
-
-        messages = iter(messages)
-        first = next(messages, None)
+        """Send in windows of ``window`` messages, each flushed and checked before the next
+        is built (back-pressure: never more than a window in flight, so no batch waits
+        past ``delivery_timeout_ms`` behind the rest of the run); record the progress
+        after each window, so a retry continues after what was acknowledged; record the
+        delivery when all is acknowledged."""
+        stream = iter(messages)
+        first = next(stream, None)
         if first is None:
             return {}
-        partitions: dict[str, int] = {}
+        lake = self.ledger.lake if self.ledger is not None else None
+        run_id, first_id = first.envelope["run_id"], first.envelope["message_id"]
+        progress = Progress.load(lake, run_id, first_id, self.target)
+        stream = self._skip_acknowledged(itertools.chain([first], stream), progress)
+        head = list(itertools.islice(stream, self.window))
+        if not head:  # everything was acknowledged by an attempt cut before recording it
+            delivered = record_delivery(self.ledger, self.target, progress.acknowledged_counts())
+            progress.clear()
+            return delivered
+        partitions = self.ensure_topics({message.topic for message in head})
+        parallel = self.workers > 1 and len(head) >= PARALLEL_FROM
+        sender = self._sender(partitions, parallel)
+        total = progress.acknowledged
+        try:
+            window = head
+            while window:
+                missing = {m.topic for m in window} - set(partitions)
+                if missing:  # a new topic: create it before its first send
+                    partitions.update(self.ensure_topics(missing))
+                counts, failures = sender.send(window)
+                total += len(window)
+                acknowledged = sum(counts.values())
+                if failures or acknowledged != len(window):
+                    raise PublishError(
+                        f"{len(window) - acknowledged} of {total} messages were not acknowledged"
+                        f" by {self.bootstrap} (first: {(failures or ['no answer'])[0]}); "
+                        f"{progress.acknowledged + acknowledged} acknowledged so far; a retry "
+                        f"continues after the first {progress.acknowledged}; nothing was "
+                        "recorded as delivered"
+                    )
+                progress.advance(window[-1].envelope["message_id"], counts, len(window))
+                window = list(itertools.islice(stream, self.window))
+        except BaseException:
+            sender.close(abort=True)
+            raise
+        sender.close()
+        delivered = record_delivery(self.ledger, self.target, progress.acknowledged_counts())
+        progress.clear()
+        return delivered
 
-        def with_topics():
-            for message in itertools.chain([first], messages):
-                if message.topic not in partitions:  # a new topic: create it before its first send
-                    partitions.update(self.ensure_topics([message.topic]))
-                yield message
+    def _skip_acknowledged(self, stream: Iterator[Message], progress: Progress):
+        """``stream`` after the prefix ``progress`` says was acknowledged, checked by the
+        id of its last message; the skipped messages are built again but not kept."""
+        if progress.acknowledged:
+            skipped = sum(1 for _ in itertools.islice(stream, progress.acknowledged - 1))
+            last = next(stream, None)
+            if last is None or last.envelope["message_id"] != progress.last_id:
+                progress.clear()  # the run's messages changed: the next publish sends all
+                raise PublishError(
+                    f"the messages of run {last.envelope['run_id'] if last else '?'} differ "
+                    f"from the {skipped + 1} an interrupted publish had sent; its progress "
+                    "was discarded: publish again to send them all"
+                )
+            log.info("continuing after %d acknowledged messages", progress.acknowledged)
+        return stream
 
-        stream = with_topics()
-        head = next(stream)  # the first topic exists before any worker connects
-        counts, failures, total = send_in_processes(
-            itertools.chain([head], stream),
-            partitions,
-            self.workers,
-            self.servers,
-            self.producer_config,
-            self.flush_timeout_seconds,
-        )
-        return self._acknowledged(counts, failures, total)
+    def _sender(self, partitions: dict[str, int], parallel: bool):
+        if parallel:
+            from flows.publish.parallel import ProcessSender
 
-    def _acknowledged(
-        self, counts: dict[tuple[str, str], int], failures: list[str], total: int
-    ) -> dict[str, int]:
-        """Record and return the counts only if every message was acknowledged."""
-        if failures:
-            raise PublishError(
-                f"{len(failures)} of {total} messages were not acknowledged by "
-                f"{self.bootstrap} (first: {failures[0]}); nothing was recorded as delivered"
+            return ProcessSender(
+                partitions,
+                self.workers,
+                self.servers,
+                self.producer_config,
+                self.flush_timeout_seconds,
             )
-        return record_delivery(self.ledger, self.target, counts)
+        return _ProducerSender(self.new_producer(), self.flush_timeout_seconds, self.bootstrap)
 
     # ---- reading back ---------------------------------------------------------------
 

@@ -13,9 +13,9 @@ partition and consumers rely on it per key; dealing out keys rather than partiti
 the workers even (3 partitions over 2 workers gave one worker two thirds of the work).
 A worker says when its producer is connected; until then its chunks wait here, so
 building never stops for a worker still starting (a feeder thread instead lost more to
-the GIL than it saved). Guarantees do not change: each worker keeps every future, flushes
-and checks them all, and reports only acknowledged counts; any failure anywhere fails
-the whole publish.
+the GIL than it saved). Guarantees do not change: each worker keeps every future of a
+window, flushes and checks them all at the window's end (``FLUSH``), and reports only
+acknowledged counts; any failure anywhere fails the publish after that window.
 """
 
 from __future__ import annotations
@@ -24,10 +24,9 @@ import multiprocessing
 import subprocess
 import sys
 import traceback
-from collections.abc import Iterable
 from contextlib import suppress
 from multiprocessing.connection import Connection
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from kafka.partitioner.default import murmur2
 
@@ -37,6 +36,7 @@ if TYPE_CHECKING:  # a worker imports this module: only kafka-python, nothing he
 CHUNK = 2_000
 ABORT = "abort"
 READY = "ready"
+FLUSH = "flush"  # end of a window: flush, check every future, report
 
 
 def placement(key: bytes, partitions: int, workers: int) -> tuple[int, int]:
@@ -46,39 +46,43 @@ def placement(key: bytes, partitions: int, workers: int) -> tuple[int, int]:
     return hashed % partitions, hashed % workers
 
 
+def _check(sent: list, counts: dict, failures: list) -> None:
+    """Count the acknowledged futures of ``sent`` and describe the others."""
+    for run_id, topic, key, future in sent:
+        if future.succeeded():
+            counts[(run_id, topic)] = counts.get((run_id, topic), 0) + 1
+        else:
+            failures.append(f"{topic}/{key.decode()}: {future.exception or 'no answer'!r}")
+
+
 def _worker(servers, producer_config, flush_timeout, connection) -> None:
-    """Receive chunks until ``None``; send, flush, check every future; report back."""
+    """Receive chunks; at each ``FLUSH`` flush, check every future and report the window's
+    (counts, failures); stop at ``None`` (or ``ABORT``: send no more)."""
     from kafka import KafkaProducer
 
-    counts: dict[tuple[str, str], int] = {}
-    failures: list[str] = []
     producer = None
     try:
         producer = KafkaProducer(bootstrap_servers=servers, **producer_config)
         connection.send(READY)
-        sent = []
+        sent: list = []
         while (chunk := connection.recv()) not in (None, ABORT):
+            if chunk == FLUSH:
+                producer.flush(timeout=flush_timeout)
+                counts: dict[tuple[str, str], int] = {}
+                failures: list[str] = []
+                _check(sent, counts, failures)
+                sent = []
+                connection.send((counts, failures))
+                continue
             for run_id, topic, partition, key, value in chunk:
                 future = producer.send(topic, key=key, value=value, partition=partition)
                 sent.append((run_id, topic, key, future))
-        if chunk == ABORT:  # the caller failed (e.g. an invalid message): send no more
-            producer.close(timeout=0)
-            producer = None
-            failures.append("aborted by the caller")
-            return
-        producer.flush(timeout=flush_timeout)
-        for run_id, topic, key, future in sent:
-            if future.succeeded():
-                counts[(run_id, topic)] = counts.get((run_id, topic), 0) + 1
-            else:
-                failures.append(f"{topic}/{key.decode()}: {future.exception or 'no answer'!r}")
     except Exception as error:
-        failures.append("".join(traceback.format_exception_only(error)).strip())
+        with suppress(OSError):  # the caller is gone (killed): nobody to tell
+            connection.send(({}, ["".join(traceback.format_exception_only(error)).strip()]))
     finally:
         if producer is not None:
             producer.close(timeout=10)
-        with suppress(OSError):  # the caller is gone (killed): nobody to tell
-            connection.send((counts, failures))
         connection.close()
 
 
@@ -101,91 +105,102 @@ def start_worker(servers, producer_config, flush_timeout) -> tuple[Connection, s
     return parent_end, process
 
 
-def send_in_processes(
-    messages: Iterable[Message],
-    partitions: dict[str, int],
-    workers: int,
-    servers: list[str],
-    producer_config: dict[str, Any],
-    flush_timeout: float,
-) -> tuple[dict[tuple[str, str], int], list[str], int]:
-    """Send through ``workers`` processes; returns acknowledged counts per (run, topic),
-    failures, and the number of messages handed out."""
-    pipes, processes = [], []
-    for _ in range(workers):  # they start while the first chunks are built here
-        pipe, process = start_worker(servers, producer_config, flush_timeout)
-        pipes.append(pipe)
-        processes.append(process)
-    ready = [False] * workers
-    answers: list[Any] = [None] * workers  # a worker's (counts, failures), once it ended
-    waiting: list[list[list[tuple]]] = [[] for _ in range(workers)]  # chunks held until ready
-    buffers: list[list[tuple]] = [[] for _ in range(workers)]
-    placements: dict[tuple[str, bytes], tuple[int, int]] = {}
-    total = 0
-    counts: dict[tuple[str, str], int] = {}
-    failures: list[str] = []
+class ProcessSender:
+    """Worker processes that send windows of messages: :meth:`send` hands a window out
+    by key and returns only when every worker flushed and checked it."""
 
-    def hand_over(worker: int, wait: bool) -> None:
-        """Send the worker's held chunks if it is ready (``wait``: until it is)."""
-        pipe = pipes[worker]
-        if not ready[worker] and answers[worker] is None and (wait or pipe.poll()):
-            answer = pipe.recv()
+    def __init__(self, partitions, workers, servers, producer_config, flush_timeout):
+        self.partitions = partitions  # {topic: partitions}, filled in by the caller
+        self.workers = workers
+        self.pipes: list[Connection] = []
+        self.processes: list[subprocess.Popen] = []
+        for _ in range(workers):  # they start while the first window is built
+            pipe, process = start_worker(servers, producer_config, flush_timeout)
+            self.pipes.append(pipe)
+            self.processes.append(process)
+        self.ready = [False] * workers
+        self.ended: list[list[str] | None] = [None] * workers  # failures of a worker that ended
+        self.placements: dict[tuple[str, bytes], tuple[int, int]] = {}
+
+    def _ready(self, worker: int, wait: bool) -> bool:
+        """Whether the worker can take chunks (``wait``: until it said so or ended)."""
+        pipe = self.pipes[worker]
+        if not self.ready[worker] and self.ended[worker] is None and (wait or pipe.poll()):
+            try:
+                answer = pipe.recv()
+            except EOFError:
+                answer = ({}, [f"worker {self.processes[worker].pid} died"])
             if answer == READY:
-                ready[worker] = True
+                self.ready[worker] = True
             else:  # it ended before it was ready (e.g. no broker): its failures say why
-                answers[worker] = answer
-        if ready[worker] and answers[worker] is None:
-            for chunk in waiting[worker]:
-                pipe.send(chunk)
-            waiting[worker].clear()
+                self.ended[worker] = answer[1]
+        return self.ready[worker] and self.ended[worker] is None
 
-    end: str | None = ABORT  # unless every message was handed out
-    try:
-        for message in messages:
+    def send(self, window: list[Message]) -> tuple[dict[tuple[str, str], int], list[str]]:
+        """Send ``window``; the acknowledged counts per (run, topic) and the failures."""
+        buffers: list[list[tuple]] = [[] for _ in range(self.workers)]
+        waiting: list[list[list[tuple]]] = [[] for _ in range(self.workers)]
+        for message in window:
             key = message.key.encode()
-            placed = placements.get((message.topic, key))
+            placed = self.placements.get((message.topic, key))
             if placed is None:
-                placed = placement(key, partitions[message.topic], workers)
-                placements[(message.topic, key)] = placed
+                placed = placement(key, self.partitions[message.topic], self.workers)
+                self.placements[(message.topic, key)] = placed
             partition, worker = placed
             buffer = buffers[worker]
             buffer.append(
                 (message.envelope["run_id"], message.topic, partition, key, message.value)
             )
-            total += 1
             if len(buffer) >= CHUNK:
                 waiting[worker].append(buffer)
                 buffers[worker] = []
-                hand_over(worker, wait=False)
-        end = None
-    finally:
-        for worker, pipe in enumerate(pipes):
+                if self._ready(worker, wait=False):
+                    self._hand_over(worker, waiting[worker])
+        counts: dict[tuple[str, str], int] = {}
+        failures: list[str] = []
+        flushing = []
+        for worker in range(self.workers):
+            if buffers[worker]:
+                waiting[worker].append(buffers[worker])
+            if not self._ready(worker, wait=True):
+                why = "; ".join(self.ended[worker] or ["it ended"])
+                failures.append(f"worker {self.processes[worker].pid} sent nothing: {why}")
+                continue
             try:
-                if end is None:
-                    if buffers[worker]:
-                        waiting[worker].append(buffers[worker])
-                    hand_over(worker, wait=True)
-                pipe.send(end)
-            except (BrokenPipeError, OSError, EOFError) as error:  # it died; it says why below
+                self._hand_over(worker, waiting[worker])
+                self.pipes[worker].send(FLUSH)
+                flushing.append(worker)
+            except OSError as error:
                 failures.append(f"worker pipe: {error!r}")
-        for worker, (pipe, process) in enumerate(zip(pipes, processes, strict=True)):
+                self.ended[worker] = [repr(error)]
+        for worker in flushing:
             try:
-                answer = answers[worker] or pipe.recv()
-                if answer == READY:  # never got to hand it anything (an early abort)
-                    answer = pipe.recv()
-                worker_counts, worker_failures = answer
+                worker_counts, worker_failures = self.pipes[worker].recv()
             except EOFError:
-                worker_counts, worker_failures = {}, [f"worker {process.pid} died"]
+                worker_counts, worker_failures = {}, [f"worker {self.processes[worker].pid} died"]
+                self.ended[worker] = worker_failures
             for run_topic, count in worker_counts.items():
                 counts[run_topic] = counts.get(run_topic, 0) + count
             failures.extend(worker_failures)
+        return counts, failures
+
+    def _hand_over(self, worker: int, chunks: list[list[tuple]]) -> None:
+        for chunk in chunks:
+            self.pipes[worker].send(chunk)
+        chunks.clear()
+
+    def close(self, abort: bool = False) -> None:
+        """Stop every worker (``abort``: without flushing what it still holds)."""
+        for pipe in self.pipes:
+            with suppress(OSError):
+                pipe.send(ABORT if abort else None)
             pipe.close()
+        for process in self.processes:
             try:
                 process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
-    return counts, failures, total
 
 
 if __name__ == "__main__":  # a worker started by start_worker

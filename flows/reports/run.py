@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ from flows.publish.messages import METRICS_FILE, OUTPUT_FILES
 from flows.reports.archive import ReportStore
 from flows.reports.prospects import REPORT_INPUTS
 from flows.reports.render import ExecutedNotebook, execute, render_both
+from flows.workdirs import work_folder
 
 
 def new_run_id(notebook: str) -> str:
@@ -113,8 +113,8 @@ def make_report(
     """Execute ``notebooks/<notebook>.ipynb`` with papermill, then ``archive_run``."""
     run_id = run_id or new_run_id(notebook)
     source = notebook_dir / f"{notebook}.ipynb" if notebook_dir else notebook_path(notebook)
-    with tempfile.TemporaryDirectory(prefix="bigd-report-") as scratch:
-        run = execute(source, Path(scratch) / f"{notebook}.ipynb", parameters)
+    with work_folder("bigd-report-") as scratch:  # also removed after a kill -9 (F4)
+        run = execute(source, scratch / f"{notebook}.ipynb", parameters)
     title = run.notebook.metadata.get("title")
     return archive_run(store, notebook, run_id, run, analysis_dir, title)
 

@@ -135,9 +135,17 @@ def test_an_unknown_parameter_fails_before_running(loaded, settings):
     assert not list((loaded["workdir"] / "lake" / REPORT_PREFIX).glob("*/unknown-param"))
 
 
-def test_a_failing_cell_fails_the_flow_and_the_notebook_is_kept(loaded, settings, tmp_path):
+def test_a_failing_cell_fails_the_flow_and_the_notebook_is_kept(
+    loaded, settings, tmp_path, monkeypatch
+):
+    import tempfile
+
     from flows.analysis_flow import run_analysis
     from flows.notebooks import demand_notebook
+
+    system_temp = tmp_path / "system-temp"  # where the run's work folder goes
+    system_temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(system_temp))
 
     notebook = nbformat.read(demand_notebook(), as_version=4)
     notebook.cells.insert(3, nbformat.v4.new_code_cell('raise RuntimeError("planted failure 42")'))
@@ -149,6 +157,7 @@ def test_a_failing_cell_fails_the_flow_and_the_notebook_is_kept(loaded, settings
     errors = [o for c in nbformat.read(kept, as_version=4).cells for o in c.get("outputs", [])
               if o.get("output_type") == "error"]  # fmt: skip
     assert errors and errors[0]["evalue"] == "planted failure 42"
+    assert list(system_temp.iterdir()) == []  # F4: the failed run's work folder is gone
 
 
 def _record_text(folder: Path) -> tuple[str, set[str]]:

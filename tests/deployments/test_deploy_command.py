@@ -33,7 +33,9 @@ def test_process_pool_points_the_workers_at_this_checkout(tmp_path):
         pools.append((name, pool_type))
         return True
 
-    report = deploy.deploy_all(environ={}, root=tmp_path, run=runner, ensure_pool=ensure_pool)
+    report = deploy.deploy_all(
+        environ={}, root=tmp_path, run=runner, ensure_pool=ensure_pool, ensure_automation=list
+    )
     assert report.pool_created and report.blocks == []
     assert pools == [("bigd-process", "process")]
     (call,) = runner.calls
@@ -54,7 +56,13 @@ def test_a_container_pool_is_created_by_the_cli_once(tmp_path):
 def test_a_failed_deploy_is_an_error(tmp_path):
     runner = FakeRunner(pool_exists=True, deploy_rc=1)
     with pytest.raises(RuntimeError, match="prefect deploy failed"):
-        deploy.deploy_all(environ={}, root=tmp_path, run=runner, ensure_pool=lambda *a: False)
+        deploy.deploy_all(
+            environ={},
+            root=tmp_path,
+            run=runner,
+            ensure_pool=lambda *a: False,
+            ensure_automation=list,
+        )
 
 
 def test_a_container_pool_runs_the_image_code(tmp_path):
@@ -66,6 +74,7 @@ def test_a_container_pool_runs_the_image_code(tmp_path):
         environ={},
         run=runner,
         ensure_pool=lambda *a: False,
+        ensure_automation=list,
     )
     command, kwargs = runner.calls[-1]
     assert command[-4:] == ["--pool", "bigd-k8s", "--job-variable", "image=bigd:1"]

@@ -205,6 +205,7 @@ def test_every_deployment_reads_back_with_its_schedule_parameters_and_triggers(d
         assert deployment["parameters"] == (spec.get("parameters") or {})
         assert deployment["job_variables"]["env"]["BIGD_HOME"] == str(checkout)
         assert deployment["job_variables"]["env"]["PREFECT_LOGGING_EXTRA_LOGGERS"] == "flows"
+        assert deployment["job_variables"]["env"]["PREFECT_FLOWS_HEARTBEAT_FREQUENCY"] == "60"
         crons = sorted(s["schedule"]["cron"] for s in deployment["schedules"])
         assert crons == sorted(s["cron"] for s in spec.get("schedules") or [])
         assert all(
@@ -219,6 +220,13 @@ def test_every_deployment_reads_back_with_its_schedule_parameters_and_triggers(d
         for automation, trigger in zip(runs_it, spec.get("triggers") or [], strict=True):
             assert automation["trigger"]["expect"] == trigger["expect"]
             assert automation["trigger"]["match_related"] == trigger["match_related"]
+    # The automation that marks a run whose heartbeats stopped (kill -9) as Crashed.
+    from flows.deploy import CRASH_AFTER_SECONDS, CRASH_AUTOMATION
+
+    [crash] = [a for a in automations if a["name"] == CRASH_AUTOMATION]
+    assert crash["trigger"]["posture"] == "Proactive"
+    assert crash["trigger"]["within"] == CRASH_AFTER_SECONDS
+    assert crash["actions"][0]["state"] == "CRASHED"
 
 
 def test_the_pipeline_runs_on_its_defaults_and_fires_no_triggered_deployment(deployed):

@@ -133,6 +133,7 @@ def test_results_command_reads_a_kafka_topic(kafka_bootstrap, tmp_path, monkeypa
         run_messages(AnalysisOutputs.read(lake, "analysis/run"), topics)
     )
     monkeypatch.setenv("BIGD_KAFKA_BOOTSTRAP", kafka_bootstrap)
+    monkeypatch.setenv("BIGD_TOPIC_PROSPECTS", topics.prospects)  # a configured topic
     get_settings.cache_clear()
     result = CliRunner().invoke(
         app, ["results", "--topic", topics.prospects, "--run-id", "run-cli", "--limit", "4"]
@@ -214,19 +215,21 @@ def test_workers_keep_each_keys_partition_and_order(kafka_bootstrap, tmp_path, m
 def test_a_worker_that_cannot_start_reports_why(tmp_path):
     """A worker whose producer fails before it is ready (here: no broker answers) fails
     the publish with its own error, not as a dead worker, and nothing counts as sent."""
-    from flows.publish.parallel import send_in_processes
+    from flows.publish.parallel import ProcessSender
 
     topics = unique_topics()
     messages = [report_message(report_record(f"nb-{i}"), "run-x", topics) for i in range(30)]
-    counts, failures, total = send_in_processes(
-        messages,
+    sender = ProcessSender(
         {topics.reports: 3},
         2,
         [f"127.0.0.1:{free_port()}"],
         {**PRODUCER_DEFAULTS, "bootstrap_timeout_ms": 1000},
         5,
     )
-    assert total == 30
+    try:
+        counts, failures = sender.send(messages)
+    finally:
+        sender.close(abort=True)
     assert counts == {}
     assert sum("Unable to bootstrap" in failure for failure in failures) == 2, failures
     assert not any("died" in failure for failure in failures), failures

@@ -159,7 +159,7 @@ def fetch(
 
     layout.write_atomically(lake, key, copy)
     meta = {"size": size, "md5": md5, "etag": etag, "source": location}
-    lake.write_bytes(meta_key, json.dumps(meta).encode())
+    layout.write_bytes_atomically(lake, meta_key, json.dumps(meta).encode())
     if is_url(location):
         local.unlink()
     return Fetched(name, key, size, md5, skipped=False)

@@ -33,6 +33,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from flows import layout
+from flows.guards import TableGuard
 from flows.lake import Lake
 from flows.scrub import ScrubReport, scrub_table
 from flows.sources.partner.client import PartnerApiClient, PartnerResponse
@@ -56,8 +57,10 @@ class IngestContext:
         pseudonym_key: bytes,
         fetched_at: dt.datetime | None = None,
         today: dt.date | None = None,
+        guard: TableGuard | None = None,
     ):
         self.lake = lake
+        self.guard = guard or TableGuard()  # what a full table must pass to replace its copy
         self.client = client
         self.pseudonym_key = pseudonym_key
         self.fetched_at = fetched_at or dt.datetime.now(dt.UTC)
@@ -83,6 +86,7 @@ class TableResult:
     raw_key: str
     trusted_prefix: str
     scrub: ScrubReport = field(repr=False, default_factory=ScrubReport.empty)
+    override: str | None = None  # a guard violation let through by --allow-shrink
 
 
 # ---- the partner's day and the watermark --------------------------------------------------
@@ -116,12 +120,14 @@ def check_dates(since: dt.date | None, until: dt.date | None, today: dt.date) ->
         raise PartnerDateError(f"--since {since} is after --until {last}{default}: no day to fetch")
 
 
-def read_watermark(lake: Lake) -> dt.date | None:
+def read_watermark(lake: Lake, today: dt.date | None = None) -> dt.date | None:
     """The last fully written sale day, or None before the first run.
 
     A watermark is never later than the day before it was written: one that is (left by
     a run that counted a day not yet over) is read as that day, so the days it skipped
-    are fetched again.
+    are fetched again. Nor is it trusted past yesterday (``today`` in São Paulo, by
+    default now): one written by a clock running ahead is repaired to yesterday, with a
+    warning, so the days it claimed are fetched.
     """
     if not lake.exists(WATERMARK_KEY):
         return None
@@ -138,6 +144,18 @@ def read_watermark(lake: Lake) -> dt.date | None:
                 complete_then,
             )
             day = complete_then
+    last = last_complete_day(today or partner_today())
+    if day > last:
+        logger.warning(
+            "watermark %s is after yesterday (%s in %s): written by a clock running ahead; "
+            "repaired to %s, the days after it are fetched again",
+            day,
+            last,
+            PARTNER_TIMEZONE.key,
+            last,
+        )
+        write_watermark(lake, last)
+        day = last
     return day
 
 
@@ -145,7 +163,7 @@ def write_watermark(lake: Lake, day: dt.date) -> None:
     """Record ``day`` as the last fully written sale day."""
     now = dt.datetime.now(dt.UTC).isoformat()
     state = {"last_complete_day": day.isoformat(), "updated_at": now}
-    lake.write_bytes(WATERMARK_KEY, json.dumps(state).encode())
+    layout.write_bytes_atomically(lake, WATERMARK_KEY, json.dumps(state).encode())
 
 
 def advance(watermark: dt.date | None, day: dt.date, last_complete: dt.date) -> dt.date | None:
@@ -242,9 +260,16 @@ def store_response(
     if validated.duplicates:
         logger.warning("%s: %d duplicate ids dropped", dataset, validated.duplicates)
 
+    trusted_prefix = layout.partner_trusted_prefix(table.lake, sale_day)
+    override = None
+    if table.partition == "snapshot":  # a full table: never replaced by too little
+        previous = trusted_rows(ctx.lake, trusted_prefix)
+        rejected, rows = len(validated.rejected), len(validated.records)
+        override = ctx.guard.check(dataset, len(response.records), rejected, rows, previous)
+        if override:
+            logger.warning("%s", override)
     typed = to_arrow(response.table, validated.records)
     clean, scrub = scrub_table(dataset, typed, ctx.pseudonym_key)
-    trusted_prefix = layout.partner_trusted_prefix(table.lake, sale_day)
     _write_parquet_replacing(ctx.lake, trusted_prefix, clean)
     return TableResult(
         table=table.lake,
@@ -257,6 +282,18 @@ def store_response(
         raw_key=raw_key,
         trusted_prefix=trusted_prefix,
         scrub=scrub,
+        override=override,
+    )
+
+
+def trusted_rows(lake: Lake, prefix: str) -> int | None:
+    """Rows of the trusted table under ``prefix`` (from its Parquet footers), or None."""
+    parts = [obj.key for obj in lake.list(prefix) if obj.key.endswith(".parquet")]
+    parts = [key for key in parts if not key.rsplit("/", 1)[-1].startswith("_")]
+    if not parts:
+        return None
+    return sum(
+        pq.read_metadata(lake.path(key), filesystem=lake.filesystem).num_rows for key in parts
     )
 
 
@@ -287,7 +324,7 @@ def ingest_sales_days(ctx: IngestContext, days: list[dt.date], workers: int = 4)
     days are complete too. After the first failure no further day is started and the
     watermark stays before the failed day, so the next run starts again from there.
     """
-    watermark = read_watermark(ctx.lake)
+    watermark = read_watermark(ctx.lake, ctx.today)
     outcome = SalesOutcome(watermark=watermark)
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="partner") as pool:
         futures: list[Future[TableResult]] = [

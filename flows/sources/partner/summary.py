@@ -63,6 +63,7 @@ def run_summary(run: PartnerRun) -> RunSummary:
         "watermark": run.watermark.isoformat() if run.watermark else None,
         "preview_days": previews,
         "failed_day": run.failed_day.isoformat() if run.failed_day else None,
+        "overrides": [result.override for result in run.results if result.override],
     }
     line = (
         f"{totals[SALES.lake]:,} sales over {len(days)} days, "
@@ -77,6 +78,8 @@ def run_summary(run: PartnerRun) -> RunSummary:
         )
     if run.failed_day:
         line += f"; FAILED at {run.failed_day}"
+    if totals["overrides"]:
+        line += "; GUARD OVERRIDDEN: " + "; ".join(totals["overrides"])
     totals_row = {
         "table": "TOTAL",
         "day": f"watermark {run.watermark or '-'}",

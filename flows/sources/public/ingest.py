@@ -24,6 +24,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from flows import layout
+from flows.guards import TableGuard
 from flows.lake import Lake
 from flows.retry import retrying
 from flows.sources.cnpj.download import http_client
@@ -188,9 +189,14 @@ class IngestedDataset:
 
 
 def ingest_dataset(
-    planned: PlannedDataset, raw: str, lake: Lake, scrub: Scrubber
+    planned: PlannedDataset,
+    raw: str,
+    lake: Lake,
+    scrub: Scrubber,
+    guard: TableGuard | None = None,
 ) -> IngestedDataset:
-    """Read the raw file as its catalog entry says, validate it, scrub it, write trusted/."""
+    """Read the raw file as its catalog entry says, validate it, scrub it, write trusted/
+    (unless it is empty or much smaller than the trusted table: ``flows.guards``)."""
     entry = planned.entry
     if entry.method == "table":
         if entry.read.format != "csv":
@@ -216,7 +222,15 @@ def ingest_dataset(
         b"bigd.raw_sha256": digest.encode(),
     }
     clean = clean.replace_schema_metadata({**(clean.schema.metadata or {}), **metadata})
-    key = write_trusted(lake, planned.name, clean)
+    key = trusted_key(planned.name)
+    previous = pq.read_metadata(lake.path(key), filesystem=lake.filesystem).num_rows if (
+        lake.exists(key)) else None  # fmt: skip
+    override = (guard or TableGuard()).check(
+        f"public.{planned.name}", table.num_rows, 0, clean.num_rows, previous
+    )
+    if override:
+        notes = f"{notes}; {override}" if notes else override
+    write_trusted(lake, planned.name, clean)
     return IngestedDataset(planned.name, clean.num_rows, raw, key, notes, report)
 
 
