@@ -44,13 +44,23 @@ app.add_typer(server_app, name="server")
 NO_PREFECT_COMMANDS = frozenset({"sample", "partner-api", "server", "results"})
 
 
+# Commands that touch no lake, warehouse or results target: the profile is not checked.
+NO_RESOURCE_COMMANDS = frozenset({"sample", "partner-api", "server"})
+
+
 @app.callback()
 def _setup(
+    context: typer.Context,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log at DEBUG level.")] = False,
 ) -> None:
-    """Read the settings once, so a wrong BIGD_* value fails before any work starts."""
+    """Read the settings once, so a wrong BIGD_* value fails before any work starts; and
+    in the aws profile, check it has every resource (one line naming all that miss)."""
     settings = get_settings()
     _configure_logging("DEBUG" if verbose else settings.log_level, tracebacks=verbose)
+    if settings.profile == "aws" and context.invoked_subcommand not in NO_RESOURCE_COMMANDS:
+        from flows.resources import get_resources
+
+        get_resources()
 
 
 def _configure_logging(level: str, tracebacks: bool = False) -> None:
@@ -63,8 +73,11 @@ def _configure_logging(level: str, tracebacks: bool = False) -> None:
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     if not tracebacks:
         without_traceback(handler)
+    handler.name = "bigd-console"
     package = logging.getLogger("flows")
     package.setLevel(level)
+    # One console handler however often a process configures it (tests run many commands).
+    package.handlers[:] = [h for h in package.handlers if h.name != handler.name]
     package.addHandler(handler)
     package.propagate = False
     for noisy in ("httpx", "httpcore"):
@@ -127,6 +140,7 @@ def ingest_cnpj_command(
     from flows import layout
 
     release = run.subject
+    assert release is not None  # ingest_cnpj names the release it ingested
     for table, rows in sorted(run.totals["tables"].items()):
         console.print(f"{layout.cnpj_table_prefix(release, table)}: {rows:,} rows")
     quarantined = run.totals["rows_quarantined"]
@@ -506,9 +520,10 @@ def _one_line(error: Exception) -> str:
     SQLAlchemy's wrapping and its link (e.g. DuckDB's file lock held by another process)."""
     from sqlalchemy.exc import DBAPIError
 
+    shown: BaseException = error
     if isinstance(error, DBAPIError) and error.orig is not None:
-        error = error.orig
-    text = " ".join(f"{type(error).__name__}: {error}".split())
+        shown = error.orig
+    text = " ".join(f"{type(shown).__name__}: {shown}".split())
     return text.split(" (Background on this error at:", 1)[0]
 
 

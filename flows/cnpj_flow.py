@@ -16,7 +16,8 @@ from prefect import flow, get_run_logger, task
 
 from flows.config import Settings
 from flows.resources import get_resources
-from flows.runs import RunSummary, publish_run
+from flows.run_artifacts import publish_run
+from flows.runs import RunSummary
 from flows.sources.cnpj import download
 from flows.sources.cnpj import release as cnpj_release
 from flows.sources.cnpj.download import Fetched
@@ -75,7 +76,13 @@ def ingest_cnpj_files(
     fetches = {name: fetch_cnpj_file.submit(release_name, location, name) for name in names}
     parses = [
         parse_cnpj_file.submit(
-            release_name, run_id, location, name, cnaes, ufs, wait_for=[fetches[name]]
+            release_name,
+            run_id,
+            location,
+            name,
+            cnaes,
+            ufs,
+            wait_for=[fetches[name]],  # type: ignore[call-overload]
         )
         for name in names
     ]

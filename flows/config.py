@@ -12,13 +12,16 @@ import re
 import secrets
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATA_DIR = Path("data")
 RECEITA_CNPJ_BASE_URL = "https://arquivos.receitafederal.gov.br/dados/cnpj/dados_abertos_cnpj/"
+# The SQLAlchemy backends ``flows.warehouse.engines`` has an entry for (settings sit below
+# the warehouse package, so the list is spelled here and the registry is built from it).
+WAREHOUSE_BACKENDS = ("duckdb", "postgresql", "redshift")
 
 
 class SettingsError(ValueError):
@@ -42,6 +45,11 @@ class Settings(BaseSettings):
     warehouse_url: str = Field("", description="SQLAlchemy URL of the warehouse")
     kafka_bootstrap: str | None = Field(
         None, description="host:port[,host:port]; unset = JSON-lines outbox in the lake"
+    )
+    results: Literal["", "kafka", "outbox"] = Field(
+        "",
+        description="where results go: kafka or outbox (JSON lines in the lake); unset = "
+        "kafka when BIGD_KAFKA_BOOTSTRAP is set, else outbox (the aws profile needs it named)",
     )
     kafka_partitions: int = Field(
         3, ge=1, description="partitions of a results topic Big D creates when missing"
@@ -117,9 +125,10 @@ class Settings(BaseSettings):
             url = make_url(value)
         except ArgumentError:
             raise ValueError(f"is not a SQLAlchemy URL: {value!r}") from None
-        from flows.warehouse.engines import engine_kind
-
-        engine_kind(url.get_backend_name())  # an unknown engine is a ValueError naming them
+        backend = url.get_backend_name()
+        if backend not in WAREHOUSE_BACKENDS:  # the engines' registry is checked against it
+            known = ", ".join(WAREHOUSE_BACKENDS)
+            raise ValueError(f"warehouse backend {backend!r} is not one of {known}")
         return value
 
     @field_validator("kafka_bootstrap")
@@ -163,6 +172,13 @@ class Settings(BaseSettings):
             return self.warehouse_url
         return f"duckdb:///{(self.data_dir / 'warehouse.duckdb').resolve()}"
 
+    @property
+    def results_target(self) -> Literal["kafka", "outbox"]:
+        """``BIGD_RESULTS``, or Kafka when a bootstrap is set, else the lake's outbox."""
+        if self.results:
+            return self.results
+        return "kafka" if self.kafka_bootstrap else "outbox"
+
     def pseudonym_secret(self) -> bytes:
         """The HMAC key. The local profile keeps a generated key in ``data_dir`` so
         pseudonyms stay stable between runs; the aws profile must be given one."""
@@ -190,7 +206,7 @@ def _one_line(error: ValidationError) -> str:
     return f"BIGD_{field.upper()}: {message}{shown}"
 
 
-def load_settings(**overrides: object) -> Settings:
+def load_settings(**overrides: Any) -> Settings:
     """Read the settings; a wrong value raises SettingsError with one clear line."""
     try:
         return Settings(**overrides)

@@ -113,17 +113,18 @@ def analysis_tables(summary: dict, top: int = 10) -> list[Table]:
     headline.add_row("prospects scored", f"{summary['prospects_scored']:,}")
     weights = ", ".join(f"{k} {v:.2f}" for k, v in summary["ensemble_weights"].items())
     headline.add_row("stacking weights", weights)
-    prospects = Table(title=f"Top {top} prospects (predicted monthly potential, R$)")
-    columns = ("category", "uf", "city", "channel", "nome_fantasia", "score")
+    prospects = Table(title=f"Top {top} prospects (expected revenue, R$ per month)")
+    columns = ("rank", "uf", "city", "channel", "trade_name", "p_convert", "expected_revenue")
     for column in columns:
-        prospects.add_column(column, justify="right" if column == "score" else "left")
+        numeric = column in ("rank", "p_convert", "expected_revenue")
+        prospects.add_column(column, justify="right" if numeric else "left")
     engine = get_resources().warehouse.engine()
     try:
         with engine.connect() as connection:
             rows = connection.execute(
                 sa.text(
-                    f"SELECT {', '.join(columns)} FROM mart.top_prospects WHERE run_id = :run "
-                    f"ORDER BY score DESC LIMIT {int(top)}"
+                    f"SELECT {', '.join(columns)} FROM mart.prospects WHERE run_id = :run "
+                    f"ORDER BY rank LIMIT {int(top)}"
                 ),
                 {"run": summary["run_id"]},
             )
@@ -149,8 +150,9 @@ def pipeline_on_sample(sample_dir: Path, release: str) -> dict:
     )
 
 
-def run_demo(workdir: Path, establishments: int = 5_000, seed: int = DEMO_SEED) -> None:
-    """Generate, serve, ingest, scrub, load and analyse; then print where the results are."""
+def run_demo(workdir: Path, establishments: int = 5_000, seed: int = DEMO_SEED) -> dict:
+    """Generate, serve, ingest, scrub, load and analyse; then print where the results are.
+    Returns ``pipeline``'s result (stage -> its run summary)."""
     from flows.purge_flow import purge
     from flows.sample import generate_release
     from flows.sample.partner_api import PartnerApiServer
@@ -197,3 +199,4 @@ def run_demo(workdir: Path, establishments: int = 5_000, seed: int = DEMO_SEED) 
         highlight=False,
         soft_wrap=True,
     )
+    return results

@@ -241,5 +241,6 @@ def ensure_crash_automation(within_seconds: float = CRASH_AFTER_SECONDS) -> Any:
     from prefect.automations import Automation
 
     with suppress(ValueError):  # not there yet
-        Automation.read(name=CRASH_AUTOMATION).delete()
+        existing: Any = Automation.read(name=CRASH_AUTOMATION)  # sync in a sync caller
+        existing.delete()
     return crash_automation(within_seconds).create()

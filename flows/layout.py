@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import secrets
 import uuid
 from collections.abc import Callable
 from typing import IO, Any
@@ -123,9 +124,44 @@ def partner_trusted_prefix(table: str, sale_day: dt.date | str | None = None) ->
     return base if sale_day is None else f"{base}/sale_date={sale_day}"
 
 
-# ---- reports ------------------------------------------------------------------------------
+# ---- run ids --------------------------------------------------------------------------------
+
+RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+
+
+class RunIdError(ValueError):
+    """A run id that cannot name a folder of the lake."""
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def new_run_id(now: dt.datetime | None = None) -> str:
+    """``20261201T103000Z-1a2b3c4d``: the one run-id generator (analysis, reports, CNPJ
+    releases). Sortable by UTC start time; the random suffix keeps two runs started in
+    the same second apart."""
+    now = now or utc_now()
+    return f"{now.astimezone(dt.UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(4)}"
+
+
+def check_run_id(run_id: str) -> str:
+    """A run id given from outside (a parameter, a CLI option) is checked on every path
+    that spells a key with it: 1-64 letters, digits, ``.``, ``_`` or ``-``."""
+    if not isinstance(run_id, str) or not RUN_ID.fullmatch(run_id):
+        raise RunIdError(
+            f"run id {run_id!r}: use 1-64 letters, digits, '.', '_' or '-' (it names a folder)"
+        )
+    return run_id
+
+
+# ---- reports and analysis runs ----------------------------------------------------------
 
 REPORTS_PREFIX = "reports"
+ANALYSIS = "analysis"  # reports/analysis/<date>/<run-id>/: an analysis run's record
+REPORT_MANIFEST = "manifest.json"  # a run's commit point: written last
+OUTPUTS = "outputs"  # the analysis output files, inside a run folder
+REPORTS_INDEX = f"{REPORTS_PREFIX}/index.html"
 
 
 def report_prefix(notebook: str) -> str:
@@ -134,7 +170,55 @@ def report_prefix(notebook: str) -> str:
 
 def report_folder(notebook: str, report_date: str, run_id: str) -> str:
     """``reports/<notebook>/<YYYY-MM-DD>/<run-id>``: one run's record and rendered pages."""
-    return f"{report_prefix(notebook)}/{report_date}/{run_id}"
+    return f"{report_prefix(notebook)}/{report_date}/{check_run_id(run_id)}"
+
+
+def analysis_run_folder(day: dt.date, run_id: str) -> str:
+    """``reports/analysis/<YYYY-MM-DD>/<run-id>``: where an analysis run is kept."""
+    return report_folder(ANALYSIS, day.isoformat(), run_id)
+
+
+def outputs_prefix(run_folder: str) -> str:
+    return f"{run_folder}/{OUTPUTS}"
+
+
+def report_manifest_key(run_folder: str) -> str:
+    return f"{run_folder}/{REPORT_MANIFEST}"
+
+
+def is_report_manifest_key(key: str) -> bool:
+    """``reports/<notebook>/<date>/<run-id>/manifest.json`` (not a file of ``outputs/``)."""
+    parts = key.split("/")
+    return len(parts) == 5 and parts[0] == REPORTS_PREFIX and parts[4] == REPORT_MANIFEST
+
+
+def run_folder_of(analysis_dir: str) -> str | None:
+    """The run folder an output folder belongs to (``.../<run-id>/outputs`` -> the folder),
+    or None when it is not a run folder of the reports archive."""
+    parts = analysis_dir.strip("/").split("/")
+    if len(parts) == 5 and parts[0] == REPORTS_PREFIX and parts[4] == OUTPUTS:
+        return "/".join(parts[:4])
+    return None
+
+
+def latest_page_key(notebook: str, audience: str = "marketing") -> str:
+    """``reports/latest/<notebook>.html`` (marketing) or ``<notebook>.analyst.html``."""
+    suffix = "" if audience == "marketing" else f".{audience}"
+    return f"{REPORTS_PREFIX}/latest/{notebook}{suffix}.html"
+
+
+# ---- delivery -----------------------------------------------------------------------------
+
+PUBLISH_LEDGER_PREFIX = "state/publish"
+
+
+def publish_ledger_key(run_id: str, topic: str) -> str:
+    """What was delivered of one run to one topic (written after the acknowledgement)."""
+    return f"{PUBLISH_LEDGER_PREFIX}/{check_run_id(run_id)}/{topic}.json"
+
+
+def publish_ledger_prefix(run_id: str) -> str:
+    return f"{PUBLISH_LEDGER_PREFIX}/{check_run_id(run_id)}"
 
 
 # ---- manifests ---------------------------------------------------------------------------

@@ -16,7 +16,8 @@ from flows.config import get_settings
 from flows.locks import warehouse_lock
 from flows.resources import get_resources
 from flows.retry import prefect_retry_condition
-from flows.runs import RunSummary, publish_run
+from flows.run_artifacts import publish_run
+from flows.runs import RunSummary
 from flows.warehouse import LoadResult, ReconciliationError, load, run_summary
 
 

@@ -25,6 +25,7 @@ import fcntl
 import json
 import os
 import socket
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -80,10 +81,12 @@ def _refused(what: str, holder: Holder | None, waited: float, refused: type[Lock
 
 def holder_run_id() -> str:
     """The Prefect flow run this process runs (the holder a refused run is told about),
-    or ``pid-<pid>`` outside a flow run."""
-    from prefect import runtime
-
-    return str(runtime.flow_run.id or f"pid-{os.getpid()}")
+    or ``pid-<pid>`` outside a flow run. Prefect is asked only when a flow already loaded
+    it: the lock is a library below the flows and never imports Prefect itself."""
+    context = sys.modules.get("prefect.context")
+    run = context.FlowRunContext.get() if context is not None else None
+    flow_run = getattr(run, "flow_run", None)
+    return str(getattr(flow_run, "id", None) or f"pid-{os.getpid()}")
 
 
 class Held:

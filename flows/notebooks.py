@@ -12,8 +12,6 @@ import datetime as dt
 import logging
 import math
 import os
-import re
-import secrets
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,7 +26,9 @@ PACKAGE_PARENT = Path(__file__).resolve().parents[1]
 DEMAND = "demand_ensemble"
 REPORT_PREFIX = layout.report_prefix("analysis")
 KERNEL = "python3"
-RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+# How long one cell, and a whole notebook, may run: the one default of every notebook run.
+CELL_TIMEOUT_SECONDS = 900.0
+TIME_LIMIT_SECONDS = 3_600.0
 
 
 class NotebookParameterError(ValueError):
@@ -39,18 +39,15 @@ class NotebookFailed(RuntimeError):
     """A cell raised, timed out, or the notebook ran past its wall-clock limit."""
 
 
-def new_run_id(now: dt.datetime | None = None) -> str:
-    """``20261201T103000Z-1a2b3c``: sortable, unique, safe in a lake key."""
-    now = now or dt.datetime.now(dt.UTC)
-    return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+new_run_id = layout.new_run_id  # the one generator (flows.layout)
 
 
 def check_run_id(run_id: str) -> str:
-    if not RUN_ID.fullmatch(run_id):
-        raise NotebookParameterError(
-            f"run id {run_id!r}: use 1-64 letters, digits, '.', '_' or '-' (it names a folder)"
-        )
-    return run_id
+    """``layout.check_run_id`` as a parameter error of the notebook run."""
+    try:
+        return layout.check_run_id(run_id)
+    except layout.RunIdError as error:
+        raise NotebookParameterError(str(error)) from None
 
 
 def demand_notebook() -> Path:
@@ -58,7 +55,7 @@ def demand_notebook() -> Path:
     return notebook_path(DEMAND)
 
 
-def report_prefix(run_id: str, day: dt.date, name: str = "analysis") -> str:
+def report_prefix(run_id: str, day: dt.date, name: str = layout.ANALYSIS) -> str:
     """``reports/<name>/<YYYY-MM-DD>/<run-id>``: where a run's record is kept."""
     return layout.report_folder(name, day.isoformat(), check_run_id(run_id))
 
@@ -97,11 +94,13 @@ def _forward_logs(log: logging.Logger | logging.LoggerAdapter | None) -> Iterato
         yield
         return
 
+    target = log
+
     class Forward(logging.Handler):
         def emit(self, record: logging.LogRecord) -> None:
             message = record.getMessage().rstrip()
             if message and "without encryption" not in message:
-                log.info("notebook: %s", message)
+                target.info("notebook: %s", message)
 
     source = logging.getLogger("papermill")
     handler, level = Forward(level=logging.INFO), source.level

@@ -21,7 +21,8 @@ from flows.config import get_settings
 from flows.guards import TableGuard
 from flows.locks import LockHeld, holder_run_id, lake_lock
 from flows.resources import get_resources
-from flows.runs import RunSummary, publish_run
+from flows.run_artifacts import publish_run
+from flows.runs import RunSummary
 from flows.sources.partner.client import PartnerApiError
 from flows.sources.partner.ingest import (
     IngestContext,

@@ -35,7 +35,7 @@ def pipeline(
     partner = ingest_partner(since=partner_since, until=partner_until)
     warehouse = load_warehouse(release=release)
     analysis = run_analysis(release=release)
-    delivery = deliver_analysis(analysis_dir=analysis.totals["outputs"])
+    delivery = deliver_analysis(analysis_dir=analysis.analysis.outputs)
     return {
         "cnpj": cnpj,
         "public": public,

@@ -18,7 +18,8 @@ from prefect.cache_policies import NO_CACHE
 from flows.guards import TableGuard
 from flows.lake import Lake
 from flows.resources import get_resources
-from flows.runs import RunSummary, publish_run
+from flows.run_artifacts import publish_run
+from flows.runs import RunSummary
 from flows.scrub import scrub_table
 from flows.sources.public import (
     IngestedDataset,

@@ -7,7 +7,8 @@ from prefect import flow, task
 from flows.purge import PurgeResult, purge_partner_raw, run_summary
 from flows.resources import get_resources
 from flows.retry import prefect_retry_condition
-from flows.runs import RunSummary, publish_run
+from flows.run_artifacts import publish_run
+from flows.runs import RunSummary
 
 
 @task(retries=2, retry_delay_seconds=[2, 10], retry_condition_fn=prefect_retry_condition)

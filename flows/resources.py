@@ -6,13 +6,19 @@ publisher and the report store); none of them reads an endpoint, a dialect or a 
 itself. The business code never asks "am I local?": the settings' profile decides what
 each resource is, here.
 
-| resource   | local (default)                  | aws                                      |
+| resource   | local (default)                  | aws (each one required)                  |
 | ---------- | -------------------------------- | ---------------------------------------- |
-| lake       | folder ``<data_dir>/lake``       | ``s3://bucket/prefix`` (+ endpoint)      |
+| lake       | folder ``<data_dir>/lake``       | ``s3://bucket/prefix`` or block          |
 | warehouse  | DuckDB file ``<data_dir>/...``   | Redshift (or PostgreSQL) by URL          |
 | task runner| threads                          | Dask (``BIGD_TASK_RUNNER=dask``)         |
-| publisher  | JSON-lines outbox in the lake    | Kafka (``BIGD_KAFKA_BOOTSTRAP``)         |
+| publisher  | JSON-lines outbox in the lake    | Kafka, or the outbox named on purpose    |
 | reports    | ``reports/`` in the lake         | the same on S3, encrypted                |
+
+:func:`build_resources` is the one function that makes them from a profile: in ``aws``
+anything missing raises one :class:`ProfileError` naming every missing setting, before
+any work and without writing anything (no fallback to the worker's disk).
+:func:`get_resources` builds them once per settings object, so a flow run resolves its
+blocks once and every task gets the same lake.
 
 Deployments are given their secrets and the lake as Prefect blocks (``python -m flows
 deploy``); a setting in the environment wins, a block fills in for a missing one when a
@@ -44,6 +50,8 @@ from flows.sources.partner.tables import PARTNER_SECRET_BLOCK
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
+    from flows.publish.publisher import Publisher
+    from flows.reports.archive import ReportStore
     from flows.warehouse.engines import EngineKind, Loader
 
 # The Prefect blocks `bigd deploy` creates and the resources read when the env has no value.
@@ -100,8 +108,45 @@ if TYPE_CHECKING:  # the partner client is imported only when one is built
     from flows.sources.partner.client import PartnerApiClient
 
 
+class ProfileError(SettingsError):
+    """The profile lacks settings it needs; the message names every one, on one line."""
+
+
+LAKE_SETTING = f"BIGD_LAKE (s3://bucket/prefix, or the Prefect S3Bucket block {LAKE_BLOCK!r})"
+WAREHOUSE_SETTING = "BIGD_WAREHOUSE_URL (redshift+psycopg2:// or postgresql+psycopg2://)"
+RESULTS_SETTING = "BIGD_KAFKA_BOOTSTRAP (or BIGD_RESULTS=outbox to name the lake's outbox)"
+
+
+def missing_for_profile(settings: Settings, lake_from_block: bool = False) -> list[str]:
+    """What the profile needs and the settings lack (empty: ready). The local profile has
+    embedded defaults for everything; the aws profile has none, so a production worker
+    with one variable missing never writes the company's data to its own disk."""
+    if settings.profile != "aws":
+        return []
+    missing = []
+    if not settings.lake.startswith("s3://") and not (not settings.lake and lake_from_block):
+        missing.append(LAKE_SETTING)
+    backend = settings.warehouse_url.partition("://")[0].partition("+")[0]
+    if backend not in ("redshift", "postgresql"):
+        missing.append(WAREHOUSE_SETTING)
+    elif backend == "redshift":
+        if not settings.redshift_iam_role:
+            missing.append("BIGD_REDSHIFT_IAM_ROLE (the role Redshift assumes to COPY)")
+        if not settings.redshift_staging_prefix:
+            missing.append("BIGD_REDSHIFT_STAGING_PREFIX (s3://bucket/prefix for COPY)")
+    if settings.results == "kafka" and not settings.kafka_bootstrap:
+        missing.append("BIGD_KAFKA_BOOTSTRAP (BIGD_RESULTS=kafka)")
+    elif not settings.results and not settings.kafka_bootstrap:
+        missing.append(RESULTS_SETTING)
+    return missing
+
+
 class Resources:
-    """Everything built from one Settings object (cheap to make; parts built on demand)."""
+    """Everything built from one Settings object (cheap to make; parts built on demand).
+
+    Build it with :func:`build_resources` (or :func:`get_resources`), which checks the
+    profile first; a bare ``Resources(settings)`` checks nothing (unit tests).
+    """
 
     def __init__(self, settings: Settings):
         self.settings = settings
@@ -109,15 +154,16 @@ class Resources:
     @cached_property
     def lake(self) -> Lake:
         """``BIGD_LAKE``; in the aws profile without it, the S3Bucket block ``bigd-lake``
-        (if there is none: ``<data_dir>/lake``, as in the local profile)."""
+        (the aws profile never falls back to a folder: :func:`check_profile`)."""
         url, endpoint = self.settings.lake_root, self.settings.s3_endpoint_url
         if self.settings.profile == "aws" and not self.settings.lake:
             try:
                 url, block_endpoint = self._lake_block()
-            except BlockUnavailable:
-                pass  # as without blocks: the folder under BIGD_DATA_DIR
-            else:
-                endpoint = endpoint or block_endpoint
+            except BlockUnavailable as error:
+                raise ProfileError(
+                    f"BIGD_PROFILE=aws is missing: {LAKE_SETTING} ({error})"
+                ) from None
+            endpoint = endpoint or block_endpoint
         return Lake.from_url(url, endpoint)
 
     @staticmethod
@@ -184,13 +230,14 @@ class Resources:
 
         return PartnerApiClient(self.partner_url(), self.partner_key(), **options)
 
-    def publisher(self) -> Any:
-        """Where results go: Kafka with ``BIGD_KAFKA_BOOTSTRAP``, else the lake's outbox."""
-        from flows.publish.publisher import publisher_from_settings
+    def publisher(self) -> Publisher:
+        """Where results go: ``BIGD_RESULTS`` (Kafka with ``BIGD_KAFKA_BOOTSTRAP``, else the
+        lake's outbox)."""
+        from flows.publish.factory import publisher_from_settings
 
         return publisher_from_settings(self.settings, self.lake)
 
-    def report_store(self) -> Any:
+    def report_store(self) -> ReportStore:
         """The report archive in the lake (on S3 with content types and encryption)."""
         from flows.reports.archive import report_store
 
@@ -211,6 +258,40 @@ class Resources:
         return ThreadPoolTaskRunner(max_workers=max_workers)
 
 
+def build_resources(settings: Settings) -> Resources:
+    """The one function that turns a profile into resources: every resource the profile
+    needs is resolved here, before any work, and anything missing raises one
+    :class:`ProfileError` naming every missing setting. Nothing is written anywhere."""
+    resources = Resources(settings)
+    if settings.profile != "aws":
+        return resources
+    lake_from_block = False
+    if not settings.lake:
+        try:
+            resources.__dict__["lake"] = resources.lake  # the block, fetched once
+            lake_from_block = True
+        except ProfileError:
+            pass
+    missing = missing_for_profile(settings, lake_from_block)
+    if missing:
+        raise ProfileError(f"BIGD_PROFILE=aws is missing: {'; '.join(missing)}")
+    return resources
+
+
+_current: Resources | None = None
+
+
 def get_resources() -> Resources:
-    """Resources for the process-wide settings (re-read when tests clear the settings)."""
-    return Resources(get_settings())
+    """The resources of the process-wide settings, built once (and again only when tests
+    clear the settings): a flow run resolves its lake, blocks and warehouse one time."""
+    global _current
+    settings = get_settings()
+    if _current is None or _current.settings is not settings:
+        _current = build_resources(settings)
+    return _current
+
+
+def warehouse_engine() -> Engine:
+    """The warehouse engine for a notebook, from the flows' own resources (no secret ever
+    passes through a notebook parameter). The caller disposes of it."""
+    return get_resources().warehouse.engine()

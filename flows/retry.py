@@ -17,7 +17,7 @@ import datetime as dt
 import email.utils
 import logging
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import httpx
 import tenacity
@@ -111,7 +111,7 @@ def retrying(
 ) -> tenacity.Retrying:
     """A ``tenacity.Retrying`` with the shared rule: transient errors only, up to
     ``attempts`` tries, Retry-After honoured, the last error re-raised as it was."""
-    options: dict[str, object] = {
+    options: dict[str, Any] = {
         "stop": tenacity.stop_after_attempt(attempts),
         "wait": _WaitRetryAfterOrBackoff(base_delay, max_delay),
         "retry": tenacity.retry_if_exception(is_transient),

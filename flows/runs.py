@@ -2,22 +2,19 @@
 
 Every flow ends by building a :class:`RunSummary` (one line for the console and the log,
 a table of rows for the Prefect UI, the scrub counts when it scrubbed) and calling
-:func:`publish_run`. Artifact keys are ``<flow>`` and ``<flow>-scrub`` (plus a subject such
-as the release when a flow has one), lowercase with dashes, so the UI shows the history of
-each flow under one key.
+:func:`flows.run_artifacts.publish_run`. Artifact keys are ``<flow>`` and ``<flow>-scrub``
+(plus a subject such as the release when a flow has one), lowercase with dashes, so the UI
+shows the history of each flow under one key.
 """
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from flows.scrub.report import ScrubReport
-
-log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -61,33 +58,3 @@ def table_rows(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     for row in rows:
         columns.extend(name for name in row if name not in columns)
     return [{name: row.get(name, "") for name in columns} for row in rows]
-
-
-def publish_run(summary: RunSummary) -> None:
-    """Log the summary and, inside a Prefect run, publish it as table artifacts."""
-    from prefect import get_run_logger
-    from prefect.artifacts import create_table_artifact
-    from prefect.exceptions import MissingContextError
-
-    try:
-        logger: logging.Logger | logging.LoggerAdapter = get_run_logger()
-    except MissingContextError:
-        logger = log
-    logger.info("%s: %s", summary.flow, summary.line)
-    if summary.scrub is not None:
-        summary.scrub.log(logger)
-    try:
-        create_table_artifact(
-            key=summary.artifact_key,
-            table=table_rows(summary.rows) or [{"summary": summary.line}],
-            description=summary.description or f"{summary.flow}: {summary.line}",
-        )
-        if summary.scrub is not None:
-            create_table_artifact(
-                key=f"{summary.artifact_key}-scrub",
-                table=summary.scrub.to_rows() or [{"summary": "nothing scrubbed"}],
-                description="Personal-data scrub: counts of values removed or transformed "
-                "per dataset, column, detector and action (never the values).",
-            )
-    except MissingContextError:  # called outside a run (a plain function call in a test)
-        pass

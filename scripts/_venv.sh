@@ -24,11 +24,18 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
     # --compile-bytecode: pip compiles at install too; without it every command compiles
     # Prefect & co. from source at start-up when PYTHONDONTWRITEBYTECODE is set.
     uv=(.venv/bin/python -m uv pip install --quiet --python .venv/bin/python --compile-bytecode)
-    "${uv[@]}" -r "$requirements"
+    "${uv[@]}" -r "$requirements" --override requirements-overrides.txt
     "${uv[@]}" --no-deps -e .
   else
     echo "uv unavailable: installing with pip (a few minutes)..." >&2
-    .venv/bin/python -m pip install --quiet -r "$requirements"
+    # pip has no overrides: install the rest, then the overridden pins over them (pip
+    # warns about cidade-ibge-tom's stray mypy pin; see requirements-overrides.txt).
+    filtered=.requirements-without-overrides.txt  # beside requirements.txt, which it includes
+    grep -v '^mypy==' "$requirements" > "$filtered"
+    .venv/bin/python -m pip install --quiet -r "$filtered"; rm -f "$filtered"
+    if grep -q '^mypy==' "$requirements"; then
+      .venv/bin/python -m pip install --quiet --no-deps -r requirements-overrides.txt
+    fi
     .venv/bin/python -m pip install --quiet --no-deps -e .
   fi
   echo "$wanted" > "$stamp"

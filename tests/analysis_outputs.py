@@ -1,6 +1,7 @@
 """Small analysis output folders in exactly the schemas ``run_analysis`` writes
-(``metrics.json``, ``potential_by_region.parquet``, ``top_prospects.parquet``, the schemas
-taken from ``flows.analysis.outputs``), so the delivery tests need no analysis run."""
+(``metrics.json``, ``potential_by_region.parquet``, ``prospects.parquet``,
+``prospect_categories.parquet``, ``top_prospects.parquet``, the schemas taken from
+``flows.analysis.outputs``), so the delivery tests need no analysis run."""
 
 from __future__ import annotations
 
@@ -11,7 +12,12 @@ import json
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from flows.analysis.outputs import POTENTIAL_SCHEMA, PROSPECTS_SCHEMA
+from flows.analysis.outputs import (
+    POTENTIAL_SCHEMA,
+    PROSPECT_CATEGORIES_SCHEMA,
+    PROSPECTS_SCHEMA,
+    TOP_PROSPECTS_SCHEMA,
+)
 from flows.lake import Lake
 
 SCORED_AT = dt.datetime(2026, 11, 30, 12, 0, tzinfo=dt.UTC)
@@ -47,7 +53,24 @@ def metrics(run_id: str, prospects: int) -> dict:
             "improvement_vs_baseline": 0.312,
             "ensemble_r2": 0.62,
             "prospects_scored": prospects,
+            "top_decile_lift": 4.1,
+            "auc": 0.83,
+            "top10_customers_reached": 0.41,
+            "top10_revenue_reached": 0.47,
+            "typical_error_brl_month": 850.0,
         },
+        "conversion": {
+            "hidden_share": 0.2,
+            "hidden_customers": 50,
+            "candidates": 1000,
+            "top_decile_lift": 4.1,
+            "auc": 0.83,
+            "gains": [
+                {"share_called": s, "customers_reached": min(1.0, 4 * s), "revenue_reached": s}
+                for s in (0.1, 0.5, 1.0)
+            ],
+        },
+        "interval": {"nominal": 0.8, "coverage": 0.78, "basis": "hidden customers"},
     }
 
 
@@ -69,7 +92,10 @@ def potential_table(run_id: str, repeat: int = 1) -> pa.Table:
                     "category": category,
                     "establishments": 10 + index,
                     "customers": index % 4,
+                    "prospects": 10 + index - index % 4,
                     "predicted_value": value,
+                    "expected_revenue": value * 0.1,
+                    "mean_p_convert": 0.1,
                     "predicted_low": value * 0.8,
                     "predicted_high": value * 1.2,
                     "observed_sales": None if index % 5 == 0 else value * 0.5,
@@ -79,31 +105,75 @@ def potential_table(run_id: str, repeat: int = 1) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=POTENTIAL_SCHEMA)
 
 
+def _prospect(rank: int) -> dict:
+    uf, ibge, city = REGIONS[rank % len(REGIONS)]
+    spend = 50_000.0 / rank
+    person = rank % 3 == 0
+    return {
+        "cnpj_hash": f"{rank:064x}",
+        "cnpj": None if person else f"{rank:08d}000190",
+        "trade_name": None if person else f"Bar do Zé {rank}",
+        "legal_name": None,
+        "person_owned": person,
+        "channel": CHANNELS[rank % len(CHANNELS)],
+        "uf": uf,
+        "ibge_code": ibge,
+        "city": city,
+        "neighbourhood": ["Centro", "Moema", "Savassi", None][rank % 4],
+        "p_convert": 0.1,
+        "expected_spend": spend,
+        "expected_revenue": spend * 0.1,
+        "revenue_low": spend * 0.07,
+        "revenue_high": spend * 0.13,
+        "likelihood": "média",
+    }
+
+
 def prospects_table(run_id: str, count: int = 12) -> pa.Table:
+    """prospects.parquet: one row per prospect, ranked by expected revenue."""
     rows = []
+    seen_in_uf: dict[str, int] = {}
     for rank in range(1, count + 1):
-        uf, ibge, city = REGIONS[rank % len(REGIONS)]
-        score = 5000.0 / rank
+        prospect = _prospect(rank)
+        rank_in_uf = seen_in_uf[prospect["uf"]] = seen_in_uf.get(prospect["uf"], 0) + 1
         rows.append(
             {
                 "run_id": run_id,
                 "scored_at": SCORED_AT,
-                "prospect_rank": rank,
-                "cnpj_hash": f"{rank:064x}",
-                "nome_fantasia": f"Bar do Zé {rank}",
-                "channel": CHANNELS[rank % len(CHANNELS)],
-                "category": CATEGORIES[rank % 2],
-                "uf": uf,
-                "ibge_code": ibge,
-                "city": city,
-                "neighbourhood": ["Centro", "Moema", "Savassi", None][rank % 4],
-                "score": score,
-                "predicted_low": score * 0.7,
-                "predicted_high": score * 1.3,
-                "model": "ensemble",
+                **prospect,
+                "rank": rank,
+                "rank_in_uf": rank_in_uf,
+                "model": "prospects",
             }
         )
     return pa.Table.from_pylist(rows, schema=PROSPECTS_SCHEMA)
+
+
+def top_prospects_table(prospects: pa.Table, top_n: int = 5) -> pa.Table:
+    """The overall scope of the shortlist."""
+    rows = [
+        {**row, "scope": "overall", "category": None, "rank_overall": row["rank"]}
+        for row in prospects.to_pylist()[:top_n]
+    ]
+    return pa.Table.from_pylist(rows, schema=TOP_PROSPECTS_SCHEMA)
+
+
+def prospect_categories_table(prospects: pa.Table) -> pa.Table:
+    rows = [
+        {
+            "run_id": row["run_id"],
+            "cnpj_hash": row["cnpj_hash"],
+            "category": category,
+            "p_convert": row["p_convert"],
+            "expected_spend": row["expected_spend"] / 2,
+            "expected_revenue": row["expected_revenue"] / 2,
+            "revenue_low": row["revenue_low"] / 2,
+            "revenue_high": row["revenue_high"] / 2,
+        }
+        for row in prospects.to_pylist()
+        for category in CATEGORIES
+    ]
+    return pa.Table.from_pylist(rows, schema=PROSPECT_CATEGORIES_SCHEMA)
 
 
 def write_outputs(
@@ -113,12 +183,14 @@ def write_outputs(
     potential = potential_table(run_id, repeat)
     ranked = prospects_table(run_id, prospects)
     lake.write_bytes(f"{folder}/metrics.json", json.dumps(metrics(run_id, prospects)).encode())
-    pq.write_table(
-        potential,
-        lake.writable_path(f"{folder}/potential_by_region.parquet"),
-        filesystem=lake.filesystem,
-    )
-    pq.write_table(
-        ranked, lake.writable_path(f"{folder}/top_prospects.parquet"), filesystem=lake.filesystem
-    )
+    for name, table in (
+        ("potential_by_region", potential),
+        ("prospects", ranked),
+        ("top_prospects", top_prospects_table(ranked)),
+        ("prospect_categories", prospect_categories_table(ranked)),
+    ):
+        pq.write_table(
+            table, lake.writable_path(f"{folder}/{name}.parquet"), filesystem=lake.filesystem
+        )
+    lake.write_bytes(f"{folder}/model_card.md", b"# Model card\n")
     return {"model-metrics": 1, "potential": potential.num_rows, "prospects": ranked.num_rows}

@@ -1,5 +1,6 @@
-"""Shared fixtures. Services are started for real on 127.0.0.1 by the fixtures in
-``tests/services.py``; unit tests use none of them."""
+"""Shared fixtures. Services are started for real on 127.0.0.1 by the session fixtures
+below and in ``tests/warehouse_fixtures.py``; unit tests use none of them. The whole
+pipeline runs once per session (``pipeline_run``, in ``tests/pipeline_run.py``)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,16 @@ import os
 
 import pytest
 
+from tests.pipeline_run import assign_worker_groups, pipeline_run  # noqa: F401 (a fixture)
+
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 os.environ.setdefault("PREFECT_LOGGING_TO_API_ENABLED", "false")
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    assign_worker_groups(items)
 
 
 @pytest.fixture(autouse=True)
@@ -24,6 +32,19 @@ def _isolated_settings(monkeypatch, tmp_path):
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()
+
+
+@pytest.fixture(autouse=True)
+def _package_logging_restored():
+    """A CLI test configures the ``flows`` logger with a handler on its runner's stream,
+    which is closed afterwards; later tests' warnings must reach pytest's capture again."""
+    import logging
+
+    package = logging.getLogger("flows")
+    handlers, propagate, level = list(package.handlers), package.propagate, package.level
+    yield
+    package.handlers[:] = handlers
+    package.propagate, package.level = propagate, level
 
 
 @pytest.fixture(scope="session")

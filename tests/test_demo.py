@@ -5,15 +5,13 @@ answers, and leaks nothing: no file outside its work folder, never its partner A
 from __future__ import annotations
 
 import re
-import secrets
 
 import duckdb
 import httpx
 import pytest
-from rich.console import Console
 
 from flows import demo
-from flows.demo import DEMO_RELEASE, PREVIEW_QUERIES, run_demo
+from flows.demo import DEMO_RELEASE, PREVIEW_QUERIES
 
 
 def _printed_in_order(printed: str, cells: list[str]) -> bool:
@@ -23,26 +21,11 @@ def _printed_in_order(printed: str, cells: list[str]) -> bool:
 
 
 @pytest.mark.integration
-def test_demo_runs_every_stage_prints_the_views_answers_and_leaks_nothing(
-    prefect_harness, tmp_path, capsys, monkeypatch
-):
-    # A wide console so that each table row is one printed line, as on a real terminal.
-    monkeypatch.setattr(demo, "console", Console(stderr=True, width=400))
-    keys: list[str] = []
-    real_token = secrets.token_urlsafe
-
-    def recorded_token(nbytes: int | None = None) -> str:
-        keys.append(real_token(nbytes))
-        return keys[-1]
-
-    monkeypatch.setattr(secrets, "token_urlsafe", recorded_token)
-    elsewhere = tmp_path / "cwd"
-    elsewhere.mkdir()
-    monkeypatch.chdir(elsewhere)
-    workdir = tmp_path / "demo"
-
-    run_demo(workdir, establishments=2_500)
-    printed = capsys.readouterr().err
+def test_demo_runs_every_stage_prints_the_views_answers_and_leaks_nothing(pipeline_run):
+    """Reads the session's one run of the demo (``tests/pipeline_run.py``): run from
+    another working directory, with every partner key it generated recorded."""
+    printed, workdir, tmp_path = pipeline_run.printed, pipeline_run.workdir, pipeline_run.root
+    elsewhere, keys = pipeline_run.cwd, pipeline_run.partner_keys
 
     # Every stage wrote its zone of the lake and reported one line.
     lake = workdir / "lake"

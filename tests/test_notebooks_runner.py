@@ -39,7 +39,7 @@ def test_parameters_must_match_the_notebooks_declared_ones(tmp_path):
 
 def test_run_ids_and_where_a_run_is_kept(tmp_path):
     run_id = runner.new_run_id(dt.datetime(2026, 12, 1, 10, 30, tzinfo=dt.UTC))
-    assert run_id.startswith("20261201T103000Z-") and len(run_id) == 23
+    assert run_id.startswith("20261201T103000Z-") and len(run_id) == 25
     assert runner.report_prefix("r-1", dt.date(2026, 12, 1)) == "reports/analysis/2026-12-01/r-1"
     for bad in ("", "../x", "a/b", "x" * 65):
         with pytest.raises(runner.NotebookParameterError):

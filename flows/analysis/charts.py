@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import re
 from html import escape
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -200,7 +201,7 @@ def table(frame: pd.DataFrame, labels: dict[str, str], money: tuple[str, ...] = 
     from flows.reports.marketing import table as html_table
     from flows.reports.prospects import channel_pt
 
-    def shown(column: str, value: object) -> str:
+    def shown(column: str, value: Any) -> str:
         if value is None or (isinstance(value, float) and np.isnan(value)):
             return MISSING
         if column == "channel":

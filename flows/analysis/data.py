@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
@@ -22,6 +23,7 @@ PERSON_OWNED_FORMS_DATASET = "cnpj.empresas"
 ESTABLISHMENTS_SQL = """
 SELECT
     e.cnpj_hash,
+    e.cnpj,
     e.nome_fantasia,
     e.cnae_fiscal_principal AS cnae,
     ch.channel,
@@ -66,19 +68,11 @@ REGIONS_SQL = "SELECT * FROM mart.regional_indicators"
 POF_SQL = "SELECT * FROM core.pof_food_spending"
 
 
-def warehouse_engine() -> Engine:
-    """The warehouse engine from the flows' own resources (no secret ever passes through a
-    notebook parameter)."""
-    from flows.resources import get_resources
-
-    return get_resources().warehouse.engine()
-
-
 def query(engine: Engine, sql: str, **params: object) -> pd.DataFrame:
     """Run one SELECT and return a DataFrame (DuckDB straight to pandas, not row by row)."""
     with engine.connect() as connection:
         if engine.url.get_backend_name() == "duckdb":
-            raw = connection.connection.driver_connection
+            raw: Any = connection.connection.driver_connection
             duck_sql = re.sub(r":(\w+)", r"$\1", sql)
             return raw.execute(duck_sql, params).df()
         return pd.read_sql_query(sa.text(sql), connection, params=params)

@@ -10,113 +10,124 @@ POF spending, density, competition), not as an identifier the models could memor
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-CATEGORICAL = ["channel", "cnae", "category", "uf", "porte", "capital_bracket"]
-NUMERIC = [
-    "month_of_year",
-    "is_filial",
-    "is_mei",
-    "is_simples",
-    "log_capital",
-    "age_years",
-    "log_population",
-    "ipm_nm",
-    "pof_category_spending",
-    "pof_household_income",
-    "food_spending_per_family",
-    "establishment_density",
-    "competition",
-    "neighbourhood_outlets",
-]
-FEATURES = CATEGORICAL + NUMERIC
-TARGET = "sales_value"
 
-# What each feature means to a consultant (charts and the model card use these).
-BUSINESS_NAMES = {
-    "channel": "channel (restaurant, bar, supermarket...)",
-    "cnae": "activity code (CNAE)",
-    "category": "product category",
-    "uf": "state",
-    "porte": "company size class (porte)",
-    "capital_bracket": "share capital bracket",
-    "month_of_year": "month of the year (season)",
-    "is_filial": "branch rather than head office",
-    "is_mei": "micro-entrepreneur (MEI)",
-    "is_simples": "in the Simples tax regime",
-    "log_capital": "share capital",
-    "age_years": "years in business",
-    "log_population": "city population",
-    "ipm_nm": "state poverty index (IPM-NM)",
-    "pof_category_spending": "state household spending on the category (POF)",
-    "pof_household_income": "state household income (POF)",
-    "food_spending_per_family": "state monthly food spending per family (POF)",
-    "establishment_density": "outlets per 1,000 inhabitants in the city",
-    "competition": "outlets of the same channel in the city",
-    "neighbourhood_outlets": "outlets of the same channel in the neighbourhood",
-}
-# Features that carry the same information are shuffled together for importance
-# (shuffling the channel alone tells nothing while the CNAE still gives it away).
-IMPORTANCE_GROUPS = {
-    "channel and activity code (CNAE)": ["channel", "cnae"],
-    "company size (porte, share capital)": ["porte", "capital_bracket", "log_capital"],
-    "state (UF, POF income and food spending, IPM-NM)": [
-        "uf",
-        "pof_household_income",
+@dataclass(frozen=True)
+class Feature:
+    """One model input: its column, kind, what it means to a consultant, the importance
+    group it is shuffled with (None: alone, under its label), and which models use it."""
+
+    name: str
+    kind: str  # "categorical" or "numeric"
+    label: str
+    group: str | None = None
+    models: tuple[str, ...] = ("spend", "conversion")
+
+
+CHANNEL_GROUP = "channel and activity code (CNAE)"
+SIZE_GROUP = "company size (porte, share capital)"
+STATE_GROUP = "state (UF, POF food spending, IPM-NM)"
+LOOKALIKE_GROUP = "customers nearby (city, neighbourhood, state; out of fold)"
+SPEND = ("spend",)
+CONVERSION = ("conversion",)
+
+# The one declared table: adding a feature is one entry here plus its builder below.
+FEATURE_TABLE = (
+    Feature("channel", "categorical", "channel (restaurant, bar, supermarket...)", CHANNEL_GROUP),
+    Feature("cnae", "categorical", "activity code (CNAE)", CHANNEL_GROUP, SPEND),
+    Feature("category", "categorical", "product category", models=SPEND),
+    Feature("uf", "categorical", "state", STATE_GROUP),
+    Feature("porte", "categorical", "company size class (porte)", SIZE_GROUP),
+    Feature("capital_bracket", "categorical", "share capital bracket", SIZE_GROUP),
+    Feature("month_of_year", "numeric", "month of the year (season)", models=SPEND),
+    Feature("is_filial", "numeric", "branch rather than head office"),
+    Feature("is_mei", "numeric", "micro-entrepreneur (MEI)"),
+    Feature("is_simples", "numeric", "in the Simples tax regime"),
+    Feature("log_capital", "numeric", "share capital", SIZE_GROUP),
+    Feature("age_years", "numeric", "years in business"),
+    Feature("log_population", "numeric", "city population"),
+    Feature("ipm_nm", "numeric", "state poverty index (IPM-NM)", STATE_GROUP),
+    Feature(
+        "pof_category_spending",
+        "numeric",
+        "state household spending on the category (POF)",
+        models=SPEND,
+    ),
+    Feature(
         "food_spending_per_family",
-        "ipm_nm",
-    ],
-}
+        "numeric",
+        "state monthly food spending per family (POF)",
+        STATE_GROUP,
+    ),
+    Feature("establishment_density", "numeric", "outlets per 1,000 inhabitants in the city"),
+    Feature("competition", "numeric", "outlets of the same channel in the city"),
+    Feature("neighbourhood_outlets", "numeric", "outlets of the same channel in the neighbourhood"),
+    Feature(
+        "city_customer_rate",
+        "numeric",
+        "share of the city's outlets that are customers",
+        LOOKALIKE_GROUP,
+        CONVERSION,
+    ),
+    Feature(
+        "neighbourhood_customer_rate",
+        "numeric",
+        "share of the neighbourhood's outlets that are customers",
+        LOOKALIKE_GROUP,
+        CONVERSION,
+    ),
+    Feature(
+        "uf_customer_rate",
+        "numeric",
+        "share of the state's outlets that are customers",
+        LOOKALIKE_GROUP,
+        CONVERSION,
+    ),
+)
 
 
-def importance_groups() -> dict[str, list[str]]:
-    """Business label -> the feature columns shuffled together."""
-    grouped = {column for columns in IMPORTANCE_GROUPS.values() for column in columns}
-    singles = {BUSINESS_NAMES[c]: [c] for c in FEATURES if c not in grouped}
-    return {**IMPORTANCE_GROUPS, **singles}
+def feature_names(model: str, kind: str | None = None) -> list[str]:
+    """The columns a model uses (optionally of one kind), in the table's order."""
+    return [f.name for f in FEATURE_TABLE if model in f.models and (kind is None or f.kind == kind)]
+
+
+CATEGORICAL = feature_names("spend", "categorical")
+NUMERIC = feature_names("spend", "numeric")
+FEATURES = CATEGORICAL + NUMERIC
+CONVERSION_CATEGORICAL = feature_names("conversion", "categorical")
+CONVERSION_FEATURES = feature_names("conversion")
+TARGET = "sales_value"
+BUSINESS_NAMES = {f.name: f.label for f in FEATURE_TABLE}
+
+
+def importance_groups(model: str = "spend") -> dict[str, list[str]]:
+    """Business label -> the feature columns shuffled together (related columns share a
+    group: shuffling the channel alone tells nothing while the CNAE still gives it away)."""
+    groups: dict[str, list[str]] = {}
+    for f in FEATURE_TABLE:
+        if model in f.models:
+            groups.setdefault(f.group or f.label, []).append(f.name)
+    return groups
 
 
 CAPITAL_BINS = [-np.inf, 10_000, 50_000, 200_000, 1_000_000, np.inf]
 CAPITAL_LABELS = ["<10k", "10k-50k", "50k-200k", "200k-1M", ">1M"]
 
 
-def pof_by_uf(pof: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(uf_code × category monthly spending per family, uf_code household income), weighted.
-
-    Accepts the POF as household records (spending, expansion weight, income) or already
-    aggregated per UF × category (``monthly_spending_per_family_brl``, no income: then the
-    income feature is missing and the models do without it)."""
-    if "monthly_spending_per_family_brl" in pof:
-        spending = pof.rename(columns={"monthly_spending_per_family_brl": "pof_category_spending"})
-        income = pd.DataFrame({"uf_code": pd.Series(dtype=str), "pof_household_income": []})
-        return spending[["uf_code", "category", "pof_category_spending"]], income
-    households = pof.groupby(
-        ["uf_code", "cod_upa", "household_number", "consumption_unit"], as_index=False
-    ).agg(weight=("expansion_weight", "max"), income=("monthly_income_brl", "max"))
-    totals = households.groupby("uf_code").agg(weight=("weight", "sum"))
-    households["weighted_income"] = households["income"] * households["weight"]
-    income = households.groupby("uf_code")["weighted_income"].sum() / totals["weight"]
-    weighted = pof.assign(spent=pof["annual_spending_brl"] * pof["expansion_weight"])
-    spending = weighted.groupby(["uf_code", "category"], as_index=False)["spent"].sum()
-    spending["pof_category_spending"] = (
-        spending["spent"] / spending["uf_code"].map(totals["weight"]) / 12
-    )
-    return (
-        spending[["uf_code", "category", "pof_category_spending"]],
-        income.rename("pof_household_income").reset_index(),
-    )
+def pof_by_uf(pof: pd.DataFrame) -> pd.DataFrame:
+    """uf_code × category monthly spending per family (``core.pof_food_spending``)."""
+    spending = pof.rename(columns={"monthly_spending_per_family_brl": "pof_category_spending"})
+    return spending[["uf_code", "category", "pof_category_spending"]]
 
 
 def region_features(regions: pd.DataFrame) -> pd.DataFrame:
-    """Population, IPM-NM and monthly food spending per family, per IBGE municipality
-    (the view gives annual household spending, or monthly per family from issue 11 on)."""
+    """Population, IPM-NM and monthly food spending per family, per IBGE municipality."""
     region = regions[["ibge_code", "population", "ipm_nm"]].copy()
-    if "monthly_food_spending_per_family" in regions:
-        region["food_spending_per_family"] = regions["monthly_food_spending_per_family"]
-    else:
-        region["food_spending_per_family"] = regions["food_spending_per_household"] / 12
+    region["food_spending_per_family"] = regions["monthly_food_spending_per_family"]
     return region
 
 
@@ -142,14 +153,12 @@ def establishment_features(
     frame["neighbourhood_outlets"] = frame.groupby(["ibge_code", "channel", "neighbourhood"])[
         "cnpj_hash"
     ].transform("size")
-    _, income = pof_by_uf(pof)
-    return frame.merge(income, on="uf_code", how="left")
+    return frame
 
 
 def with_category(frame: pd.DataFrame, pof: pd.DataFrame) -> pd.DataFrame:
     """Add the state's POF spending on each row's category."""
-    spending, _ = pof_by_uf(pof)
-    return frame.merge(spending, on=["uf_code", "category"], how="left")
+    return frame.merge(pof_by_uf(pof), on=["uf_code", "category"], how="left")
 
 
 def training_rows(
@@ -180,21 +189,6 @@ def purchase_rates(
         counts["purchases"] / (counts["channel"].map(per_channel) * months)
     ).clip(upper=1.0)
     return counts[["channel", "category", "purchase_rate"]]
-
-
-def prospect_rows(
-    features: pd.DataFrame,
-    customers: set[str],
-    categories: list[str],
-    month: str,
-    pof: pd.DataFrame,
-) -> pd.DataFrame:
-    """Every non-customer establishment × category, as of ``month`` (``YYYY-MM``)."""
-    prospects = features[~features["cnpj_hash"].isin(customers)]
-    grid = prospects.merge(pd.DataFrame({"category": categories}), how="cross")
-    grid["month"] = month
-    grid["month_of_year"] = int(month[5:7])
-    return with_category(grid, pof).reset_index(drop=True)
 
 
 def as_text(values: pd.Series) -> pd.Series:

@@ -1,4 +1,5 @@
-"""Load a run's output files into ``mart.potential_by_region`` and ``mart.top_prospects``.
+"""Load a run's output files into ``mart.potential_by_region``, ``mart.prospects`` and
+``mart.top_prospects``.
 
 A run's rows are replaced whole inside one transaction (DELETE the run id, INSERT the
 file), so loading the same run twice leaves one copy, and a failure leaves the previous
@@ -8,18 +9,21 @@ batched executemany (the tables are a run's aggregates, not the registry).
 
 from __future__ import annotations
 
+from typing import Any
+
 import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from flows.analysis.outputs import POTENTIAL_SCHEMA, PROSPECTS_SCHEMA
+from flows.analysis.outputs import POTENTIAL_SCHEMA, PROSPECTS_SCHEMA, TOP_PROSPECTS_SCHEMA
 from flows.warehouse.engines import engine_kind
 from flows.warehouse.merge import quote, sql_type
 from flows.warehouse.views import file_statements
 
 MART_TABLES = {
     "potential_by_region": ("mart.potential_by_region", POTENTIAL_SCHEMA),
-    "top_prospects": ("mart.top_prospects", PROSPECTS_SCHEMA),
+    "prospects": ("mart.prospects", PROSPECTS_SCHEMA),
+    "top_prospects": ("mart.top_prospects", TOP_PROSPECTS_SCHEMA),
 }
 INSERT_BATCH = 5_000
 
@@ -32,7 +36,10 @@ def _warehouse_table(table: pa.Table) -> pa.Table:
 
 
 def ensure_tables(conn: Connection, dialect: str) -> None:
-    """Create the mart tables if missing, and add any column an older DDL lacked."""
+    """Create the mart tables if missing, add any column an older DDL lacked, and let a
+    column the outputs no longer have (``top_prospects.prospect_rank`` before the shortlist)
+    be null, so new runs load next to old runs' rows (not on Redshift, which cannot drop a
+    NOT NULL: there, drop the old table once)."""
     for statement in [
         *file_statements("schemas.sql", dialect),
         *file_statements("mart_tables.sql", dialect),
@@ -56,12 +63,17 @@ def ensure_tables(conn: Connection, dialect: str) -> None:
                 conn.exec_driver_sql(
                     f"ALTER TABLE {qualified} ADD COLUMN {quote(field.name)} {kind}"
                 )
+        if dialect != "redshift":
+            for legacy in sorted(present - set(schema.names)):
+                conn.exec_driver_sql(
+                    f"ALTER TABLE {qualified} ALTER COLUMN {quote(legacy)} DROP NOT NULL"
+                )
 
 
 def _insert(conn: Connection, qualified: str, table: pa.Table, backend: str) -> None:
     columns = ", ".join(quote(name) for name in table.column_names)
     if backend == "duckdb":
-        raw = conn.connection.driver_connection
+        raw: Any = conn.connection.driver_connection
         raw.register("bigd_analysis_rows", table)
         try:
             conn.exec_driver_sql(
@@ -79,7 +91,7 @@ def _insert(conn: Connection, qualified: str, table: pa.Table, backend: str) -> 
 
 
 def load_run(engine: Engine, run_id: str, tables: dict[str, pa.Table]) -> dict[str, int]:
-    """Replace the run's rows in both mart tables in one transaction; rows loaded per table."""
+    """Replace the run's rows in every mart table in one transaction; rows loaded per table."""
     backend = engine.url.get_backend_name()
     dialect = engine_kind(backend).dialect
     loaded = {}

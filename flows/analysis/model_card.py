@@ -40,6 +40,7 @@ def render(metrics: dict, by_channel: pd.DataFrame, importance: pd.DataFrame | N
         "- Compared with a naive baseline: the median of the training folds per channel × "
         "state × category.",
         "",
+        *_conversion_lines(metrics),
         "## Intended use",
         "- Ranking regions, channels and non-customer establishments for a go-to-market team "
         "launching a category; comparing regions' potential with what customers buy today.",
@@ -54,8 +55,9 @@ def render(metrics: dict, by_channel: pd.DataFrame, importance: pd.DataFrame | N
         "",
         "## Validation",
         f"- {metrics['cv']['folds']}-fold cross-validation grouped by establishment (no "
-        "establishment in both parts of a fold), plus a time holdout: trained on earlier "
-        f"months, tested on {metrics['holdout']['month']}.",
+        "establishment in both parts of a fold), plus a grouped time holdout: trained on "
+        "earlier months without a random 20 % of the establishments, tested on "
+        f"{metrics['holdout']['month']} of those unseen establishments.",
         f"- Headline: ensemble RMSE R$ {_money(head['ensemble_rmse'])} vs baseline R$ "
         f"{_money(head['baseline_rmse'])} ({head['improvement_vs_baseline']:.0%} lower); "
         f"ensemble R² {head['ensemble_r2']:.2f}.",
@@ -82,9 +84,15 @@ def render(metrics: dict, by_channel: pd.DataFrame, importance: pd.DataFrame | N
             f"| {row.channel} | {row.rows:,} | {_money(row.rmse)} | {_money(row.mae)} | "
             f"{row.r2:.2f} |"
         )
+    lines += _holdout_lines(metrics)
     if importance is not None and len(importance):
-        lines += ["", "### What drives the predictions (permutation importance, held out)", ""]
-        for row in importance.head(8).itertuples():
+        lines += [
+            "",
+            "### What drives the predictions (permutation importance, held out; every group, "
+            "a negative rise means shuffling the group made the predictions better)",
+            "",
+        ]
+        for row in importance.itertuples():
             lines.append(f"- {row.feature}: RMSE {row.rmse_rise:+,.0f}")
     lines += [
         "",
@@ -107,3 +115,76 @@ def render(metrics: dict, by_channel: pd.DataFrame, importance: pd.DataFrame | N
         "",
     ]
     return "\n".join(lines)
+
+
+def _conversion_lines(metrics: dict) -> list[str]:
+    """Conversion model, expected revenue, the hidden-customer check and the interval."""
+    conv, interval = metrics["conversion"], metrics["interval"]
+    top10 = next((g for g in conv["gains"] if g["share_called"] == 0.1), None)
+    silent = metrics.get("members_without_weight") or []
+    thin = metrics.get("thin_categories") or {}
+    lines = [
+        "- Conversion (look-alike): a LightGBM classifier of customers against active "
+        "non-customers of the channels, cross-fitted on 5 folds; features from the registry, "
+        "IBGE and the share of customers in the establishment's city, neighbourhood and "
+        "state computed from the other folds only (never the row's own label).",
+        "- Expected revenue = P(convert) × expected monthly spend as a customer (purchase "
+        "rate × value per category, months without a purchase count); the ranking.",
+        "",
+        "## Does the ranking find real customers?",
+        f"- {conv['hidden_customers']:,} customers ({conv['hidden_share']:.0%}) were hidden "
+        "from every model and scored among "
+        f"{conv['candidates']:,} candidates: top-decile lift {conv['top_decile_lift']:.2f}, "
+        f"AUC {conv['auc']:.3f} (ranking by P(convert)); by expected revenue: lift "
+        f"{conv['expected_revenue_top_decile_lift']:.2f}.",
+    ]
+    if top10:
+        lines.append(
+            f"- Calling the top 10 % of prospects (by expected revenue) reaches "
+            f"{top10['customers_reached']:.0%} of the hidden customers and "
+            f"{top10['revenue_reached']:.0%} of their revenue."
+        )
+    if interval.get("coverage") is not None:
+        miss = interval["coverage"] - interval["nominal"]
+        verdict = (
+            "within 5 points"
+            if abs(miss) <= 0.05
+            else f"MISSES its nominal level by {abs(miss) * 100:.0f} points"
+        )
+        lines.append(
+            f"- The {interval['nominal']:.0%} interval of an establishment's expected monthly "
+            f"revenue covers {interval['coverage']:.0%} of held-out customers ({verdict}; "
+            f"{interval['basis']}); typical error R$ "
+            f"{interval['typical_error_brl_month']:,.0f}/month."
+        )
+    for name in silent:
+        lines.append(
+            f"- The {name} member earned no weight on any fold: it is kept for comparison "
+            "but contributes nothing to the predictions."
+        )
+    for name, rows in thin.items():
+        lines.append(
+            f"- {name}: only {rows:,} training rows (< 500): scored by the baseline (median "
+            "per channel × state × category), no model headline is claimed for it."
+        )
+    lines.append("")
+    return lines
+
+
+def _holdout_lines(metrics: dict) -> list[str]:
+    """Known customers next month, reported under their own name."""
+    known = metrics["holdout"].get("known_customers_next_month")
+    if not known:
+        return []
+    lines = [
+        "",
+        f"### Known customers next month ({metrics['holdout']['month']}; establishments the "
+        "models trained on, NOT a measure of prospects)",
+        "",
+        "| model | RMSE | R² |",
+        "| --- | --- | --- |",
+    ]
+    for name in MODEL_NAMES:
+        score = known["models"][name]
+        lines.append(f"| {name} | {_money(score['rmse'])} | {score['r2']:.2f} |")
+    return lines

@@ -10,6 +10,7 @@ metrics are computed on.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -31,6 +32,7 @@ class ModelSizes:
     forest_depth: int = 14
     forest_max_samples: int = 30_000
     ridge_alpha: float = 1.0
+    conversion_trees: int = 200  # per fold of the look-alike classifier
     # LightGBM's OpenMP threads spin-wait: on a shared 2-core machine two threads were
     # 7x slower than one (11.4 s vs 1.7 s on 7,700 rows); the forest uses both cores.
     lightgbm_threads: int = 1
@@ -65,7 +67,7 @@ class LogModel:
     sizes: ModelSizes
     seed: int
     smearing: float = 1.0
-    estimator: object = field(default=None, repr=False)
+    estimator: Any = field(default=None, repr=False)
 
     def _inputs(self, rows: pd.DataFrame):
         if self.name == "random_forest":  # scikit-learn trees want numbers
@@ -177,7 +179,7 @@ def stacking_weights(member_predictions: np.ndarray, target: np.ndarray) -> np.n
 class Ensemble:
     """The fitted members and their stacking weights (learned out of fold)."""
 
-    members: dict[str, object]
+    members: dict[str, Any]
     weights: dict[str, float]
 
     def member_predictions(self, rows: pd.DataFrame) -> np.ndarray:

@@ -1,19 +1,22 @@
-"""The notebook's steps as functions: prepare the rows, validate, score, write outputs.
+"""The notebook's steps as functions: prepare, validate, convert, score, write outputs.
 
 The notebook calls these in order and tells the story around them; tests and the
-benchmark call them too, so what the notebook runs is what is tested.
+benchmarks call them too, so what the notebook runs is what is tested.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 
+from flows.analysis import conversion as C
 from flows.analysis import features as F
-from flows.analysis import model_card, outputs, scoring
+from flows.analysis import outputs, scoring
 from flows.analysis.data import WarehouseData, person_owned_forms
 from flows.analysis.models import MEMBERS, Ensemble, ModelSizes
 from flows.analysis.validation import (
@@ -25,6 +28,8 @@ from flows.analysis.validation import (
     time_holdout,
 )
 
+THIN_CATEGORY_ROWS = 500  # fewer training rows: the category is scored by the baseline
+
 
 @dataclass
 class Prepared:
@@ -32,11 +37,13 @@ class Prepared:
 
     data: WarehouseData
     categories: list[str]
-    features: pd.DataFrame  # one row per active establishment of the channels
-    rows: pd.DataFrame  # training rows (customer × category × month with a purchase)
+    features: pd.DataFrame  # one row per active establishment of the channels (+ fold)
+    rows: pd.DataFrame  # spend training rows (visible customer × category × month)
     levels: dict[str, list[str]]
     rates: pd.DataFrame
     sampled_from: int  # training rows before sampling
+    hidden: set[str]  # customers hidden from every model, for the validation
+    hidden_share: float
 
     @property
     def matrix(self) -> pd.DataFrame:
@@ -45,6 +52,23 @@ class Prepared:
     @property
     def target(self) -> np.ndarray:
         return self.rows[F.TARGET].to_numpy(dtype=float)
+
+    @property
+    def known(self) -> np.ndarray:
+        """Per establishment: a customer of the partner."""
+        return self.features["cnpj_hash"].isin(self.data.customers).to_numpy()
+
+    @property
+    def visible(self) -> np.ndarray:
+        """Per establishment: a customer the models may learn from (not hidden)."""
+        return self.known & ~self.features["cnpj_hash"].isin(self.hidden).to_numpy()
+
+    def category_rows(self) -> dict[str, int]:
+        return self.rows["category"].value_counts().reindex(self.categories, fill_value=0).to_dict()
+
+    @property
+    def thin_categories(self) -> frozenset[str]:
+        return frozenset(c for c, n in self.category_rows().items() if n < THIN_CATEGORY_ROWS)
 
 
 def sample_establishments(rows: pd.DataFrame, sample_size: int, seed: int) -> pd.DataFrame:
@@ -60,36 +84,49 @@ def sample_establishments(rows: pd.DataFrame, sample_size: int, seed: int) -> pd
 
 
 def prepare(
-    data: WarehouseData, categories: list[str] | None, sample_size: int, seed: int
+    data: WarehouseData,
+    categories: list[str] | None,
+    sample_size: int,
+    seed: int,
+    hidden_share: float = 0.2,
+    folds: int = 5,
 ) -> Prepared:
-    """Features per establishment, training rows (sampled by establishment), purchase rates."""
+    """Features per establishment (with a fold number), the customers hidden for the
+    validation, spend training rows of the others (sampled by establishment), rates."""
     sold = data.monthly_sales
     categories = sorted(categories or sold["category"].dropna().unique())
     features = F.establishment_features(
         data.establishments, data.regions, data.pof, data.window.stop_day
     )
+    features["fold"] = C.assign_folds(len(features), folds, seed)
+    hidden = C.hide_customers(features["cnpj_hash"], data.customers, hidden_share, seed)
     rows = F.training_rows(features, sold, data.pof, categories)
-    rows = rows[rows[F.TARGET] > 0]
+    rows = rows[(rows[F.TARGET] > 0) & ~rows["cnpj_hash"].isin(hidden)]
     if rows["cnpj_hash"].nunique() < 10:
         raise ValueError(
             f"only {rows['cnpj_hash'].nunique()} customers bought {categories} in "
             f"{data.window.start}..{data.window.end}: too few to validate a model"
         )
     sampled = sample_establishments(rows, sample_size, seed)
-    customers = data.customers & set(features["cnpj_hash"])
-    rates = F.purchase_rates(sold, features, customers, len(data.window.months))
+    visible = (data.customers - hidden) & set(features["cnpj_hash"])
+    rates = F.purchase_rates(sold, features, visible, len(data.window.months))
+    rates = rates[rates["category"].isin(categories)]
     levels = F.category_levels(features, pd.DataFrame({"category": categories}))
-    return Prepared(data, categories, features, sampled, levels, rates, len(rows))
+    return Prepared(
+        data, categories, features, sampled, levels, rates, len(rows), hidden, hidden_share
+    )
 
 
 def validate(prepared: Prepared, folds: int, sizes: ModelSizes, seed: int, progress=print):
-    """Grouped cross-validation (folds built once) and the latest-month holdout."""
+    """Grouped cross-validation of the spend models and the grouped time holdout."""
     matrix, target = prepared.matrix, prepared.target
     split = grouped_folds(prepared.rows["cnpj_hash"], folds, seed)
     cv = cross_validate(matrix, target, split, sizes, seed, progress=progress)
-    month, holdout = time_holdout(matrix, target, prepared.rows["month"], cv.weights, sizes, seed)
-    progress(f"time holdout on {month} done")
-    return cv, month, holdout
+    holdout = time_holdout(
+        matrix, target, prepared.rows["month"], prepared.rows["cnpj_hash"], cv.weights, sizes, seed
+    )
+    progress(f"time holdout on {holdout['month']} done")
+    return cv, holdout["month"], holdout
 
 
 def held_out_importance(prepared: Prepared, cv: CrossValidation, seed: int) -> pd.DataFrame:
@@ -105,79 +142,136 @@ def held_out_importance(prepared: Prepared, cv: CrossValidation, seed: int) -> p
     )
 
 
-def score(prepared: Prepared, cv: CrossValidation, sizes: ModelSizes, seed: int):
-    """Fit every member on all the rows and score every non-customer × category."""
+@dataclass
+class Conversion:
+    """The production conversion model, its featured frame, and the validation's P."""
+
+    model: C.ConversionModel
+    featured: pd.DataFrame  # every establishment, look-alike columns from all customers
+    validation_p: np.ndarray  # per establishment, the model trained without the hidden ones
+
+
+def convert(prepared: Prepared, sizes: ModelSizes, seed: int, progress=print) -> Conversion:
+    """Fit the look-alike model twice: without the hidden customers (the validation) and
+    with every customer (the ranking)."""
+    trees = sizes.conversion_trees
+    _, _, validation_p = C.fit_predict(prepared.features, prepared.visible, trees, seed)
+    progress(f"conversion validation model fitted ({len(prepared.hidden):,} customers hidden)")
+    model, featured, _ = C.fit_predict(prepared.features, prepared.known, trees, seed)
+    progress("conversion model fitted on every customer")
+    return Conversion(model, featured, validation_p)
+
+
+@dataclass
+class Scored:
+    streamed: scoring.Streamed
+    ranked: pd.DataFrame  # one row per prospect, ranked, with identity
+    conversion: dict  # metrics.json "conversion"
+    interval: dict  # metrics.json "interval"
+
+
+def observed_monthly_sales(prepared: Prepared, hashes) -> pd.Series:
+    """R$ per month each establishment bought in the window (the run's categories)."""
+    sales = prepared.data.monthly_sales
+    sales = sales[sales["category"].isin(prepared.categories) & sales["cnpj_hash"].isin(hashes)]
+    total = sales.groupby("cnpj_hash")["sales_value"].sum() / len(prepared.data.window.months)
+    return total.reindex(list(hashes), fill_value=0.0)
+
+
+def scoring_models(prepared: Prepared, cv: CrossValidation, conv: Conversion, sizes, seed):
+    """Every spend member fitted on all the visible rows, and the conversion model."""
     models = fit_all(prepared.matrix, prepared.target, sizes, seed)
-    ensemble = Ensemble({n: models[n] for n in MEMBERS}, cv.weights)
-    next_month = str(pd.Period(prepared.data.window.end, freq="M") + 1)
-    prospects = F.prospect_rows(
-        prepared.features,
-        prepared.data.customers,
-        prepared.categories,
-        next_month,
-        prepared.data.pof,
+    return scoring.ScoringModels(
+        spend=Ensemble({n: models[n] for n in MEMBERS}, cv.weights),
+        baseline=models["baseline"],
+        thin_categories=prepared.thin_categories,
+        levels=prepared.levels,
+        rates=prepared.rates,
+        pof=prepared.data.pof,
+        categories=prepared.categories,
+        month=str(pd.Period(prepared.data.window.end, freq="M") + 1),
+        conversion=conv.model,
     )
+
+
+def calibrate_interval(prepared: Prepared, conv: Conversion, models) -> tuple[dict, pd.Series]:
+    """Score the hidden customers (unseen by every model) as prospects; calibrate the 80 %
+    interval of an establishment's monthly revenue on half of them, measure its coverage
+    on the other half. Returns the interval section and the hidden customers' spend."""
+    hidden = conv.featured[conv.featured["cnpj_hash"].isin(prepared.hidden)]
+    if len(hidden) < 10:
+        return {"nominal": 0.8, "coverage": None, "basis": "too few hidden customers"}, pd.Series()
+    prospect, _ = scoring.score_chunk(hidden, models)
+    spend = prospect.set_index("cnpj_hash")["expected_spend"]
+    observed = observed_monthly_sales(prepared, spend.index)
+    half = np.arange(len(spend)) % 2 == 0
+    factors = scoring.interval_factors(observed[half], spend[half])
+    check_obs, check_pred = observed[~half].to_numpy(), spend[~half].to_numpy()
+    section = {
+        "nominal": 0.8,
+        "coverage": scoring.coverage(check_obs, check_pred * factors[0], check_pred * factors[1]),
+        "basis": f"hidden customers never seen by any model: factors from {int(half.sum())}, "
+        f"coverage measured on the other {int((~half).sum())}",
+        "factors": list(factors),
+        "typical_error_brl_month": float(np.mean(np.abs(check_obs - check_pred))),
+    }
+    return section, spend
+
+
+def score(
+    prepared: Prepared,
+    cv: CrossValidation,
+    conv: Conversion,
+    sizes: ModelSizes,
+    seed: int,
+    output_dir: str,
+    run_id: str,
+    top_n: int = 20,
+    chunk_size: int = 20_000,
+    progress=print,
+) -> Scored:
+    """Score every non-customer in chunks (the per-category rows streamed to
+    prospect_categories.parquet), rank, and validate the ranking on the hidden customers."""
+    models = scoring_models(prepared, cv, conv, sizes, seed)
+    interval, hidden_spend = calibrate_interval(prepared, conv, models)
+    models.factors = tuple(interval.get("factors", (1.0, 1.0)))
+    prospects = conv.featured[~prepared.known]
     if prospects.empty:
         raise ValueError(
             "nothing to score: every active establishment of the channels in scope is already "
             "a customer of the partner (a release this small has no prospects)"
         )
-    predicted = ensemble.predict(F.model_matrix(prospects, prepared.levels))
-    factors = scoring.interval_factors(prepared.target, cv.out_of_fold["ensemble"])
-    return scoring.score_prospects(prospects, predicted, prepared.rates, factors)
+    folder = Path(output_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    schema = outputs.PROSPECT_CATEGORIES_SCHEMA
+    with pq.ParquetWriter(folder / outputs.PROSPECT_CATEGORIES_FILE, schema) as writer:
+
+        def write(frame: pd.DataFrame) -> None:
+            writer.write_table(outputs.to_table(frame, schema, run_id, dt.datetime.now(), ""))
+
+        streamed = scoring.score_in_chunks(prospects, models, chunk_size, top_n, write, progress)
+    base_rate = float(prepared.known.mean())
+    ranked = scoring.rank_prospects(streamed.prospects)
+    ranked["likelihood"] = scoring.likelihood(ranked["p_convert"], base_rate).to_numpy()
+    ranked = scoring.with_identity(ranked, person_owned_forms())
+    return Scored(
+        streamed, ranked, _conversion_check(prepared, conv, ranked, hidden_spend), interval
+    )
 
 
-def write(
-    prepared: Prepared,
-    cv: CrossValidation,
-    holdout_month: str,
-    holdout: dict,
-    scored: pd.DataFrame,
-    importance: pd.DataFrame | None,
-    run_id: str,
-    output_dir: str,
-    per_group: int = 10,
-) -> dict:
-    """The four output files; returns metrics.json's content."""
-    data = prepared.data
-    scored_at = dt.datetime.now(dt.UTC)
-    metrics = outputs.build_metrics(
-        run_id=run_id,
-        release=data.release,
-        categories=prepared.categories,
-        window=data.window.to_dict(),
-        rows={
-            "establishments": len(prepared.features),
-            "customers": int(prepared.features["cnpj_hash"].isin(data.customers).sum()),
-            "training_rows": len(prepared.rows),
-            "training_rows_before_sampling": prepared.sampled_from,
-            "prospect_rows": len(scored),
-        },
-        folds=len(cv.folds),
-        models=cv.summary(),
-        holdout_month=holdout_month,
-        holdout=holdout,
-        weights=cv.weights,
-        prospects_scored=scored["cnpj_hash"].nunique(),
+def _conversion_check(prepared, conv, ranked, hidden_spend) -> dict:
+    """Where the hidden customers land among all candidates (non-customers + hidden)."""
+    hashes = prepared.features["cnpj_hash"]
+    candidate = ~prepared.visible
+    p_val = pd.Series(conv.validation_p, index=hashes)[candidate]
+    spend = pd.concat([ranked.set_index("cnpj_hash")["expected_spend"], hidden_spend])
+    spend = spend[~spend.index.duplicated()].reindex(p_val.index).fillna(0.0)
+    hidden = p_val.index.isin(prepared.hidden)
+    revenue = observed_monthly_sales(prepared, p_val.index[hidden]).reindex(p_val.index)
+    return C.validation_metrics(
+        (p_val * spend).to_numpy(),
+        p_val.to_numpy(),
+        hidden,
+        revenue.fillna(0.0).to_numpy(),
+        prepared.hidden_share,
     )
-    customer_sales = data.monthly_sales[data.monthly_sales["cnpj_hash"].isin(data.customers)]
-    region = scoring.potential_by_region(
-        prepared.features,
-        data.customers,
-        scored,
-        customer_sales,
-        prepared.categories,
-        len(data.window.months),
-    )
-    best = scoring.top_prospects(scored, person_owned_forms(), per_group)
-    by_channel = model_card.per_channel_scores(
-        prepared.rows, prepared.target, cv.out_of_fold["ensemble"]
-    )
-    outputs.write_outputs(
-        output_dir,
-        metrics,
-        outputs.to_table(region, outputs.POTENTIAL_SCHEMA, run_id, scored_at, scoring.MODEL_ID),
-        outputs.to_table(best, outputs.PROSPECTS_SCHEMA, run_id, scored_at, scoring.MODEL_ID),
-        model_card.render(metrics, by_channel, importance),
-    )
-    return metrics

@@ -9,6 +9,7 @@ exactly what scoring a prospect asks of it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -70,7 +71,16 @@ class CrossValidation:
     out_of_fold: dict[str, np.ndarray]  # model -> prediction for every row
     fold_scores: dict[str, list[dict[str, float]]]
     weights: dict[str, float]  # stacking weights learned on all out-of-fold predictions
-    last_fold_models: dict[str, object] = field(default_factory=dict)
+    last_fold_models: dict[str, Any] = field(default_factory=dict)
+    fold_weights: list[dict[str, float]] = field(default_factory=list)  # per fold's stack
+
+    @property
+    def fold_weights_positive(self) -> dict[str, bool]:
+        """Per member: did it earn weight on any fold (or in the final stack)?"""
+        return {
+            name: self.weights[name] > 0 or any(w[name] > 0 for w in self.fold_weights)
+            for name in MEMBERS
+        }
 
     def summary(self) -> dict[str, dict[str, dict[str, float]]]:
         return {name: spread(self.fold_scores[name]) for name in MODEL_NAMES}
@@ -91,7 +101,7 @@ def cross_validate(
     """
     target = np.asarray(target, float)
     oof = {name: np.full(len(target), np.nan) for name in MODEL_NAMES}
-    fitted: dict[str, object] = {}
+    fitted: dict[str, Any] = {}
     for number, (train, test) in enumerate(folds, start=1):
         for name in MODEL_NAMES[:-1]:
             model = make_model(name, sizes, seed).fit(matrix.iloc[train], target[train])
@@ -100,9 +110,11 @@ def cross_validate(
         progress(f"fold {number}/{len(folds)}: {len(train):,} rows fitted, {len(test):,} held out")
     members = np.column_stack([oof[name] for name in MEMBERS])
     fold_scores: dict[str, list[dict[str, float]]] = {name: [] for name in MODEL_NAMES}
+    fold_weights = []
     for _train, test in folds:
         others = np.setdiff1d(np.arange(len(target)), test)
         weights = stacking_weights(members[others], target[others])
+        fold_weights.append({n: float(w) for n, w in zip(MEMBERS, weights, strict=True)})
         oof["ensemble"][test] = members[test] @ weights
         for name in MODEL_NAMES:
             fold_scores[name].append(scores(target[test], oof[name][test]))
@@ -113,12 +125,13 @@ def cross_validate(
         fold_scores=fold_scores,
         weights={name: float(w) for name, w in zip(MEMBERS, weights, strict=True)},
         last_fold_models=fitted,
+        fold_weights=fold_weights,
     )
 
 
 def fit_all(
     matrix: pd.DataFrame, target: np.ndarray, sizes: ModelSizes, seed: int
-) -> dict[str, object]:
+) -> dict[str, Any]:
     """Every model except the ensemble, fitted on all the rows."""
     return {name: make_model(name, sizes, seed).fit(matrix, target) for name in MODEL_NAMES[:-1]}
 
@@ -127,22 +140,44 @@ def time_holdout(
     matrix: pd.DataFrame,
     target: np.ndarray,
     months: pd.Series,
+    groups: pd.Series,
     weights: dict[str, float],
     sizes: ModelSizes,
     seed: int,
-) -> tuple[str, dict[str, dict[str, float]]]:
-    """Train on every month but the latest, score the latest (ensemble: the CV weights)."""
+    unseen_share: float = 0.2,
+) -> dict:
+    """Grouped time holdout: train on every month but the latest, leaving out a random
+    ``unseen_share`` of the establishments entirely; score the latest month of those
+    unseen establishments (what scoring a prospect asks) and, under its own name, the
+    latest month of the known customers (next month of establishments seen in training)."""
     target = np.asarray(target, float)
-    months = np.asarray(months)
+    months, groups = np.asarray(months), np.asarray(groups)
     latest = str(max(months))
-    train, test = np.flatnonzero(months != latest), np.flatnonzero(months == latest)
-    if len(train) == 0 or len(test) == 0:
+    names = np.unique(groups)
+    rng = np.random.default_rng([seed, 23])
+    unseen = np.isin(groups, rng.choice(names, size=max(1, round(len(names) * unseen_share))))
+    train = np.flatnonzero((months != latest) & ~unseen)
+    parts = {
+        "unseen_establishments": np.flatnonzero((months == latest) & unseen),
+        "known_customers_next_month": np.flatnonzero((months == latest) & ~unseen),
+    }
+    if len(train) == 0 or len(parts["unseen_establishments"]) == 0:
         raise ValueError("the time holdout needs at least two months of sales")
     models = fit_all(matrix.iloc[train], target[train], sizes, seed)
-    predictions = {name: model.predict(matrix.iloc[test]) for name, model in models.items()}
     ensemble = Ensemble({n: models[n] for n in MEMBERS}, weights)
-    predictions["ensemble"] = ensemble.predict(matrix.iloc[test])
-    return latest, {name: scores(target[test], predictions[name]) for name in MODEL_NAMES}
+    result: dict = {"month": latest, "unseen_share": unseen_share}
+    for part, test in parts.items():
+        if len(test) == 0:
+            result[part] = None
+            continue
+        predictions = {name: model.predict(matrix.iloc[test]) for name, model in models.items()}
+        predictions["ensemble"] = ensemble.predict(matrix.iloc[test])
+        result[part] = {
+            "rows": len(test),
+            "models": {name: scores(target[test], predictions[name]) for name in MODEL_NAMES},
+        }
+    result["models"] = result["unseen_establishments"]["models"]  # the headline holdout
+    return result
 
 
 def permutation_importance(

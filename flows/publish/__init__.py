@@ -23,7 +23,7 @@ _HOMES = {
     "DeliveryLedger": "flows.publish.publisher",
     "Publisher": "flows.publish.publisher",
     "PublishError": "flows.publish.publisher",
-    "publisher_from_settings": "flows.publish.publisher",
+    "publisher_from_settings": "flows.publish.factory",
 }
 __all__ = [
     "KINDS",
@@ -43,13 +43,9 @@ __all__ = [
 
 if TYPE_CHECKING:
     from flows.publish.envelope import KINDS, InvalidMessage, Message, Topics, message_id, validate
+    from flows.publish.factory import publisher_from_settings
     from flows.publish.messages import AnalysisOutputs, report_message, run_messages
-    from flows.publish.publisher import (
-        DeliveryLedger,
-        Publisher,
-        PublishError,
-        publisher_from_settings,
-    )
+    from flows.publish.publisher import DeliveryLedger, Publisher, PublishError
 
 
 def __getattr__(name: str):

@@ -6,10 +6,12 @@ this module reads:
 * ``metrics.json``: run id, release, categories, window, cross-validated metrics per
   model, hold-out, ensemble weights and the headline numbers;
 * ``potential_by_region.parquet``: one row per region x channel x category;
-* ``top_prospects.parquet``: the ranked prospects.
+* ``prospects.parquet``: one row per scored prospect (P(convert), expected spend and
+  revenue with its interval, overall rank and rank within the UF).
 
 One ``bigd.potential`` message per potential row (keyed by region), one ``bigd.prospects``
-message per prospect (keyed by ``cnpj_hash``), one ``bigd.model-metrics`` message per run.
+message per prospect establishment (keyed by ``cnpj_hash``), one ``bigd.model-metrics``
+message per run.
 """
 
 from __future__ import annotations
@@ -111,8 +113,7 @@ def prospect_messages(
     produced_at = produced_at or utc_now()
     for row in _rows(table, PROSPECT_FIELDS):
         key = row["cnpj_hash"]
-        record = f"{key}|{row['category']}"
-        yield make_message("prospects", topics.prospects, run_id, key, record, row, produced_at)
+        yield make_message("prospects", topics.prospects, run_id, key, key, row, produced_at)
 
 
 def metrics_message(metrics: dict[str, Any], topics: Topics, produced_at: str | None = None):

@@ -205,4 +205,5 @@ class ProcessSender:
 
 if __name__ == "__main__":  # a worker started by start_worker
     channel = Connection(int(sys.argv[1]))
-    _worker(*channel.recv(), channel)
+    servers, producer_config, flush_timeout = channel.recv()
+    _worker(servers, producer_config, flush_timeout, channel)

@@ -65,7 +65,8 @@ class Progress:
             layout.write_bytes_atomically(self.lake, self.key, json.dumps(state).encode())
 
     def acknowledged_counts(self) -> dict[tuple[str, str], int]:
-        return {tuple(name.split("|", 1)): count for name, count in self.counts.items()}
+        pairs = {name: name.split("|", 1) for name in self.counts}
+        return {(pairs[name][0], pairs[name][1]): n for name, n in self.counts.items()}
 
     def clear(self) -> None:
         if self.lake is not None and self.lake.exists(self.key):

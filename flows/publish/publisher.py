@@ -1,4 +1,5 @@
-"""Where results go: a publisher protocol, the delivery ledger and the settings factory.
+"""Where results go: a publisher protocol and the delivery ledger (the factory that picks
+Kafka or the outbox from the settings is ``flows.publish.factory``).
 
 Two publishers share one contract: ``publish(messages) -> {topic: count}`` returns only
 when every message is durably accepted (Kafka: acknowledged by all in-sync replicas;
@@ -9,15 +10,15 @@ nothing is ever recorded as delivered that was not acknowledged.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator
 from typing import Any, Protocol
 
 from flows import layout
+from flows.contracts import DeliveryEntry
 from flows.lake import Lake
-from flows.publish.envelope import Message, Topics, utc_now
+from flows.publish.envelope import Message, utc_now
 
-LEDGER_PREFIX = "state/publish"
+LEDGER_PREFIX = layout.PUBLISH_LEDGER_PREFIX
 
 
 class PublishError(RuntimeError):
@@ -43,23 +44,30 @@ class DeliveryLedger:
         self.lake = lake
 
     def key(self, run_id: str, topic: str) -> str:
-        return f"{LEDGER_PREFIX}/{run_id}/{topic}.json"
+        return layout.publish_ledger_key(run_id, topic)
 
     def record(self, target: str, counts: dict[tuple[str, str], int]) -> None:
         """``counts``: ``{(run_id, topic): acknowledged messages}``."""
         delivered_at = utc_now()
         for (run_id, topic), count in counts.items():
-            entry = {"run_id": run_id, "topic": topic, "messages": count, "target": target}
-            entry["delivered_at"] = delivered_at
-            data = json.dumps(entry, indent=2).encode()
+            entry = DeliveryEntry(
+                run_id=run_id,
+                topic=topic,
+                messages=count,
+                target=target,
+                delivered_at=delivered_at,
+            )
+            data = entry.model_dump_json(indent=2).encode()
             layout.write_bytes_atomically(self.lake, self.key(run_id, topic), data)
 
-    def deliveries(self, run_id: str) -> dict[str, dict[str, Any]]:
+    def deliveries(self, run_id: str) -> dict[str, DeliveryEntry]:
         """``{topic: entry}`` of a run (empty when nothing was delivered)."""
         entries = {}
-        for obj in self.lake.list(f"{LEDGER_PREFIX}/{run_id}"):
-            entry = json.loads(self.lake.read_bytes(obj.key))
-            entries[entry["topic"]] = entry
+        for obj in self.lake.list(layout.publish_ledger_prefix(run_id)):
+            if obj.key.rsplit("/", 1)[-1].startswith("_"):  # a temporary key
+                continue
+            entry = DeliveryEntry.model_validate_json(self.lake.read_bytes(obj.key))
+            entries[entry.topic] = entry
         return entries
 
 
@@ -74,22 +82,3 @@ def record_delivery(
     for (_, topic), count in counts.items():
         totals[topic] = totals.get(topic, 0) + count
     return totals
-
-
-def publisher_from_settings(settings: Any, lake: Lake) -> Publisher:
-    """Kafka when ``BIGD_KAFKA_BOOTSTRAP`` is set, else the JSON-lines outbox in the lake."""
-    from flows.publish.kafka import KafkaPublisher
-    from flows.publish.outbox import OutboxPublisher
-
-    if settings.kafka_bootstrap:
-        return KafkaPublisher(
-            settings.kafka_bootstrap,
-            partitions=settings.kafka_partitions,
-            workers=settings.kafka_workers,
-            ledger=DeliveryLedger(lake),
-        )
-    return OutboxPublisher(lake)
-
-
-def topics_from_settings(settings: Any) -> Topics:
-    return Topics.from_settings(settings)

@@ -42,7 +42,7 @@ def newest_run(lake: Lake, topic: str) -> str | None:
 
 def distinct(envelopes: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
     """The first record of each ``message_id`` (later copies are re-sends)."""
-    seen: set[str] = set()
+    seen: set[object] = set()
     for envelope in envelopes:
         message_id = envelope.get("message_id")
         if message_id in seen:

@@ -5,11 +5,12 @@
         analyst.html          code kept
         marketing.html        outputs only
         outputs/...           the analysis output files the report was made from
-        manifest.json         parameters, status, duration, headline metrics, error
-    reports/latest/<notebook>.html           the newest SUCCESSFUL marketing version
-    reports/latest/<notebook>.analyst.html   the newest successful analyst version
+        manifest.json         parameters, status, stages, duration, headline, error:
+                              the run's commit point, written last (flows.contracts)
+    reports/latest/<notebook>.html           the newest succeeded marketing version
+    reports/latest/<notebook>.analyst.html   the newest succeeded analyst version
                                              (a failed run never touches latest/)
-    reports/index.html                       every run, rebuilt from all manifests
+    reports/index.html                       every committed run, rebuilt from the manifests
 
 On S3 each object is written with boto3 so it carries its ``Content-Type`` (HTML as
 ``text/html; charset=utf-8``, opened by a browser instead of downloaded) and
@@ -19,15 +20,20 @@ the encryption header, checked against moto).
 
 from __future__ import annotations
 
-import json
+import datetime as dt
+import logging
 import mimetypes
 from typing import Any
 
+from pydantic import ValidationError
+
 from flows import layout
+from flows.contracts import Metric, ReportFiles, ReportManifest, Stage
 from flows.lake import Lake
 from flows.reports.index import index_html
 from flows.reports.render import ExecutedNotebook
 
+log = logging.getLogger(__name__)
 REPORTS_PREFIX = layout.REPORTS_PREFIX
 HTML = "text/html; charset=utf-8"
 SERVER_SIDE_ENCRYPTION = "AES256"
@@ -44,7 +50,7 @@ def content_type(key: str) -> str:
 class ReportStore:
     """Writes report runs, the latest pages and the index into a lake."""
 
-    def __init__(self, lake: Lake, s3_client: Any | None = None):
+    def __init__(self, lake: Lake, s3_client: Any | None = None) -> None:
         self.lake = lake
         self.s3_client = s3_client
         if not lake.is_local and s3_client is None:
@@ -56,6 +62,7 @@ class ReportStore:
             layout.write_bytes_atomically(self.lake, key, data)
             return
         bucket, _, object_key = self.lake.path(key).partition("/")
+        assert self.s3_client is not None  # the constructor requires one for S3
         self.s3_client.put_object(
             Bucket=bucket,
             Key=object_key,
@@ -63,6 +70,14 @@ class ReportStore:
             ContentType=content_type(key),
             ServerSideEncryption=SERVER_SIDE_ENCRYPTION,
         )
+
+    @staticmethod
+    def run_date(run: ExecutedNotebook) -> str:
+        """The date of a run's folder: the UTC day it started."""
+        started = run.started_at
+        if started.tzinfo is not None:
+            started = started.astimezone(dt.UTC)
+        return started.date().isoformat()
 
     @staticmethod
     def folder(notebook: str, report_date: str, run_id: str) -> str:
@@ -75,63 +90,109 @@ class ReportStore:
         run: ExecutedNotebook,
         notebook_bytes: bytes,
         outputs: dict[str, bytes] | None = None,
-        headline: dict[str, Any] | None = None,
+        headline: dict[str, Metric] | None = None,
+        *,
+        stages: list[Stage] | None = None,
+        error: str | None = None,
+        analysis_dir: str = "",
+        report_date: str | None = None,
         kept: frozenset[str] = frozenset(),
         notebook_file: str | None = None,
-    ) -> dict[str, Any]:
-        """Archive one run (failed runs too); update the index, and the latest pages if
-        it succeeded. ``kept``: files (relative to the run folder) already there, e.g. the
-        notebook and outputs the analysis flow kept, not written twice."""
-        report_date = run.started_at.date().isoformat()
+    ) -> ReportManifest:
+        """Archive one run (failed runs too): its files first, its manifest last (the
+        commit point); then, for a succeeded run, the latest pages; then the index.
+
+        ``stages``: what the run completed (default: ``notebook`` if it succeeded, and
+        ``reports``); ``error``: a later stage's failure, which fails the run;
+        ``report_date``: the run folder's date when the caller already chose it;
+        ``kept``: files (relative to the run folder) already there, e.g. the notebook and
+        outputs the analysis flow kept, recorded but not written twice."""
+        report_date = report_date or self.run_date(run)
         folder = self.folder(notebook, report_date, run_id)
-        files = {
-            "notebook": notebook_file or f"{notebook}.ipynb",
-            "analyst_html": "analyst.html",
-            "marketing_html": "marketing.html",
-            "outputs": sorted(f"outputs/{name}" for name in outputs or {}),
-        }
-        manifest = {
-            "notebook": notebook,
-            "run_id": run_id,
-            "report_date": report_date,
-            "started_at": run.started_at.isoformat(),
-            "duration_seconds": run.duration_seconds,
-            "status": run.status,
-            "error": run.error,
-            "parameters": run.parameters,
-            "headline": headline or {},
-            "folder": folder,
-            "files": files,
-        }
-        if files["notebook"] not in kept:
-            self.put(f"{folder}/{files['notebook']}", notebook_bytes)
+        manifest_key = layout.report_manifest_key(folder)
+        self.withdraw(folder)  # a re-run of a run id: not committed while it is rewritten
+        error = run.error or error
+        if stages is None:
+            stages = ["reports"] if run.error else ["notebook", "reports"]
+        manifest = ReportManifest(
+            notebook=notebook,
+            run_id=run_id,
+            report_date=report_date,
+            started_at=run.started_at.isoformat(),
+            duration_seconds=run.duration_seconds,
+            status="failed" if error else "succeeded",
+            error=error,
+            parameters=run.parameters,
+            headline=headline or {},
+            folder=folder,
+            files=ReportFiles(
+                notebook=notebook_file or f"{notebook}.ipynb",
+                outputs=sorted(f"{layout.OUTPUTS}/{name}" for name in outputs or {}),
+            ),
+            stages=stages,
+            analysis_dir=analysis_dir,
+        )
+        if manifest.files.notebook not in kept:
+            self.put(f"{folder}/{manifest.files.notebook}", notebook_bytes)
         for name, data in (outputs or {}).items():
-            if f"outputs/{name}" not in kept:
-                self.put(f"{folder}/outputs/{name}", data)
-        for audience in ("analyst", "marketing"):
-            self.put(f"{folder}/{audience}.html", run.html[audience].encode())
-        self.put(f"{folder}/manifest.json", json.dumps(manifest, indent=2, default=str).encode())
-        if run.status == "succeeded":  # latest/ always shows the last good run
-            latest = f"{REPORTS_PREFIX}/latest/{notebook}"
-            self.put(f"{latest}.html", run.html["marketing"].encode())
-            self.put(f"{latest}.analyst.html", run.html["analyst"].encode())
+            if f"{layout.OUTPUTS}/{name}" not in kept:
+                self.put(f"{layout.outputs_prefix(folder)}/{name}", data)
+        self.put(f"{folder}/{manifest.files.analyst_html}", run.html["analyst"].encode())
+        self.put(f"{folder}/{manifest.files.marketing_html}", run.html["marketing"].encode())
+        self.put(manifest_key, manifest.to_json())  # the commit point: written last
+        if manifest.succeeded:  # latest/ always shows the last good, committed run
+            self.put(layout.latest_page_key(notebook), run.html["marketing"].encode())
+            self.put(layout.latest_page_key(notebook, "analyst"), run.html["analyst"].encode())
         self.write_index()
         return manifest
 
-    def manifests(self) -> list[dict[str, Any]]:
-        """Every archived run's manifest."""
-        return [
-            json.loads(self.lake.read_bytes(obj.key))
-            for obj in self.lake.list(REPORTS_PREFIX)
-            if obj.key.endswith("/manifest.json") and obj.key.count("/") == 4
-        ]
+    def withdraw(self, folder: str) -> bool:
+        """Un-commit a run folder before its run id is run again (an explicit re-run):
+        its manifest is removed first, so nothing downstream reads the folder while its
+        files are replaced; the index is rebuilt. True when there was one."""
+        key = layout.report_manifest_key(folder)
+        if not self.lake.exists(key):
+            return False
+        self.lake.delete(key)
+        self.write_index()
+        return True
+
+    def mark_stage(self, manifest: ReportManifest, stage: Stage) -> ReportManifest:
+        """Record a stage completed after the run committed (``publish``, by delivery)."""
+        updated = manifest.with_stage(stage)
+        if updated is not manifest:
+            self.put(layout.report_manifest_key(manifest.folder), updated.to_json())
+            self.write_index()
+        return updated
+
+    def manifests(self) -> list[ReportManifest]:
+        """Every committed run's manifest (a run killed before it has none: not listed)."""
+        found = []
+        for obj in self.lake.list(REPORTS_PREFIX):
+            if not layout.is_report_manifest_key(obj.key):
+                continue
+            try:
+                found.append(ReportManifest.model_validate_json(self.lake.read_bytes(obj.key)))
+            except ValidationError as error:  # a manifest of an older shape: say so, skip it
+                log.warning("%s is not a report manifest (%d errors)", obj.key, error.error_count())
+        return found
+
+    def succeeded(self, notebook: str) -> list[ReportManifest]:
+        """The succeeded runs of ``notebook``, newest first (by date, then start time)."""
+        runs = [m for m in self.manifests() if m.notebook == notebook and m.succeeded]
+        return sorted(runs, key=lambda m: (m.report_date, m.started_at), reverse=True)
+
+    def manifest_of(self, folder: str) -> ReportManifest | None:
+        """The manifest of a run folder, or None when the run never committed."""
+        key = layout.report_manifest_key(folder)
+        if not self.lake.exists(key):
+            return None
+        return ReportManifest.model_validate_json(self.lake.read_bytes(key))
 
     def write_index(self) -> str:
         """Rebuild ``reports/index.html`` from all manifests; returns its key."""
-        manifests = self.manifests()
-        key = f"{REPORTS_PREFIX}/index.html"
-        self.put(key, index_html(manifests).encode())
-        return key
+        self.put(layout.REPORTS_INDEX, index_html(self.manifests()).encode())
+        return layout.REPORTS_INDEX
 
     def uri(self, key: str) -> str:
         return self.lake.uri(key)

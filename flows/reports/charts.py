@@ -129,7 +129,9 @@ def _shade(fraction: float) -> str:
 
 
 def uf_tile_grid(
-    values: Mapping[str, float | None], title: str, fmt: Callable[[float], str] = compacto
+    values: Mapping[str, float | None],
+    title: str,
+    fmt: Callable[[float | None], str] = compacto,
 ) -> str:
     """The 27 UFs as tiles in Brazil's rough shape, shaded by value, each labelled."""
     tile, gap, top = 64, 4, 30

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import math
-from numbers import Real
 
 MISSING = "—"
 
@@ -13,37 +12,37 @@ def _missing(value: object) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
-def numero(value: Real | None, casas: int = 0) -> str:
+def numero(value: float | None, casas: int = 0) -> str:
     """``1234567.891, 2`` → ``1.234.567,89``."""
-    if _missing(value):
+    if value is None or _missing(value):
         return MISSING
     text = f"{float(value):,.{casas}f}"
     return text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
 
 
-def inteiro(value: Real | None) -> str:
+def inteiro(value: float | None) -> str:
     """``12345`` → ``12.345``."""
     return numero(value, 0)
 
 
-def brl(value: Real | None, casas: int = 2) -> str:
+def brl(value: float | None, casas: int = 2) -> str:
     """``1234.56`` → ``R$ 1.234,56``; ``-5`` → ``-R$ 5,00``."""
-    if _missing(value):
+    if value is None or _missing(value):
         return MISSING
     sign = "-" if float(value) < 0 else ""
     return f"{sign}R$ {numero(abs(float(value)), casas)}"
 
 
-def percentual(value: Real | None, casas: int = 1) -> str:
+def percentual(value: float | None, casas: int = 1) -> str:
     """A share: ``0.312`` → ``31,2%``."""
-    if _missing(value):
+    if value is None or _missing(value):
         return MISSING
     return f"{numero(float(value) * 100, casas)}%"
 
 
-def compacto(value: Real | None, moeda: bool = False) -> str:
+def compacto(value: float | None, moeda: bool = False) -> str:
     """Short labels for charts: ``1234567`` → ``1,2 mi``; ``12300`` → ``12,3 mil``."""
-    if _missing(value):
+    if value is None or _missing(value):
         return MISSING
     number = float(value)
     prefix = "R$ " if moeda else ""

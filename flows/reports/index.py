@@ -13,6 +13,8 @@ from collections.abc import Iterable
 from html import escape
 from typing import Any
 
+from flows.contracts import ReportManifest
+from flows.layout import ANALYSIS, OUTPUTS, REPORT_MANIFEST, REPORTS_PREFIX, latest_page_key
 from flows.reports.formatting import numero, percentual
 from flows.reports.marketing import headline_text
 
@@ -23,7 +25,7 @@ h1{font-size:1.4em}table{border-collapse:collapse;width:100%}
 th,td{text-align:left;padding:8px 6px;border-bottom:1px solid #ddd;vertical-align:top}
 .ok{color:#1e7b34;font-weight:600}.failed{color:#b3261e;font-weight:600}
 .error{color:#b3261e;font-size:.85em;white-space:pre-wrap}
-.metrics{font-size:.9em}a{margin-right:.6em}
+.metrics{font-size:.9em}.stages{font-size:.8em;color:#555}a{margin-right:.6em}
 .door{border:1px solid #ddd;border-radius:8px;padding:4px 12px;margin:8px 0}
 .door h3{margin:.4em 0;color:#1b4f72}
 @media (max-width:640px){thead{display:none}tr{display:block;border-bottom:2px solid #bbb;
@@ -53,23 +55,27 @@ def metric_text(name: str, value: Any) -> str:
 
 
 FRONT_DOORS = {
-    # notebook: (audience, title, what it answers, latest page)
+    # notebook: (audience, title, what it answers)
     "infographic": (
         "Para marketing e vendas",
         "Infográfico: quem ligar primeiro e onde está a demanda",
         "Lista numerada de prospects por receita esperada (R$ por mês), por UF, canal e "
         "bairro, em português simples.",
-        "latest/infographic.html",
     ),
-    "analysis": (
+    ANALYSIS: (
         "Para analistas",
         "Análise de demanda: modelo, validação e ficha do modelo",
         "Como o modelo foi treinado e validado (validação cruzada, erro, R²), a ficha do "
         "modelo e o notebook completo.",
-        "latest/analysis.html",
     ),
 }
 FAILED_LINE = "A execução falhou; a última versão concluída continua em “Últimas versões”."
+STAGE_LABELS = {
+    "notebook": "notebook",
+    "mart": "mart",
+    "publish": "publicação",
+    "reports": "relatórios",
+}
 
 
 def day(iso: str) -> str:
@@ -78,66 +84,82 @@ def day(iso: str) -> str:
     return f"{date}/{month}/{year}" if date else iso
 
 
-def newest_succeeded(manifests: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+def _order(manifest: ReportManifest) -> tuple[str, str]:
+    return manifest.report_date, manifest.started_at
+
+
+def newest_succeeded(manifests: Iterable[ReportManifest]) -> dict[str, ReportManifest]:
     """Per notebook, the newest run whose manifest says it succeeded."""
-    newest: dict[str, dict[str, Any]] = {}
+    newest: dict[str, ReportManifest] = {}
     for manifest in sorted(manifests, key=_order):
-        if manifest.get("status") == "succeeded":
-            newest[manifest["notebook"]] = manifest
+        if manifest.succeeded:
+            newest[manifest.notebook] = manifest
     return newest
 
 
-def _order(manifest: dict[str, Any]) -> tuple[str, str]:
-    return manifest["report_date"], manifest.get("started_at", "")
-
-
-def _door(notebook: str, manifest: dict[str, Any]) -> str:
-    audience, title, what, page = FRONT_DOORS.get(
-        notebook,
-        ("Outros relatórios", notebook.replace("_", " "), "", f"latest/{notebook}.html"),
+def stages_text(manifest: ReportManifest) -> str:
+    """The stages an analysis run completed, exactly as its manifest records them."""
+    return " · ".join(
+        f"{label} {'✓' if stage in manifest.stages else '—'}"
+        for stage, label in STAGE_LABELS.items()
+        if manifest.notebook == ANALYSIS or stage in manifest.stages
     )
-    folder = manifest["folder"].removeprefix("reports/")
+
+
+def _relative(key: str) -> str:
+    return key.removeprefix(f"{REPORTS_PREFIX}/")
+
+
+def _door(notebook: str, manifest: ReportManifest) -> str:
+    audience, title, what = FRONT_DOORS.get(
+        notebook, ("Outros relatórios", notebook.replace("_", " "), "")
+    )
+    folder = _relative(manifest.folder)
+    page = _relative(latest_page_key(notebook))
     links = [f'<a href="{escape(page)}">abrir a versão mais recente</a>']
-    if notebook == "analysis":
-        links.append(f'<a href="latest/{escape(notebook)}.analyst.html">com o código</a>')
-    if "outputs/model_card.md" in manifest["files"].get("outputs", []):
-        links.append(f'<a href="{escape(folder)}/outputs/model_card.md">ficha do modelo</a>')
+    if notebook == ANALYSIS:
+        analyst = _relative(latest_page_key(notebook, "analyst"))
+        links.append(f'<a href="{escape(analyst)}">com o código</a>')
+    if f"{OUTPUTS}/model_card.md" in manifest.files.outputs:
+        links.append(f'<a href="{escape(folder)}/{OUTPUTS}/model_card.md">ficha do modelo</a>')
     return (
         f'<section class="door"><h3>{escape(audience)}</h3><p><strong>{escape(title)}</strong>'
         f"<br>{escape(what)}</p><p>{''.join(links)}</p>"
-        f"<p><small>atualizado em {escape(day(manifest['report_date']))}</small></p></section>"
+        f"<p><small>atualizado em {escape(day(manifest.report_date))}</small></p></section>"
     )
 
 
-def _row(manifest: dict[str, Any]) -> str:
-    folder = manifest["folder"].removeprefix("reports/")
-    files = manifest["files"]
+def _row(manifest: ReportManifest) -> str:
+    folder = _relative(manifest.folder)
+    files = manifest.files
     links = [
-        ("relatório", files["marketing_html"]),
-        ("versão do analista", files["analyst_html"]),
-        ("notebook", files["notebook"]),
-        ("manifesto", "manifest.json"),
+        ("relatório", files.marketing_html),
+        ("versão do analista", files.analyst_html),
+        ("notebook", files.notebook),
+        ("manifesto", REPORT_MANIFEST),
     ]
     link_html = "".join(
         f'<a href="{escape(folder)}/{escape(name)}">{escape(text)}</a>' for text, name in links
     )
-    if manifest["status"] == "succeeded":
+    if manifest.succeeded:
         badge = '<span class="ok">concluído</span>'
     else:  # the technical error is in the manifest and the analyst page, not here
         badge = f'<span class="failed">falhou</span><div class="error">{escape(FAILED_LINE)}</div>'
-    lines = headline_text(manifest.get("headline") or {})
+    badge += f'<div class="stages">{escape(stages_text(manifest))}</div>'
+    lines = headline_text(dict(manifest.headline))
     metrics = "<br>".join(escape(line) for line in lines)
-    name = FRONT_DOORS.get(manifest["notebook"], ("", manifest["notebook"]))[1].split(":")[0]
+    name = FRONT_DOORS.get(manifest.notebook, ("", manifest.notebook))[1].split(":")[0]
     return (
-        f"<tr><td>{escape(day(manifest['report_date']))}</td>"
-        f"<td>{escape(name)}<br><small>{escape(manifest['run_id'])}</small></td>"
+        f"<tr><td>{escape(day(manifest.report_date))}</td>"
+        f"<td>{escape(name)}<br><small>{escape(manifest.run_id)}</small></td>"
         f"<td>{badge}</td><td class='metrics'>{metrics or '—'}</td><td>{link_html}</td></tr>"
     )
 
 
-def index_html(manifests: Iterable[dict[str, Any]]) -> str:
-    """The index page: one front door per audience (the newest successful run of each
-    report), then every run, newest first, failed ones marked in one plain line."""
+def index_html(manifests: Iterable[ReportManifest]) -> str:
+    """The index page of committed runs: one front door per audience (the newest
+    succeeded run of each report, linked through its stable ``latest/`` page), then every
+    run, newest first, failed ones marked in one plain line."""
     ordered = sorted(manifests, key=_order, reverse=True)
     newest = newest_succeeded(ordered)
     known = [name for name in FRONT_DOORS if name in newest]

@@ -107,7 +107,11 @@ class AnalysisRun:
 
         card = f"{folder}/{MODEL_CARD}"
         potential = table(POTENTIAL)
-        if not lake.exists(f"{folder}/{PROSPECTS}") or "expected_revenue" not in potential:
+        if (
+            not lake.exists(f"{folder}/{PROSPECTS}")
+            or potential is None
+            or "expected_revenue" not in potential
+        ):
             raise OlderAnalysisOutputs(f"{lake.uri(folder)} has no per-establishment prospects")
         return cls(
             metrics=json.loads(lake.read_bytes(f"{folder}/{METRICS}")),

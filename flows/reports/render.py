@@ -24,6 +24,7 @@ from nbconvert import HTMLExporter
 from nbconvert.preprocessors import Preprocessor, TagRemovePreprocessor
 from traitlets.config import Config
 
+from flows.notebooks import CELL_TIMEOUT_SECONDS, TIME_LIMIT_SECONDS
 from flows.reports.tidy import TidyOutputs
 
 TEMPLATE_DIR = Path(__file__).with_name("templates")
@@ -99,8 +100,8 @@ def execute(
     input_path: Path,
     output_path: Path,
     parameters: dict[str, Any],
-    cell_timeout: float = 900,
-    time_limit: float = 3_600,
+    cell_timeout: float = CELL_TIMEOUT_SECONDS,
+    time_limit: float = TIME_LIMIT_SECONDS,
 ) -> ExecutedNotebook:
     """Run the notebook through the one notebook runner (``flows.notebooks``); a failing
     cell is recorded, not raised (the output notebook keeps what ran)."""

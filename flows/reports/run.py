@@ -10,6 +10,8 @@ from typing import Any
 
 import nbformat
 
+from flows import layout
+from flows.contracts import Metric, ReportManifest, ReportRecord, Stage
 from flows.lake import Lake
 from flows.paths import notebook_path
 from flows.publish.messages import METRICS_FILE, OUTPUT_FILES
@@ -19,9 +21,10 @@ from flows.reports.render import ExecutedNotebook, execute, render_both
 from flows.workdirs import work_folder
 
 
-def new_run_id(notebook: str) -> str:
-    """``infographic-20261130T093000Z``: sortable, unique per second and notebook."""
-    return f"{notebook}-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}"
+def new_run_id(notebook: str = "") -> str:
+    """The one run-id generator (``flows.layout.new_run_id``): UTC time and a random
+    suffix, so two renders started in the same second never share a folder."""
+    return layout.new_run_id()
 
 
 def analysis_files(lake: Lake, analysis_dir: str) -> dict[str, bytes]:
@@ -36,11 +39,12 @@ def analysis_files(lake: Lake, analysis_dir: str) -> dict[str, bytes]:
     }
 
 
-def headline_of(outputs: dict[str, bytes]) -> dict[str, Any]:
+def headline_of(outputs: dict[str, bytes]) -> dict[str, Metric]:
     """The analysis's headline metrics, if its ``metrics.json`` is among the outputs."""
     if METRICS_FILE not in outputs:
         return {}
-    return dict(json.loads(outputs[METRICS_FILE]).get("headline") or {})
+    headline = json.loads(outputs[METRICS_FILE]).get("headline") or {}
+    return {name: value for name, value in headline.items() if not isinstance(value, dict | list)}
 
 
 def archive_run(
@@ -50,28 +54,37 @@ def archive_run(
     run: ExecutedNotebook,
     analysis_dir: str = "",
     title: str | None = None,
+    *,
+    stages: list[Stage] | None = None,
+    error: str | None = None,
+    report_date: str | None = None,
     executed_key: str = "",
-) -> dict[str, Any]:
-    """Render an executed notebook (failed ones too) and archive it with its outputs.
+) -> ReportManifest:
+    """Render an executed notebook (failed ones too) and archive it with its outputs;
+    its manifest, written last, is the run's commit point (``ReportStore.archive``).
     The executed notebook (``executed_key``) and outputs already kept in the run's own
     folder (the analysis flow keeps them there) are recorded, not written twice."""
     render_both(run, title or notebook.replace("_", " ").title())
     outputs = analysis_files(store.lake, analysis_dir)
-    folder = store.folder(notebook, run.started_at.date().isoformat(), run_id)
+    folder = store.folder(notebook, report_date or store.run_date(run), run_id)
     kept: set[str] = set()
     notebook_file = None
-    if analysis_dir.strip("/") == f"{folder}/outputs":
-        kept |= {f"outputs/{name}" for name in outputs}
+    if analysis_dir.strip("/") == layout.outputs_prefix(folder):
+        kept |= {f"{layout.OUTPUTS}/{name}" for name in outputs}
     if executed_key.rsplit("/", 1)[0] == folder:
         notebook_file = executed_key.rsplit("/", 1)[1]
         kept.add(notebook_file)
     return store.archive(
         notebook,
-        run_id,
+        layout.check_run_id(run_id),
         run,
         nbformat.writes(run.notebook).encode(),
         outputs=outputs,
         headline=headline_of(outputs),
+        stages=stages,
+        error=error,
+        analysis_dir=analysis_dir,
+        report_date=report_date,
         kept=frozenset(kept),
         notebook_file=notebook_file,
     )
@@ -109,7 +122,7 @@ def make_report(
     run_id: str | None = None,
     analysis_dir: str = "",
     notebook_dir: Path | None = None,
-) -> dict[str, Any]:
+) -> ReportManifest:
     """Execute ``notebooks/<notebook>.ipynb`` with papermill, then ``archive_run``."""
     run_id = run_id or new_run_id(notebook)
     source = notebook_dir / f"{notebook}.ipynb" if notebook_dir else notebook_path(notebook)
@@ -119,18 +132,18 @@ def make_report(
     return archive_run(store, notebook, run_id, run, analysis_dir, title)
 
 
-def report_record(store: ReportStore, manifest: dict[str, Any]) -> dict[str, Any]:
+def report_record(store: ReportStore, manifest: ReportManifest) -> ReportRecord:
     """The ``bigd.reports`` payload of an archived run: where to find it."""
-    folder = manifest["folder"]
-    files = manifest["files"]
-    return {
-        "notebook": manifest["notebook"],
-        "report_date": manifest["report_date"],
-        "status": manifest["status"],
-        "analyst_html": store.uri(f"{folder}/{files['analyst_html']}"),
-        "marketing_html": store.uri(f"{folder}/{files['marketing_html']}"),
-        "manifest": store.uri(f"{folder}/manifest.json"),
-        "index": store.uri("reports/index.html"),
-        "headline": manifest["headline"],
-        "error": manifest["error"],
-    }
+    folder = manifest.folder
+    return ReportRecord(
+        notebook=manifest.notebook,
+        report_date=manifest.report_date,
+        status=manifest.status,
+        analyst_html=store.uri(f"{folder}/{manifest.files.analyst_html}"),
+        marketing_html=store.uri(f"{folder}/{manifest.files.marketing_html}"),
+        manifest=store.uri(layout.report_manifest_key(folder)),
+        index=store.uri(layout.REPORTS_INDEX),
+        headline=manifest.headline,
+        error=manifest.error,
+        stages=manifest.stages,
+    )

@@ -6,7 +6,7 @@ import numpy as np
 import pyarrow as pa
 
 from flows.municipalities import TOM_EXTERIOR
-from flows.sample import text, vocab
+from flows.sample import acquisition, text, vocab
 from flows.sample.cnpj import ALL_CNAES, CHANNEL_COUNT, Companies, TableChunk
 from flows.sample.receita import choose_bad_rows, plant_bad_dates, plant_field_count
 from flows.sample.world import World
@@ -54,9 +54,15 @@ _BAIRRO_P = 1 / np.arange(1, len(vocab.NEIGHBOURHOODS) + 1) ** 0.9  # a few domi
 
 
 def establishments_chunk(
-    rng: np.random.Generator, world: World, companies: Companies, customer_rate: float
-) -> tuple[TableChunk, dict[str, np.ndarray | pa.Array]]:
-    """The chunk's Estabelecimentos rows and the customers picked among them."""
+    rng: np.random.Generator,
+    world: World,
+    companies: Companies,
+    customer_rate: float,
+    route: np.ndarray,
+) -> tuple[TableChunk, dict[str, np.ndarray | pa.Array], pa.Table]:
+    """The chunk's Estabelecimentos rows, the customers the acquisition process won among
+    them (``route``: coverage per municipality, flows.sample.acquisition) and the
+    candidates' true propensities (the ground truth)."""
     m = len(companies.start)
     owner = np.repeat(np.arange(m), companies.branches)
     n = len(owner)
@@ -121,6 +127,7 @@ def establishments_chunk(
         personal_email, email_personal, text.where(~is_mei & (rng.random(n) < 0.3), email_firm, "")
     )
 
+    bairro = rng.choice(len(vocab.NEIGHBOURHOODS), size=n, p=_BAIRRO_P / _BAIRRO_P.sum())
     fantasy = text.join(text.choose(_FANTASY_PREFIX, cnae), text.pick(rng, _FANTASY, n), sep=" ")
     secondary = text.join(
         text.pick(rng, ALL_CNAES[CHANNEL_COUNT:], n), text.pick(rng, ALL_CNAES, n), sep=","
@@ -150,7 +157,7 @@ def establishments_chunk(
         text.pick(rng, vocab.STREETS, n),
         numero,
         text.pick(rng, vocab.COMPLEMENTS, n),
-        text.pick(rng, vocab.NEIGHBOURHOODS, n, p=_BAIRRO_P),
+        text.choose(vocab.NEIGHBOURHOODS, bairro),
         text.where(exterior, "", text.digits(cep, 8)),
         text.where(exterior, "EX", text.choose(world.ufs, uf_id)),
         text.where(exterior, TOM_EXTERIOR, world.tom.take(pa.array(muni))),
@@ -179,8 +186,24 @@ def establishments_chunk(
     good = np.ones(n, dtype=bool)
     good[planted.rows] = False
     candidate = good & (situacao == 0) & (cnae < CHANNEL_COUNT) & ~exterior
-    chosen = np.flatnonzero(candidate & (rng.random(n) < customer_rate))
-    cnpj = text.strings(np.column_stack([body, check])).take(pa.array(chosen))
+    pool = np.flatnonzero(candidate)
+    owners = owner[pool]
+    propensity = acquisition.calibrated(
+        acquisition.log_odds(
+            route=route[muni[pool]],
+            channel=cnae[pool],
+            porte=companies.porte[owners],
+            is_mei=is_mei[pool],
+            age_years=(world.release_days - start[pool]) / 365.25,
+            neighbourhood_outlets=world.muni_weights[muni[pool]] * _BAIRRO_P[bairro[pool]] * 1e6,
+            latent=rng.normal(size=len(pool)),
+        ),
+        customer_rate,
+    )
+    won = rng.random(len(pool)) < propensity
+    chosen = pool[won]
+    all_cnpj = text.strings(np.column_stack([body, check]))
+    cnpj = all_cnpj.take(pa.array(chosen))
     customers = {
         "cnpj": cnpj,
         "channel": cnae[chosen],
@@ -190,7 +213,16 @@ def establishments_chunk(
         "capital_cents": companies.capital_cents[owner][chosen],
         "noise": rng.normal(0.0, 1.0, size=len(chosen)),
     }
-    return TableChunk(lines, planted), customers
+    truth = pa.table(
+        {
+            "cnpj": all_cnpj.take(pa.array(pool)),
+            "channel": text.choose(tuple(code for code, *_ in vocab.CHANNELS), cnae[pool]),
+            "propensity": propensity,
+            "customer": won,
+        },
+        schema=acquisition.PROPENSITY_SCHEMA,
+    )
+    return TableChunk(lines, planted), customers, truth
 
 
 def _ddd(world: World, uf_id: np.ndarray, u: np.ndarray) -> np.ndarray:

@@ -94,8 +94,8 @@ def affinity(channel: str) -> np.ndarray:
         if channel == "5611201" and name == "Vinho":
             w *= 2.0
         weights.append(w)
-    weights = np.array(weights)
-    return weights / weights.sum()
+    shares = np.array(weights)
+    return shares / shares.sum()
 
 
 def customer_rate(establishments: int) -> float:

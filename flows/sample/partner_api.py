@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import parse_qs, urlsplit
 
 from flows.identifiers import is_valid_cnpj, normalize_cnpj
@@ -113,7 +113,7 @@ class PartnerData:
     def _index_sales(self, sales: list[dict]) -> None:
         self.by_date: dict[str, list[int]] = defaultdict(list)
         self.by_cnpj: dict[str, list[int]] = defaultdict(list)
-        self.by_category: dict[int, list[int]] = defaultdict(list)
+        self.by_category: dict[int | None, list[int]] = defaultdict(list)
         for position, sale in enumerate(sales):
             self.by_date[str(sale.get("saleDate", ""))[:10]].append(position)
             self.by_cnpj[normalize_cnpj(str(sale.get("cnpj", "")))].append(position)
@@ -125,15 +125,12 @@ class PartnerData:
         """The records of ``table``; for sales, those matching every filter given, in order."""
         if table != "Sale" or (sale_date is None and cnpj is None and category is None):
             return self.records[table]
-        candidates = [
-            index.get(value, [])
-            for index, value in (
-                (self.by_date, sale_date),
-                (self.by_cnpj, cnpj),
-                (self.by_category, category),
-            )
-            if value is not None
-        ]
+        filters: tuple[tuple[dict[Any, list[int]], object], ...] = (
+            (self.by_date, sale_date),
+            (self.by_cnpj, cnpj),
+            (self.by_category, category),
+        )
+        candidates = [index.get(value, []) for index, value in filters if value is not None]
         smallest, *others = sorted(candidates, key=len)
         if others:
             keep = set.intersection(*(set(positions) for positions in others))
@@ -229,7 +226,7 @@ class _Handler(BaseHTTPRequestHandler):
         fault: Fault | None = None,
         headers: dict[str, str] | None = None,
     ) -> None:
-        self.server.record(RequestRecord(table, query, int(status), fault and fault.kind))
+        self.server.record(RequestRecord(table, query, int(status), fault.kind if fault else None))
         is_json = status == HTTPStatus.OK
         self.send_response(status)
         content_type = "application/json" if is_json else "text/plain"

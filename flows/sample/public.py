@@ -16,6 +16,7 @@ docs/sample-data.md).
 
 from __future__ import annotations
 
+import math
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -128,7 +129,7 @@ def write_microdata(folder: Path, world: World, seed: int) -> tuple[RegionalEcon
         np.add.at(spent[u], ca, monthly_value(away_value, WEEKS_PER_YEAR, weight[fa]))
         family_weight[u] = weight.sum()
         income[u] = np.average(renda, weights=weight)
-        value = np.expm1(count) / (np.e - 1)
+        value = np.expm1(count) / (math.e - 1)  # math.e: numpy stubs confuse mypy on np.e
         intensity = np.where(value > IPM_CUTOFF, (value - IPM_CUTOFF) / (1 - IPM_CUTOFF), 0)
         deprivation[u] = (weight[who] * intensity).sum()
         person_weight[u] = weight[who].sum()
@@ -176,7 +177,9 @@ def _extend(target: dict[str, list], values: dict) -> None:
         target.setdefault(key, []).append(column)
 
 
-def _write_zip(path: Path, catalog: Catalog, columns: dict, when: tuple[int, ...]) -> dict:
+def _write_zip(
+    path: Path, catalog: Catalog, columns: dict, when: tuple[int, int, int, int, int, int]
+) -> dict:
     counts = {}
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
         for member in _MEMBERS:
@@ -204,7 +207,7 @@ def write_population(folder: Path, world: World, seed: int) -> int:
          "EM 1º DE JULHO DE 2025"],
         ["UF", "COD. UF", "COD. MUNIC", "NOME DO MUNICÍPIO", "POPULAÇÃO ESTIMADA"],
     ]  # fmt: skip
-    notes = []
+    notes: list[str] = []
     for i, ibge in enumerate(world.ibge):
         uf = world.ufs[world.uf_of_muni[i]]
         people = int(world.population[i])
@@ -222,7 +225,9 @@ def write_population(folder: Path, world: World, seed: int) -> int:
         rows.append(cells)
     rows += [[], ["Fonte: IBGE. Diretoria de Pesquisas - DPE - COPIS."], [], ["Notas:"]]
     rows += [[note] for note in notes]
-    brasil = [["ESTIMATIVAS DA POPULAÇÃO RESIDENTE NO BRASIL E UNIDADES DA FEDERAÇÃO"]]
+    brasil: list[list[object]] = [
+        ["ESTIMATIVAS DA POPULAÇÃO RESIDENTE NO BRASIL E UNIDADES DA FEDERAÇÃO"]
+    ]
     brasil += [["BRASIL E UNIDADES DA FEDERAÇÃO", "POPULAÇÃO ESTIMADA"], ["Brasil", total]]
     write_xlsx(
         folder / POPULATION,

@@ -14,6 +14,8 @@ import pyarrow.compute as pc
 from flows.municipalities import TOM_EXTERIOR, municipalities
 from flows.sample import text, vocab
 
+ZipDateTime = tuple[int, int, int, int, int, int]  # a zip member's timestamp
+
 # zlib level 1: ~4x faster than the default 6 and still ~4x smaller than the CSV,
 # which is what keeps 1M establishments under a minute.
 COMPRESS_LEVEL = 1
@@ -32,13 +34,14 @@ class BadRow:
 class ReceitaZip:
     """One zip holding one headerless CSV entry, streamed chunk by chunk."""
 
-    def __init__(self, path: Path, inner_name: str, date_time: tuple[int, ...]):
+    def __init__(self, path: Path, inner_name: str, date_time: ZipDateTime):
         self.path = path
         self.rows = 0
         self._zip = zipfile.ZipFile(path, "w", allowZip64=True)
         info = zipfile.ZipInfo(inner_name, date_time=date_time)
         info.compress_type = zipfile.ZIP_DEFLATED
-        info._compresslevel = COMPRESS_LEVEL  # ZipFile.open(ZipInfo) takes the level from here
+        # ZipFile.open(ZipInfo) takes the level from here (a CPython attribute, not in stubs)
+        info._compresslevel = COMPRESS_LEVEL  # type: ignore[attr-defined]
         info.external_attr = 0o644 << 16
         info.create_system = 3
         self._entry = self._zip.open(info, "w", force_zip64=True)
@@ -142,7 +145,7 @@ def domain_tables() -> dict[str, tuple[str, list[tuple[str, str]]]]:
     }
 
 
-def write_domain_tables(folder: Path, release_stamp: str, date_time: tuple[int, ...]) -> dict:
+def write_domain_tables(folder: Path, release_stamp: str, date_time: ZipDateTime) -> dict:
     """Write the six domain zips; return rows per file name."""
     counts = {}
     for stem, (kind, rows) in domain_tables().items():

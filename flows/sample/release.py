@@ -12,10 +12,11 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from flows.sample import partner, public, receita
+from flows.sample import acquisition, partner, public, receita
 from flows.sample.cnpj import draw_companies, empresas_chunk, simples_chunk, socios_chunk
 from flows.sample.establishments import establishments_chunk
 from flows.sample.receita import BadRow, ReceitaZip, inner_name
@@ -38,6 +39,7 @@ class SampleSummary:
     bad_rows: list[BadRow] = field(default_factory=list)
     partner: dict[str, int] = field(default_factory=dict)
     stats: dict[str, int] = field(default_factory=dict)
+    oracle: dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0
 
     def describe(self) -> str:
@@ -52,6 +54,9 @@ class SampleSummary:
             f"  planted bad rows: {len(self.bad_rows)} (see MANIFEST.json)",
             "  partner/: " + ", ".join(f"{k} {v:,}" for k, v in self.partner.items()),
             f"  public/: {public.MICRODATA} (POF fixed-width), {public.POPULATION}",
+            f"  {acquisition.GROUND_TRUTH_DIR}/{acquisition.PROPENSITY_FILE} (never ingested): "
+            f"oracle top-decile lift {self.oracle.get('top_decile_lift', float('nan')):.2f}, "
+            f"AUC {self.oracle.get('auc', float('nan')):.3f}",
         ]
         return "\n".join(lines)
 
@@ -69,7 +74,9 @@ def generate_release(
         raise ValueError("establishments must be at least 1")
     started = time.perf_counter()
     out = Path(out)
-    folders = {name: out / name for name in ("cnpj", "public", "partner")}
+    folders = {
+        name: out / name for name in ("cnpj", "public", "partner", acquisition.GROUND_TRUTH_DIR)
+    }
     for folder in folders.values():
         folder.mkdir(parents=True, exist_ok=True)
     _remove_stale_parts(folders["cnpj"])
@@ -85,7 +92,7 @@ def generate_release(
     )
 
     customers, stats, examples = _write_registry(
-        folders["cnpj"], world, summary, seed, progress=progress
+        folders["cnpj"], folders[acquisition.GROUND_TRUTH_DIR], world, summary, seed, progress
     )
     for name, rows in receita.write_domain_tables(
         folders["cnpj"], world.release_stamp, world.zip_date_time
@@ -107,9 +114,16 @@ def _remove_stale_parts(cnpj_dir: Path) -> None:
             path.unlink()
 
 
-def _write_registry(cnpj_dir: Path, world, summary: SampleSummary, seed: int, progress: bool):
-    """Stream the four big tables chunk by chunk; return the partner's customers."""
+def _write_registry(
+    cnpj_dir: Path, truth_dir: Path, world, summary: SampleSummary, seed: int, progress: bool
+):
+    """Stream the four big tables chunk by chunk (and the candidates' true propensities to
+    the ground truth); return the partner's customers."""
     stamp, when = world.release_stamp, world.zip_date_time
+    route = acquisition.coverage(world, seed)
+    truth = pq.ParquetWriter(truth_dir / acquisition.PROPENSITY_FILE, acquisition.PROPENSITY_SCHEMA)
+    propensities: list[np.ndarray] = []
+    won: list[np.ndarray] = []
     bounds = np.linspace(0, summary.establishments, summary.parts + 1).astype(np.int64)
     rate = partner.customer_rate(summary.establishments)
     simples = ReceitaZip(cnpj_dir / "Simples.zip", inner_name("SIMPLES", stamp), when)
@@ -144,7 +158,12 @@ def _write_registry(cnpj_dir: Path, world, summary: SampleSummary, seed: int, pr
                 rng = np.random.default_rng([seed, 2, chunk_number])
                 companies = draw_companies(world, rng, first_company, n, seed)
                 tables = {"EMPRECSV": empresas_chunk(rng, companies)}
-                tables["ESTABELE"], customers = establishments_chunk(rng, world, companies, rate)
+                tables["ESTABELE"], customers, candidates = establishments_chunk(
+                    rng, world, companies, rate, route
+                )
+                truth.write_table(candidates)
+                propensities.append(candidates.column("propensity").to_numpy())
+                won.append(candidates.column("customer").to_numpy(zero_copy_only=False))
                 tables["SOCIOCSV"] = socios_chunk(rng, world, companies)
                 simples_rows = simples_chunk(rng, world, companies)
                 for writer, table in [
@@ -167,7 +186,9 @@ def _write_registry(cnpj_dir: Path, world, summary: SampleSummary, seed: int, pr
                 writer.close()
                 summary.rows[writer.path.name] = writer.rows
     simples.close()
+    truth.close()
     summary.rows[simples.path.name] = simples.rows
+    summary.oracle = acquisition.oracle(np.concatenate(propensities), np.concatenate(won))
     customers = {
         key: (
             pa.concat_arrays([c[key] for c in customer_chunks])
@@ -205,6 +226,7 @@ def _write_manifest(out: Path, summary: SampleSummary, examples: dict) -> None:
             "sales_until": SALES_END.isoformat(),
         },
         "demand_signal": partner.signal_parameters(),
+        "acquisition": {**acquisition.acquisition_parameters(), "oracle": summary.oracle},
     }
     (out / "MANIFEST.json").write_text(
         json.dumps(manifest, ensure_ascii=False, indent=2, default=int), encoding="utf-8"

@@ -24,7 +24,9 @@ Rows = Sequence[Sequence[Any]]
 
 
 def write_xlsx(
-    path: Path, sheets: Mapping[str, Rows], date_time: tuple[int, ...] = (2026, 1, 13, 0, 0, 0)
+    path: Path,
+    sheets: Mapping[str, Rows],
+    date_time: tuple[int, int, int, int, int, int] = (2026, 1, 13, 0, 0, 0),
 ) -> Path:
     """Write ``sheets`` (name -> rows of str / int / float / None cells) to ``path``."""
     names = list(sheets)

@@ -4,7 +4,7 @@
 flows call before anything is written to ``trusted/``. The policy is ``policy.toml`` in
 this package, checked against the actions and detectors of ``registry.py``;
 ``docs/personal-data.md`` explains it. The package never imports Prefect: flows publish
-the ``ScrubReport`` with their run (``flows.runs.publish_run``).
+the ``ScrubReport`` with their run (``flows.run_artifacts.publish_run``).
 """
 
 from flows.scrub.engine import MASK_TOKEN, scrub_table

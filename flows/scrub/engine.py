@@ -93,11 +93,12 @@ def _scrub_batch(
 ) -> tuple[list[str], list[pa.Array]]:
     rules = {name: policy.rule_for(dataset, name) for name in batch.schema.names}
     replacements: dict[str, tuple[pa.Array, pa.Array]] = {}
-    for rule in policy.replace:
-        if rule.column in rules and rule.when_column in rules:
-            mask = _replace_mask(rule, batch)
-            replacements[rule.column] = (mask, _pseudonym_tokens(rule, batch, mask, key))
-            report.add(dataset, rule.column, "person_owned", "replace", pc.sum(mask).as_py() or 0)
+    for replace in policy.replace:
+        if replace.column in rules and replace.when_column in rules:
+            mask = _replace_mask(replace, batch)
+            replacements[replace.column] = (mask, _pseudonym_tokens(replace, batch, mask, key))
+            replaced = pc.sum(mask).as_py() or 0
+            report.add(dataset, replace.column, "person_owned", "replace", replaced)
 
     names: list[str] = []
     columns: list[pa.Array] = []

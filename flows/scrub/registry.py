@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -26,8 +26,20 @@ from flows.scrub.detectors import (
 )
 from flows.scrub.pseudonym import hmac_hex, normalize_cnpj_column
 
-if TYPE_CHECKING:
-    from flows.scrub.policy import ColumnRule
+
+class ColumnRule(Protocol):
+    """What an action reads of a column rule (``flows.scrub.policy.ColumnRule`` is one;
+    the registry sits below the policy, so it names only what it needs)."""
+
+    @property
+    def action(self) -> str: ...
+
+    @property
+    def normalize(self) -> str | None: ...
+
+    @property
+    def to(self) -> str | None: ...
+
 
 MASK_TOKEN = "[REMOVIDO]"
 

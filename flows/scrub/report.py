@@ -1,7 +1,7 @@
 """The scrub report: counts of what was removed or transformed, never the values.
 
 Publishing it is not this package's job (it stays free of Prefect): a flow puts it in its
-``flows.runs.RunSummary(scrub=...)`` and calls ``flows.runs.publish_run``.
+``flows.runs.RunSummary(scrub=...)`` and calls ``flows.run_artifacts.publish_run``.
 """
 
 from __future__ import annotations

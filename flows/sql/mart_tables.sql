@@ -12,27 +12,65 @@ CREATE TABLE IF NOT EXISTS mart.potential_by_region (
     category VARCHAR(256),
     establishments BIGINT,
     customers BIGINT,
+    prospects BIGINT,
     predicted_value DOUBLE PRECISION,
+    expected_revenue DOUBLE PRECISION,
+    mean_p_convert DOUBLE PRECISION,
     predicted_low DOUBLE PRECISION,
     predicted_high DOUBLE PRECISION,
     observed_sales DOUBLE PRECISION,
     model VARCHAR(128)
 ) DISTSTYLE ALL COMPOUND SORTKEY (run_id, uf);
 
-CREATE TABLE IF NOT EXISTS mart.top_prospects (
+-- One row per scored prospect (prospects.parquet).
+CREATE TABLE IF NOT EXISTS mart.prospects (
     run_id VARCHAR(64) NOT NULL,
     scored_at TIMESTAMP NOT NULL,
-    prospect_rank INTEGER NOT NULL,
     cnpj_hash VARCHAR(128) NOT NULL,
-    nome_fantasia VARCHAR(256),
+    cnpj VARCHAR(14),
+    trade_name VARCHAR(256),
+    legal_name VARCHAR(256),
+    person_owned BOOLEAN,
     channel VARCHAR(64),
-    category VARCHAR(256),
     uf VARCHAR(2),
     ibge_code VARCHAR(7),
     city VARCHAR(256),
     neighbourhood VARCHAR(256),
-    score DOUBLE PRECISION,
-    predicted_low DOUBLE PRECISION,
-    predicted_high DOUBLE PRECISION,
+    p_convert DOUBLE PRECISION,
+    expected_spend DOUBLE PRECISION,
+    expected_revenue DOUBLE PRECISION,
+    revenue_low DOUBLE PRECISION,
+    revenue_high DOUBLE PRECISION,
+    likelihood VARCHAR(8),
+    rank BIGINT,
+    rank_in_uf BIGINT,
     model VARCHAR(128)
-) DISTKEY (cnpj_hash) COMPOUND SORTKEY (run_id, prospect_rank);
+) DISTKEY (cnpj_hash) COMPOUND SORTKEY (run_id, rank);
+
+-- The shortlist (top_prospects.parquet): the best N overall and per UF x category.
+CREATE TABLE IF NOT EXISTS mart.top_prospects (
+    run_id VARCHAR(64) NOT NULL,
+    scored_at TIMESTAMP NOT NULL,
+    scope VARCHAR(16) NOT NULL,
+    category VARCHAR(256),
+    rank BIGINT NOT NULL,
+    cnpj_hash VARCHAR(128) NOT NULL,
+    cnpj VARCHAR(14),
+    trade_name VARCHAR(256),
+    legal_name VARCHAR(256),
+    person_owned BOOLEAN,
+    channel VARCHAR(64),
+    uf VARCHAR(2),
+    ibge_code VARCHAR(7),
+    city VARCHAR(256),
+    neighbourhood VARCHAR(256),
+    p_convert DOUBLE PRECISION,
+    expected_spend DOUBLE PRECISION,
+    expected_revenue DOUBLE PRECISION,
+    revenue_low DOUBLE PRECISION,
+    revenue_high DOUBLE PRECISION,
+    likelihood VARCHAR(8),
+    rank_overall BIGINT,
+    rank_in_uf BIGINT,
+    model VARCHAR(128)
+) DISTKEY (cnpj_hash) COMPOUND SORTKEY (run_id, scope, rank);

@@ -8,6 +8,8 @@ network at test time) is needed.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy.engine import Connection, Engine
 
 from flows.warehouse.engines import ENGINES
@@ -38,7 +40,7 @@ class DuckDBLoader:
                     f"hive_partitioning = {hive}, union_by_name = true)"
                 )
                 return
-            raw = conn.connection.driver_connection
+            raw: Any = conn.connection.driver_connection
             source = f"bigd_source_{item.spec.name}"
             raw.register(source, item.dataset)
             try:

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import sqlalchemy as sa
 
+from flows.config import WAREHOUSE_BACKENDS
+
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
@@ -74,6 +76,8 @@ ENGINES: dict[str, EngineKind] = {
         EngineKind("redshift", "redshift", "flows.warehouse.redshift:loader"),
     )
 }
+if tuple(ENGINES) != WAREHOUSE_BACKENDS:  # settings validate URLs against that list
+    raise ImportError(f"flows.config.WAREHOUSE_BACKENDS must list {tuple(ENGINES)}")
 
 
 def engine_kind(url_or_backend: str) -> EngineKind:

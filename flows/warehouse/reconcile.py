@@ -42,7 +42,7 @@ def reconcile(
     conn: Connection, inputs: list[TrustedInput], dialect: str
 ) -> list[ReconciliationRow]:
     """Count what the core tables now hold for every trusted partition."""
-    rows = []
+    rows: list[ReconciliationRow] = []
     for item in inputs:
         loaded = {
             str(label): int(count)

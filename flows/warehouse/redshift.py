@@ -128,7 +128,7 @@ class RedshiftLoader:
         manifest = f"{prefix}.manifest"
         with self.filesystem.open_output_stream(manifest) as sink:
             sink.write(json.dumps({"entries": entries}, indent=1).encode())
-        return StagedFiles(f"s3://{manifest}", [entry["url"] for entry in entries], written)
+        return StagedFiles(f"s3://{manifest}", [str(entry["url"]) for entry in entries], written)
 
     def copy_sql(self, staging: str, manifest_uri: str) -> str:
         role = self.iam_role.replace("'", "''")

@@ -45,6 +45,14 @@ SNAPSHOT = "all"
 _SALE_DAY = re.compile(r"sale_date=(\d{4}-\d{2}-\d{2})")
 
 
+def _sale_day_of(path: str) -> str:
+    """The ``sale_date=YYYY-MM-DD`` of a Hive-partitioned path."""
+    found = _SALE_DAY.search(path)
+    if found is None:
+        raise ValueError(f"{path}: no sale_date= partition in the path")
+    return found.group(1)
+
+
 @dataclass(frozen=True)
 class TableSpec:
     """One core table and the trusted data that fills it."""
@@ -161,7 +169,7 @@ class TrustedInput:
                     # memory until it ends (measured: 5M rows in one file 528 MB, not 240).
                     for batch in parquet.iter_batches(batch_size, [group], in_file):
                         if self.hive:
-                            day = dt.date.fromisoformat(_SALE_DAY.search(path).group(1))
+                            day = dt.date.fromisoformat(_sale_day_of(path))
                             sale_date = pa.array([day] * batch.num_rows, pa.date32())
                             batch = batch.append_column("sale_date", sale_date)
                         yield batch.select(schema.names).cast(schema)

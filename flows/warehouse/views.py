@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
+from typing import Any, cast
 
 import sqlglot
 from sqlglot import exp
@@ -69,7 +70,7 @@ def to_dialect(statement: exp.Expression, dialect: str) -> str:
     """Render one parsed Redshift statement for ``dialect`` (a sqlglot dialect name)."""
     if dialect == SOURCE_DIALECT:
         return statement.sql(dialect=SOURCE_DIALECT, comments=False)
-    stripped = statement.copy()
+    stripped: Any = statement.copy()  # transform() is typed to return Optional
     if dialect == "duckdb":
         stripped = stripped.transform(_duckdb_compression)
     stripped = stripped.transform(_strip_redshift_only)
@@ -81,7 +82,8 @@ def to_dialect(statement: exp.Expression, dialect: str) -> str:
 
 def parse(sql: str) -> list[exp.Expression]:
     """Parse Redshift SQL into statements (empty statements dropped)."""
-    return [stmt for stmt in sqlglot.parse(sql, read=SOURCE_DIALECT) if stmt is not None]
+    statements = sqlglot.parse(sql, read=SOURCE_DIALECT)
+    return [cast(exp.Expression, stmt) for stmt in statements if stmt is not None]
 
 
 def translate(sql: str, dialect: str) -> list[str]:

@@ -25,13 +25,16 @@ def warehouse_data(establishments: int = 120, customer_share: float = 0.5, seed:
     frame = pd.DataFrame(
         {
             "cnpj_hash": [f"h{i:04d}" for i in range(establishments)],
+            "cnpj": [f"{i:08d}000190" for i in range(establishments)],
             "nome_fantasia": [f"LOJA {i}" for i in range(establishments)],
             "cnae": cnae,
             "channel": [CHANNELS[c][0] for c in cnae],
             "uf": [CITIES[c][1] for c in city],
             "ibge_code": [CITIES[c][0] for c in city],
             "city": [CITIES[c][2] for c in city],
-            "neighbourhood": rng.choice(["CENTRO", "BELA VISTA"], size=establishments),
+            "neighbourhood": rng.choice(
+                ["CENTRO", "BELA VISTA", "LAPA", "MOOCA"], size=establishments
+            ),
             "matriz_filial": rng.choice(["1", "2"], size=establishments, p=[0.8, 0.2]),
             "started_on": pd.to_datetime("2015-01-01")
             + pd.to_timedelta(rng.integers(0, 3_000, size=establishments), unit="D"),
@@ -61,20 +64,18 @@ def warehouse_data(establishments: int = 120, customer_share: float = 0.5, seed:
             "uf": [c[1] for c in CITIES],
             "population": [c[3] for c in CITIES],
             "ipm_nm": [0.15, 0.3],
-            "food_spending_per_household": [12_000.0, 9_000.0],
+            "monthly_food_spending_per_family": [1_000.0, 750.0],
             "active_establishments": [60, 60],
         }
     )
-    pof = pd.DataFrame(
+    pof = pd.DataFrame(  # core.pof_food_spending: per UF × category (IBGE's method)
         {
-            "uf_code": ["35", "35", "35", "29", "29"],
-            "cod_upa": ["1", "1", "2", "3", "3"],
-            "household_number": [1, 1, 1, 1, 1],
-            "consumption_unit": [1, 1, 1, 1, 1],
-            "category": ["Cerveja", "Vinho", "Cerveja", "Cerveja", "Vinho"],
-            "annual_spending_brl": [1200.0, 600.0, 2400.0, 1200.0, 120.0],
-            "expansion_weight": [100.0, 100.0, 300.0, 200.0, 200.0],
-            "monthly_income_brl": [5000.0, 5000.0, 7000.0, 3000.0, 3000.0],
+            "uf_code": ["35", "35", "29", "29"],
+            "uf": ["SP", "SP", "BA", "BA"],
+            "category": ["Cerveja", "Vinho", "Cerveja", "Vinho"],
+            "monthly_spending_per_family_brl": [175.0, 12.5, 100.0, 10.0],
+            "families_weighted": [400.0, 400.0, 200.0, 200.0],
+            "records": [2, 1, 1, 1],
         }
     )
     return WarehouseData(

@@ -10,9 +10,7 @@ personal data reaches the executed notebook or the outputs.
 from __future__ import annotations
 
 import json
-import os
 import re
-import secrets
 from pathlib import Path
 
 import nbformat
@@ -23,40 +21,21 @@ from flows.analysis import outputs
 from flows.notebooks import REPORT_PREFIX, NotebookFailed, NotebookParameterError
 from tests.analysis import canary
 
-SEED, ESTABLISHMENTS = 2027, 12_000  # development used seed 7 (5,000 and 20,000)
 RELEASE = "2026-11"
-# The module's first test also waits for the release to be ingested, loaded and analysed.
+# The module's first test may also wait for the session's pipeline run (tests/pipeline_run.py).
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
 
 
 @pytest.fixture(scope="module")
-def loaded(prefect_harness, tmp_path_factory):
-    """Generate, plant the canary, serve, ingest, load and analyse (the pipeline flow)."""
-    from flows.config import get_settings
-    from flows.demo import pipeline_on_sample
-    from flows.sample import generate_release
-    from flows.sample.partner_api import PartnerApiServer
-
-    workdir = tmp_path_factory.mktemp("analysis")
-    sample = workdir / "sample"
-    generate_release(sample, establishments=ESTABLISHMENTS, seed=SEED, progress=False)
-    planted_cnpj = canary.plant(sample)
-    key = secrets.token_urlsafe(16)
-    saved = {name: os.environ.get(name) for name in ("BIGD_DATA_DIR", "BIGD_PARTNER_API_URL")}
-    saved["BIGD_PARTNER_API_KEY"] = os.environ.get("BIGD_PARTNER_API_KEY")
-    with PartnerApiServer(sample, key=key) as api:
-        os.environ.update(
-            BIGD_DATA_DIR=str(workdir), BIGD_PARTNER_API_URL=api.url, BIGD_PARTNER_API_KEY=key
-        )
-        get_settings.cache_clear()
-        try:
-            results = pipeline_on_sample(sample, RELEASE)
-        finally:
-            for name, value in saved.items():
-                os.environ.pop(name, None) if value is None else os.environ.update({name: value})
-            get_settings.cache_clear()
-    return {"workdir": workdir, "sample": sample, "analysis": results["analysis"],
-            "planted": planted_cnpj}  # fmt: skip
+def loaded(pipeline_run):
+    """The session's one run of the whole pipeline (``tests/pipeline_run.py``): a release
+    generated with the canary planted, served, ingested, loaded and analysed."""
+    return {
+        "workdir": pipeline_run.workdir,
+        "sample": pipeline_run.sample,
+        "analysis": pipeline_run.results["analysis"],
+        "planted": pipeline_run.planted_cnpj,
+    }
 
 
 @pytest.fixture
@@ -82,7 +61,7 @@ def _mart_counts(settings, run_id: str) -> dict[str, int]:
                 table: connection.execute(
                     sa.text(f"SELECT COUNT(*) FROM mart.{table} WHERE run_id = :r"), {"r": run_id}
                 ).scalar()
-                for table in ("potential_by_region", "top_prospects")
+                for table in ("potential_by_region", "prospects", "top_prospects")
             }
     finally:
         engine.dispose()
@@ -101,6 +80,7 @@ def test_the_pipeline_runs_the_notebook_and_loads_the_documented_outputs(loaded,
     counts = _mart_counts(settings, summary["run_id"])
     assert counts == {
         "potential_by_region": read["potential_by_region"].num_rows,
+        "prospects": read["prospects"].num_rows,
         "top_prospects": read["top_prospects"].num_rows,
     }
     assert summary["mart_rows"] == counts
@@ -115,6 +95,13 @@ def test_quality_bar_on_an_unseen_seed_and_size(loaded):
         assert rmse["ensemble"] < rmse[single], rmse
     assert rmse["ensemble"] <= 0.75 * rmse["baseline"], rmse
     assert metrics["headline"]["improvement_vs_baseline"] >= 0.25
+    # The hidden-customer check: at this size about 250 customers to learn from and 50 hidden
+    # (AUC's standard error ~0.04), so the bar is below the targets, which bench_prospects
+    # measures at 200,000 establishments (lift >= 3, AUC >= 0.75, >= 80 % of the oracle).
+    conversion = metrics["conversion"]
+    print("hidden customers:", {k: v for k, v in conversion.items() if k != "gains"})
+    assert conversion["top_decile_lift"] >= 2.5 and conversion["auc"] >= 0.65, conversion
+    assert abs(metrics["interval"]["coverage"] - metrics["interval"]["nominal"]) <= 0.15
 
 
 def test_a_rerun_replaces_the_runs_rows(loaded, settings):
@@ -171,7 +158,7 @@ def _record_text(folder: Path) -> tuple[str, set[str]]:
     text += (folder / "outputs" / outputs.MODEL_CARD_FILE).read_text()
     read = outputs.read_outputs(folder / "outputs")
     strings: set[str] = set()
-    for table in (read["potential_by_region"], read["top_prospects"]):
+    for table in (read["potential_by_region"], read["prospects"], read["top_prospects"]):
         for field in table.schema:
             if str(field.type) == "string":
                 strings.update(v for v in table.column(field.name).to_pylist() if v)
@@ -190,10 +177,11 @@ def test_no_personal_data_reaches_the_notebook_or_the_outputs(loaded, settings):
             ).scalar_one()
     finally:
         engine.dispose()
-    prospects = outputs.read_outputs(folder / "outputs")["top_prospects"].to_pandas()
+    prospects = outputs.read_outputs(folder / "outputs")["prospects"].to_pandas()
     canary_rows = prospects[prospects["cnpj_hash"] == planted]
     assert len(canary_rows), "the canary establishment was not among the prospects"
-    assert canary_rows["nome_fantasia"].isna().all()
+    assert canary_rows[["cnpj", "trade_name", "legal_name"]].isna().all().all()
+    assert canary_rows["person_owned"].all()
     corpus = (text + "\n" + "\n".join(strings)).upper()
     digit_runs = set(re.findall(r"\d+", corpus))
     leaked = []

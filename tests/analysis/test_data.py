@@ -104,10 +104,11 @@ def test_person_owned_forms_come_from_the_scrub_policy():
 
 def test_the_warehouse_engine_comes_from_the_settings(monkeypatch, tmp_path):
     from flows.config import get_settings
+    from flows.resources import warehouse_engine
 
     monkeypatch.setenv("BIGD_WAREHOUSE_URL", f"duckdb:///{tmp_path / 'x.duckdb'}")
     get_settings.cache_clear()
-    engine = data.warehouse_engine()
+    engine = warehouse_engine()
     assert str(engine.url) == f"duckdb:///{tmp_path / 'x.duckdb'}"
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT 1")).scalar() == 1

@@ -15,14 +15,10 @@ def data():
     return warehouse_data()
 
 
-def test_pof_weights_households_and_turns_annual_into_monthly(data):
-    spending, income = F.pof_by_uf(data.pof)
-    sp = spending.set_index(["uf_code", "category"])["pof_category_spending"]
-    # SP households: weights 100 and 300 (total 400); beer 1200*100 + 2400*300 a year.
-    assert sp[("35", "Cerveja")] == pytest.approx((1200 * 100 + 2400 * 300) / 400 / 12)
-    assert sp[("35", "Vinho")] == pytest.approx(600 * 100 / 400 / 12)
-    by_uf = income.set_index("uf_code")["pof_household_income"]
-    assert by_uf["35"] == pytest.approx((5000 * 100 + 7000 * 300) / 400)
+def test_pof_spending_is_read_per_uf_and_category(data):
+    spending = F.pof_by_uf(data.pof).set_index(["uf_code", "category"])["pof_category_spending"]
+    assert spending[("35", "Cerveja")] == 175.0
+    assert spending[("29", "Vinho")] == 10.0
 
 
 def test_establishment_features_flags_age_and_competition(data):
@@ -61,15 +57,6 @@ def test_purchase_rates_are_shares_of_customer_months(data):
     assert rates["purchase_rate"].between(0.5, 0.9).all()  # planted 0.7
 
 
-def test_prospects_are_the_non_customers_times_categories(data):
-    features = F.establishment_features(data.establishments, data.regions, data.pof, AS_OF)
-    prospects = F.prospect_rows(features, data.customers, ["Cerveja", "Vinho"], "2026-07", data.pof)
-    non_customers = len(data.establishments) - len(data.customers)
-    assert len(prospects) == 2 * non_customers
-    assert not set(prospects["cnpj_hash"]) & data.customers
-    assert (prospects["month_of_year"] == 7).all()
-
-
 def test_model_matrix_keeps_fixed_levels_and_marks_missing_as_unknown(data):
     features = F.establishment_features(data.establishments, data.regions, data.pof, AS_OF)
     features.loc[0, "porte"] = None
@@ -83,32 +70,19 @@ def test_model_matrix_keeps_fixed_levels_and_marks_missing_as_unknown(data):
 
 
 def test_every_feature_has_a_business_name_and_one_importance_group():
-    assert set(F.BUSINESS_NAMES) == set(F.FEATURES)
-    grouped = [c for columns in F.importance_groups().values() for c in columns]
-    assert sorted(grouped) == sorted(F.FEATURES)
+    for model in ("spend", "conversion"):
+        columns = F.feature_names(model)
+        assert all(F.BUSINESS_NAMES[c] for c in columns)
+        grouped = [c for group in F.importance_groups(model).values() for c in group]
+        assert sorted(grouped) == sorted(columns)
+    assert F.feature_names("spend") == F.FEATURES
+    assert "city_customer_rate" in F.CONVERSION_FEATURES
+    assert "city_customer_rate" not in F.FEATURES  # the spend model never sees labels
 
 
-def aggregated_public_tables(data):
-    """The shapes of issue 11: POF per UF × category, the view's monthly food spending."""
-    spending, _ = F.pof_by_uf(data.pof)
-    pof = spending.rename(columns={"pof_category_spending": "monthly_spending_per_family_brl"})
-    regions = data.regions.rename(
-        columns={"food_spending_per_household": "monthly_food_spending_per_family"}
-    )
-    return pof.assign(families_weighted=1.0), regions.assign(poor_share=0.1)
-
-
-def test_features_accept_the_aggregated_pof_and_the_renamed_view(data):
-    pof, regions = aggregated_public_tables(data)
-    features = F.establishment_features(data.establishments, regions, pof, AS_OF)
-    assert features["pof_household_income"].isna().all()  # not published in that shape
-    assert set(features["food_spending_per_family"]) == {12_000.0, 9_000.0}
-    rows = F.training_rows(features, data.monthly_sales, pof)
-    old = F.training_rows(
-        F.establishment_features(data.establishments, data.regions, data.pof, AS_OF),
-        data.monthly_sales,
-        data.pof,
-    )
-    assert rows["pof_category_spending"].tolist() == pytest.approx(
-        old["pof_category_spending"].tolist()
-    )
+def test_adding_a_feature_is_one_table_entry(monkeypatch):
+    extra = F.Feature("shelf_space", "numeric", "shelf space (m²)", models=("spend",))
+    monkeypatch.setattr(F, "FEATURE_TABLE", (*F.FEATURE_TABLE, extra))
+    assert "shelf_space" in F.feature_names("spend")
+    assert F.importance_groups()["shelf space (m²)"] == ["shelf_space"]
+    assert "shelf_space" not in F.feature_names("conversion")

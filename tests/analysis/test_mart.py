@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from flows.analysis.mart import load_run
-from flows.analysis.outputs import POTENTIAL_SCHEMA, PROSPECTS_SCHEMA
+from flows.analysis.outputs import POTENTIAL_SCHEMA, PROSPECTS_SCHEMA, TOP_PROSPECTS_SCHEMA
 from flows.warehouse import engine_for
 from tests import warehouse_fixtures
 
@@ -24,6 +24,9 @@ OLD_DDL = [
     "NOT NULL, uf VARCHAR(2), ibge_code VARCHAR(7), city VARCHAR(256), channel VARCHAR(64), "
     "category VARCHAR(256), predicted_value DOUBLE PRECISION, predicted_low DOUBLE PRECISION, "
     "predicted_high DOUBLE PRECISION, model VARCHAR(128))",
+    "CREATE TABLE mart.top_prospects (run_id VARCHAR(64) NOT NULL, scored_at TIMESTAMP NOT "
+    "NULL, prospect_rank INTEGER NOT NULL, cnpj_hash VARCHAR(128) NOT NULL, category "
+    "VARCHAR(256), score DOUBLE PRECISION, model VARCHAR(128))",
 ]
 
 
@@ -49,8 +52,10 @@ def _tables(run_id: str, regions: int, prospects: int) -> dict[str, pa.Table]:
             elif field.name == "scored_at":
                 values = [WHEN] * count
             elif pa.types.is_string(field.type):
-                values = [None if field.name == "nome_fantasia" else f"{field.name[0]}{i}"
+                values = [None if field.name == "trade_name" else f"{field.name[0]}{i}"
                           for i in range(count)]  # fmt: skip
+            elif pa.types.is_boolean(field.type):
+                values = [i % 2 == 0 for i in range(count)]
             elif pa.types.is_integer(field.type):
                 values = list(range(1, count + 1))
             else:
@@ -60,7 +65,8 @@ def _tables(run_id: str, regions: int, prospects: int) -> dict[str, pa.Table]:
 
     return {
         "potential_by_region": rows(POTENTIAL_SCHEMA, regions),
-        "top_prospects": rows(PROSPECTS_SCHEMA, prospects),
+        "prospects": rows(PROSPECTS_SCHEMA, prospects),
+        "top_prospects": rows(TOP_PROSPECTS_SCHEMA, prospects),
     }
 
 
@@ -73,11 +79,13 @@ def _count(engine, table: str, run_id: str) -> int:
 
 def test_a_run_is_replaced_not_duplicated_and_other_runs_stay(engine):
     assert load_run(engine, "a", _tables("a", 3, 2)) == {"potential_by_region": 3,
+                                                         "prospects": 2,
                                                          "top_prospects": 2}  # fmt: skip
     load_run(engine, "b", _tables("b", 4, 4))
     load_run(engine, "a", _tables("a", 5, 1))
     assert [_count(engine, "potential_by_region", r) for r in "ab"] == [5, 4]
     assert [_count(engine, "top_prospects", r) for r in "ab"] == [1, 4]
+    assert [_count(engine, "prospects", r) for r in "ab"] == [1, 4]
     with engine.connect() as conn:
         row = conn.execute(
             sa.text(
@@ -92,7 +100,7 @@ def test_a_run_is_replaced_not_duplicated_and_other_runs_stay(engine):
 def test_a_failed_load_leaves_the_previous_rows(engine):
     load_run(engine, "a", _tables("a", 3, 2))
     bad = _tables("a", 6, 6)
-    bad["top_prospects"] = bad["top_prospects"].drop_columns(["score"])
+    bad["top_prospects"] = bad["top_prospects"].drop_columns(["expected_revenue"])
     with pytest.raises(ValueError, match="top_prospects: not the documented schema"):
         load_run(engine, "a", bad)
     assert _count(engine, "potential_by_region", "a") == 3

@@ -102,14 +102,32 @@ def test_cross_validation_reports_every_model_and_the_stack(training):
     assert ensemble.predict(matrix.iloc[:5]).shape == (5,)
 
 
-def test_time_holdout_tests_the_latest_month(training):
+def test_time_holdout_tests_the_latest_month_of_unseen_establishments(training, monkeypatch):
     rows, matrix, target = training
     weights = {"lightgbm": 0.5, "random_forest": 0.5, "linear": 0.0}
-    month, result = V.time_holdout(matrix, target, rows["month"], weights, SMALL, seed=1)
-    assert month == "2026-06"
-    assert set(result) == set(MODEL_NAMES)
+    fitted_on = []
+    real_fit_all = V.fit_all
+    monkeypatch.setattr(
+        V, "fit_all", lambda m, t, *a: fitted_on.append(m.index) or real_fit_all(m, t, *a)
+    )
+    result = V.time_holdout(
+        matrix, target, rows["month"], rows["cnpj_hash"], weights, SMALL, seed=1
+    )
+    assert result["month"] == "2026-06"
+    assert set(result["models"]) == set(MODEL_NAMES)
+    unseen = result["unseen_establishments"]
+    known = result["known_customers_next_month"]
+    assert unseen["rows"] + known["rows"] == int((rows["month"] == "2026-06").sum())
+    trained = set(rows.loc[fitted_on[0], "cnpj_hash"])
+    latest = rows[rows["month"] == "2026-06"]
+    unseen_hashes = set(latest["cnpj_hash"]) - trained
+    assert len(latest[latest["cnpj_hash"].isin(unseen_hashes)]) == unseen["rows"]  # grouped
+    assert not (rows.loc[fitted_on[0], "month"] == "2026-06").any()
     with pytest.raises(ValueError, match="two months"):
-        V.time_holdout(matrix, target, pd.Series(["2026-06"] * len(rows)), weights, SMALL, 1)
+        V.time_holdout(
+            matrix, target, pd.Series(["2026-06"] * len(rows)), rows["cnpj_hash"], weights,
+            SMALL, 1,
+        )  # fmt: skip
 
 
 def test_permutation_importance_finds_the_feature_the_prediction_uses(training):
@@ -127,7 +145,7 @@ def test_permutation_importance_finds_the_feature_the_prediction_uses(training):
 
 def test_the_members_fit_when_a_public_feature_is_missing(training):
     _, matrix, target = training
-    matrix = matrix.assign(pof_household_income=np.nan)  # e.g. the aggregated POF
+    matrix = matrix.assign(ipm_nm=np.nan)  # e.g. a state without a poverty index yet
     for name in MEMBERS:
         predicted = make_model(name, SMALL, seed=1).fit(matrix, target).predict(matrix)
         assert np.isfinite(predicted).all(), name

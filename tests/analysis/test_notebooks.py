@@ -22,6 +22,13 @@ DECLARED = [
     "random_seed",
     "output_dir",
     "sample_size",
+    "hidden_share",
+    "top_n",
+    "scoring_chunk",
+    "lightgbm_trees",
+    "forest_trees",
+    "forest_depth",
+    "conversion_trees",
 ]
 
 

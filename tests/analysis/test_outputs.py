@@ -10,11 +10,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from flows.analysis import outputs, scoring, study
+from flows.analysis import outputs, results, scoring, study
 from flows.analysis.models import MODEL_NAMES, ModelSizes
 from tests.analysis.small_data import warehouse_data
 
-SMALL = ModelSizes(lightgbm_trees=30, forest_trees=10, forest_depth=6, forest_max_samples=500)
+SMALL = ModelSizes(
+    lightgbm_trees=30, forest_trees=10, forest_depth=6, forest_max_samples=500, conversion_trees=30
+)
 
 
 def test_interval_factors_cover_80_percent_of_the_ratios():
@@ -27,123 +29,196 @@ def test_interval_factors_cover_80_percent_of_the_ratios():
     assert inside.mean() == pytest.approx(0.8, abs=0.01)
 
 
-def test_score_is_purchase_rate_times_value():
-    prospects = pd.DataFrame({"channel": ["bar", "bar"], "category": ["Cerveja", "Vinho"]})
-    rates = pd.DataFrame({"channel": ["bar"], "category": ["Cerveja"], "purchase_rate": [0.5]})
-    scored = scoring.score_prospects(prospects, np.array([100.0, 100.0]), rates, (0.5, 2.0))
-    assert scored["score"].tolist() == [50.0, 0.0]  # a category the channel never bought: 0
-    assert scored["predicted_low"].tolist() == [25.0, 0.0]
-    assert scored["predicted_high"].tolist() == [100.0, 0.0]
-
-
-def _place(hash_, channel="bar", city="A"):
-    return {"cnpj_hash": hash_, "uf": "SP", "ibge_code": city, "city": city, "channel": channel}
-
-
-def test_potential_by_region_counts_and_sums():
-    places = [_place("c1"), _place("p1"), _place("p2"), _place("p3", city="B")]
-    establishments = pd.DataFrame(places)
-    scored = pd.DataFrame(
-        [
-            {**_place("p1"), "category": "Cerveja", "score": 10.0, "predicted_low": 5.0,
-             "predicted_high": 20.0},
-            {**_place("p2"), "category": "Cerveja", "score": 30.0, "predicted_low": 15.0,
-             "predicted_high": 60.0},
-            {**_place("p3", city="B"), "category": "Cerveja", "score": 7.0, "predicted_low": 1.0,
-             "predicted_high": 9.0},
-        ]
-    )  # fmt: skip
-    sales = pd.DataFrame(
-        {"cnpj_hash": ["c1", "c1"], "category": ["Cerveja", "Cerveja"], "sales_value": [60, 90]}
-    )
-    region = scoring.potential_by_region(establishments, {"c1"}, scored, sales, ["Cerveja"], 3)
-    city_a = region[region["city"] == "A"].iloc[0]
-    assert (city_a["establishments"], city_a["customers"]) == (3, 1)
-    assert city_a["predicted_value"] == 40.0
-    assert (city_a["predicted_low"], city_a["predicted_high"]) == (20.0, 80.0)
-    assert city_a["observed_sales"] == 50.0  # 150 over 3 months
-    assert region[region["city"] == "B"].iloc[0]["observed_sales"] == 0.0
-
-
-def test_top_prospects_rank_per_city_and_category_and_hide_personal_names():
-    scored = pd.DataFrame(
-        {
-            **{k: [v] * 4 for k, v in _place("x").items() if k != "cnpj_hash"},
-            "cnpj_hash": ["a", "b", "c", "d"],
-            "category": ["Cerveja"] * 4,
-            "score": [1.0, 4.0, 3.0, 2.0],
-            "nome_fantasia": ["BAR A", "MARIA DA SILVA", "BAR C", "JOSE SOUZA"],
-            "natureza_juridica": ["2062", "2135", "2062", "2062"],
-            "opcao_mei": ["N", "N", "N", "S"],
-        }
-    )
-    best = scoring.top_prospects(scored, frozenset({"2135"}), per_group=3)
-    assert best["cnpj_hash"].tolist() == ["b", "c", "d"]
-    assert best["prospect_rank"].tolist() == [1, 2, 3]
-    assert best["nome_fantasia"].isna().tolist() == [True, False, True]
+def _frame(schema: pa.Schema) -> pa.Table:
+    return pa.table({name: [] for name in schema.names}, schema=schema)
 
 
 def test_read_outputs_checks_files_keys_and_schemas(tmp_path):
     with pytest.raises(outputs.OutputError, match="missing output files"):
         outputs.read_outputs(tmp_path)
-    empty = {name: [] for name in outputs.POTENTIAL_SCHEMA.names}
-    potential = pa.table(empty, schema=outputs.POTENTIAL_SCHEMA)
-    prospects = pa.table(
-        {name: [] for name in outputs.PROSPECTS_SCHEMA.names}, schema=outputs.PROSPECTS_SCHEMA
-    )
+    for name, schema in outputs.TABLE_SCHEMAS.items():
+        outputs.write_table(tmp_path, name, _frame(schema))
     metrics = {key: None for key in outputs.METRICS_KEYS}
-    outputs.write_outputs(tmp_path, metrics, potential, prospects, "# card")
+    outputs.write_metrics(tmp_path, metrics)
+    (tmp_path / outputs.MODEL_CARD_FILE).write_text("# card")
     read = outputs.read_outputs(tmp_path)
     assert read["metrics"] == metrics and read["model_card"] == "# card"
     assert read["potential_by_region"].schema.equals(outputs.POTENTIAL_SCHEMA)
-    pq.write_table(prospects.drop_columns(["score"]), tmp_path / outputs.PROSPECTS_FILE)
-    with pytest.raises(outputs.OutputError, match=r"top_prospects\.parquet: schema"):
+    assert "prospect_categories" not in read  # checked, not read: the big one
+    broken = _frame(outputs.PROSPECT_CATEGORIES_SCHEMA).drop_columns(["expected_revenue"])
+    pq.write_table(broken, tmp_path / outputs.PROSPECT_CATEGORIES_FILE)
+    with pytest.raises(outputs.OutputError, match=r"prospect_categories\.parquet: schema"):
         outputs.read_outputs(tmp_path)
     (tmp_path / outputs.METRICS_FILE).write_text(json.dumps({"run_id": "x"}))
     with pytest.raises(outputs.OutputError, match="missing keys release"):
         outputs.read_outputs(tmp_path)
 
 
+def run_study(folder, chunk_size: int, top_n: int = 5):
+    prepared = study.prepare(warehouse_data(establishments=300, customer_share=0.3), None, 0, 1)
+    cv, _, holdout = study.validate(prepared, 3, SMALL, seed=1, progress=lambda _: None)
+    importance = study.held_out_importance(prepared, cv, seed=1)
+    conv = study.convert(prepared, SMALL, seed=1, progress=lambda _: None)
+    scored = study.score(
+        prepared, cv, conv, SMALL, 1, str(folder), "run-1", top_n, chunk_size, lambda _: None
+    )
+    metrics = results.write(prepared, cv, holdout, scored, importance, "run-1", str(folder), top_n)
+    return metrics, prepared
+
+
 @pytest.fixture(scope="module")
 def written(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("outputs")
-    prepared = study.prepare(warehouse_data(establishments=160), None, 0, seed=1)
-    cv, month, holdout = study.validate(prepared, 3, SMALL, seed=1, progress=lambda _: None)
-    importance = study.held_out_importance(prepared, cv, seed=1)
-    scored = study.score(prepared, cv, SMALL, seed=1)
-    metrics = study.write(prepared, cv, month, holdout, scored, importance, "run-1", folder)
+    folder = tmp_path_factory.mktemp("chunked")
+    metrics, prepared = run_study(folder, chunk_size=37)
     return folder, metrics, prepared
 
 
 def test_the_study_writes_the_documented_outputs(written):
     folder, metrics, prepared = written
     read = outputs.read_outputs(folder)
-    assert list(read["metrics"]) == list(outputs.METRICS_KEYS)
+    assert set(outputs.METRICS_KEYS) <= set(read["metrics"])
     assert set(metrics["models"]) == set(MODEL_NAMES) == set(metrics["holdout"]["models"])
     assert metrics["cv"] == {"folds": 3, "grouping": "establishment"}
-    assert metrics["window"] == {"start": "2026-01", "end": "2026-06"}
     assert metrics["holdout"]["month"] == "2026-06"
     assert set(metrics["ensemble_weights"]) == {"lightgbm", "random_forest", "linear"}
-    headline = metrics["headline"]
-    assert headline["improvement_vs_baseline"] == pytest.approx(
-        1 - headline["ensemble_rmse"] / headline["baseline_rmse"]
+    head = metrics["headline"]
+    assert head["improvement_vs_baseline"] == pytest.approx(
+        1 - head["ensemble_rmse"] / head["baseline_rmse"]
     )
-    non_customers = len(prepared.features) - len(prepared.data.customers)
-    assert headline["prospects_scored"] == non_customers
-    region = read["potential_by_region"].to_pandas()
-    assert (region["run_id"] == "run-1").all()
-    assert region["establishments"].sum() == 2 * len(prepared.features)  # × 2 categories
-    assert (region["predicted_low"] <= region["predicted_value"]).all()
-    assert (region["predicted_value"] <= region["predicted_high"]).all()
-    best = read["top_prospects"].to_pandas()
-    assert best.groupby(["uf", "ibge_code", "category"])["prospect_rank"].max().max() <= 10
-    assert best.loc[best["cnpj_hash"].isin(prepared.data.customers)].empty
-    assert str(read["top_prospects"].schema.field("scored_at").type) == "timestamp[us, tz=UTC]"
+    non_customers = set(prepared.features["cnpj_hash"]) - prepared.data.customers
+    prospects = read["prospects"].to_pandas()
+    assert head["prospects_scored"] == len(non_customers) == len(prospects)
+    assert set(prospects["cnpj_hash"]) == non_customers  # hidden customers are not prospects
+    assert prospects["expected_revenue"].to_numpy() == pytest.approx(
+        (prospects["p_convert"] * prospects["expected_spend"]).to_numpy()
+    )
+    assert (prospects["revenue_low"] <= prospects["expected_revenue"]).all()
+    assert (prospects["expected_revenue"] <= prospects["revenue_high"]).all()
+    gains = metrics["conversion"]["gains"]
+    assert gains[-1]["customers_reached"] == pytest.approx(1.0)
+    assert head["top10_customers_reached"] == next(
+        g["customers_reached"] for g in gains if g["share_called"] == 0.1
+    )
+
+
+def test_ranks_and_totals_agree_with_an_independent_computation(written):
+    folder, _, prepared = written
+    prospects = pq.read_table(folder / outputs.PROSPECTS_FILE).to_pandas()
+    categories = pq.read_table(folder / outputs.PROSPECT_CATEGORIES_FILE).to_pandas()
+    assert len(categories) == len(prospects) * len(prepared.categories)
+    spend = categories.groupby("cnpj_hash")["expected_spend"].sum()
+    assert prospects.set_index("cnpj_hash")["expected_spend"].to_numpy() == pytest.approx(
+        spend.reindex(prospects["cnpj_hash"]).to_numpy()
+    )
+    order = sorted(zip(-prospects["expected_revenue"], prospects["cnpj_hash"], strict=True))
+    by_hash = prospects.set_index("cnpj_hash")["rank"]
+    assert [by_hash[h] for _, h in order] == list(range(1, len(prospects) + 1))
+    for _uf, part in prospects.groupby("uf"):
+        assert sorted(part["rank_in_uf"]) == list(range(1, len(part) + 1))
+        assert part.sort_values("rank")["rank_in_uf"].tolist() == list(range(1, len(part) + 1))
+
+
+def test_potential_counts_distinct_establishments_and_sums_prospects(written):
+    folder, _, prepared = written
+    region = pq.read_table(folder / outputs.POTENTIAL_FILE).to_pandas()
+    prospects = pq.read_table(folder / outputs.PROSPECTS_FILE).to_pandas()
+    categories = pq.read_table(folder / outputs.PROSPECT_CATEGORIES_FILE).to_pandas()
+    features = prepared.features
+    for (city, channel), part in region.groupby(["ibge_code", "channel"]):
+        here = features[(features["ibge_code"] == city) & (features["channel"] == channel)]
+        assert set(part["establishments"]) == {here["cnpj_hash"].nunique()}
+        assert set(part["customers"]) == {here["cnpj_hash"].isin(prepared.data.customers).sum()}
+        mine = prospects[(prospects["ibge_code"] == city) & (prospects["channel"] == channel)]
+        assert set(part["prospects"]) == {len(mine)}
+        for row in part.itertuples():
+            rows = categories[
+                categories["cnpj_hash"].isin(mine["cnpj_hash"])
+                & (categories["category"] == row.category)
+            ]
+            assert row.expected_revenue == pytest.approx(rows["expected_revenue"].sum())
+            assert row.mean_p_convert == pytest.approx(rows["p_convert"].mean())
+
+
+def test_the_shortlist_is_sorted_by_expected_revenue_with_distinct_establishments(written):
+    folder, _, _ = written
+    best = pq.read_table(folder / outputs.TOP_PROSPECTS_FILE).to_pandas()
+    prospects = pq.read_table(folder / outputs.PROSPECTS_FILE).to_pandas()
+    categories = pq.read_table(folder / outputs.PROSPECT_CATEGORIES_FILE).to_pandas()
+    overall = best[best["scope"] == "overall"].sort_values("rank")
+    assert overall["rank"].tolist() == list(range(1, 6))
+    expected = prospects.sort_values(["expected_revenue", "cnpj_hash"], ascending=[False, True])
+    assert overall["cnpj_hash"].tolist() == expected["cnpj_hash"].head(5).tolist()
+    assert overall["expected_revenue"].is_monotonic_decreasing
+    assert overall["category"].isna().all()
+    located = categories.merge(prospects[["cnpj_hash", "uf"]], on="cnpj_hash")
+    groups = best[best["scope"] == "uf_category"].groupby(["uf", "category"])
+    assert len(groups) == located.groupby(["uf", "category"]).ngroups
+    for (uf, category), part in groups:
+        part = part.sort_values("rank")
+        assert part["cnpj_hash"].is_unique
+        assert part["rank"].tolist() == list(range(1, len(part) + 1))
+        assert part["expected_revenue"].is_monotonic_decreasing
+        truth = located[(located["uf"] == uf) & (located["category"] == category)]
+        truth = truth.sort_values(["expected_revenue", "cnpj_hash"], ascending=[False, True])
+        assert part["cnpj_hash"].tolist() == truth["cnpj_hash"].head(5).tolist()
+
+
+def test_chunked_scoring_equals_unchunked(written, tmp_path):
+    folder, _, _ = written
+    run_study(tmp_path, chunk_size=10**9)
+    for name in (outputs.PROSPECTS_FILE, outputs.TOP_PROSPECTS_FILE, outputs.POTENTIAL_FILE,
+                 outputs.PROSPECT_CATEGORIES_FILE):  # fmt: skip
+        chunked = pq.read_table(folder / name).to_pandas()
+        whole = pq.read_table(tmp_path / name).to_pandas()
+        drop = [c for c in ("scored_at",) if c in chunked]
+        keys = [c for c in ("scope", "category", "rank", "cnpj_hash", "uf", "ibge_code",
+                            "channel") if c in chunked]  # fmt: skip
+        chunked = chunked.drop(columns=drop).sort_values(keys).reset_index(drop=True)
+        whole = whole.drop(columns=drop).sort_values(keys).reset_index(drop=True)
+        pd.testing.assert_frame_equal(chunked, whole, check_exact=False, rtol=1e-9)
+
+
+def test_interval_coverage_is_measured_on_held_out_customers(written):
+    _, metrics, prepared = written
+    interval = metrics["interval"]
+    assert prepared.hidden and not set(prepared.rows["cnpj_hash"]) & prepared.hidden
+    conv = study.convert(prepared, SMALL, seed=1, progress=lambda _: None)
+    cv, _, _ = study.validate(prepared, 3, SMALL, seed=1, progress=lambda _: None)
+    models = study.scoring_models(prepared, cv, conv, SMALL, 1)
+    section, spend = study.calibrate_interval(prepared, conv, models)
+    sales = prepared.data.monthly_sales
+    observed = sales[sales["cnpj_hash"].isin(spend.index)].groupby("cnpj_hash")["sales_value"]
+    observed = (observed.sum() / 6).reindex(spend.index, fill_value=0.0)
+    checked = np.arange(len(spend)) % 2 == 1  # the half not used for the factors
+    low, high = section["factors"]
+    inside = (observed[checked] >= spend[checked] * low) & (
+        observed[checked] <= spend[checked] * high
+    )
+    assert section["coverage"] == pytest.approx(inside.mean())
+    assert interval["coverage"] == pytest.approx(inside.mean())
+    assert interval["nominal"] == 0.8
+
+
+def test_person_owned_prospects_have_no_identity(written):
+    folder, _, prepared = written
+    prospects = pq.read_table(folder / outputs.PROSPECTS_FILE).to_pandas()
+    owners = prepared.features.set_index("cnpj_hash")
+    personal = prospects["cnpj_hash"].map(
+        (owners["natureza_juridica"] == "2135") | (owners["opcao_mei"] == "S")
+    )
+    assert personal.any() and (~personal).any()
+    assert (prospects["person_owned"] == personal).all()
+    assert prospects.loc[personal, ["cnpj", "trade_name", "legal_name"]].isna().all().all()
+    assert prospects.loc[~personal, "cnpj"].notna().all()
 
 
 def test_the_model_card_has_the_sections_of_a_model_card(written):
     card = outputs.read_outputs(written[0])["model_card"]
     for section in ("Model details", "Intended use", "Data", "Validation", "Known limits",
-                    "Ethical considerations", "Ensemble per channel"):  # fmt: skip
+                    "Ethical considerations", "Ensemble per channel",
+                    "Does the ranking find real customers?"):  # fmt: skip
         assert f"## {section}" in card or f"### {section}" in card
     assert "supermarket" in card and "run-1" in card
+    assert "top-decile lift" in card and "covers" in card
+    for name in written[1]["members_without_weight"]:
+        assert f"The {name} member earned no weight on any fold" in card

@@ -23,7 +23,8 @@ def test_without_a_prefect_api_no_block_is_tried(monkeypatch):
     with temporary_settings(restore_defaults={PREFECT_API_URL}):
         with pytest.raises(SettingsError, match=r"BIGD_PSEUDONYM_KEY.*no Prefect API"):
             _aws(monkeypatch).pseudonym_key()
-        assert _aws(monkeypatch).lake.uri_root.startswith("file://")  # as before blocks
+        with pytest.raises(SettingsError, match=r"BIGD_LAKE .*no Prefect API"):
+            _ = _aws(monkeypatch).lake  # never a folder on the worker's disk
 
 
 @pytest.mark.integration

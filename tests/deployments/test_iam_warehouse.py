@@ -23,7 +23,7 @@ MARKETING = {
     "mart.regional_indicators",
     "mart.potential_by_region",
 }
-MART_TABLES = {"mart.potential_by_region", "mart.top_prospects"}
+MART_TABLES = {"mart.potential_by_region", "mart.prospects", "mart.top_prospects"}
 STAGING = {"staging.scratch"}
 GROUPS = {"pipeline": "bigd_pipeline", "analyst": "bigd_analyst", "marketing": "bigd_marketing"}
 

@@ -150,7 +150,7 @@ def test_a_publish_killed_with_9_then_rerun_equals_a_clean_run(kafka_bootstrap, 
     assert len(raw) == expected["potential"]  # the killed run's windows were not re-sent
     assert len(list(distinct(iter(raw)))) == expected["potential"]
     delivered = DeliveryLedger(lake).deliveries("run-k")
-    assert delivered[topics.prospects]["messages"] == expected["prospects"]
+    assert delivered[topics.prospects].messages == expected["prospects"]
 
 
 def test_progress_of_other_messages_is_discarded_not_trusted(tmp_path):

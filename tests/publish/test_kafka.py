@@ -89,7 +89,7 @@ def test_publish_a_run_and_consume_every_topic_back(
             validate_envelope(topics.kind(topic), envelope)
         assert len({envelope["message_id"] for envelope in envelopes}) == count
     delivered = DeliveryLedger(lake).deliveries(run_id)
-    assert {topic: entry["messages"] for topic, entry in delivered.items()} == counts
+    assert {topic: entry.messages for topic, entry in delivered.items()} == counts
     assert len(list(publisher.read(topics.potential, limit=5))) == 5
 
 

@@ -78,10 +78,17 @@ def test_a_nan_prediction_is_rejected_before_sending():
         list(potential_messages(broken, RUN, Topics()))
 
 
-def test_prospects_keyed_by_cnpj_hash_and_ranked():
+def test_prospects_one_message_per_establishment_keyed_by_cnpj_hash_and_ranked():
     messages = list(prospect_messages(prospects_table(RUN, 3), RUN, Topics()))
-    assert [m.envelope["payload"]["prospect_rank"] for m in messages] == [1, 2, 3]
+    assert [m.envelope["payload"]["rank"] for m in messages] == [1, 2, 3]
     assert messages[0].key == messages[0].envelope["payload"]["cnpj_hash"]
+    assert len({m.key for m in messages}) == 3
+    for message in messages:
+        validate("prospects", message.envelope)
+        payload = message.envelope["payload"]
+        assert payload["expected_revenue"] == pytest.approx(
+            payload["p_convert"] * payload["expected_spend"]
+        )
 
 
 def test_invalid_envelope_names_the_problem():

@@ -5,9 +5,9 @@ from __future__ import annotations
 from flows.config import load_settings
 from flows.lake import Lake
 from flows.publish import AnalysisOutputs, DeliveryLedger, Topics, run_messages, validate
+from flows.publish.factory import publisher_from_settings
 from flows.publish.kafka import KafkaPublisher
 from flows.publish.outbox import OutboxPublisher
-from flows.publish.publisher import publisher_from_settings
 from tests.analysis_outputs import write_outputs
 
 RUN = "run-outbox-1"
@@ -36,7 +36,7 @@ def test_outbox_publishes_reads_back_and_republishes_idempotently(tmp_path):
         f"outbox/{topic}/{RUN}.jsonl" for topic in counts
     )
     delivered = DeliveryLedger(lake).deliveries(RUN)
-    assert {topic: entry["messages"] for topic, entry in delivered.items()} == counts
+    assert {topic: entry.messages for topic, entry in delivered.items()} == counts
     assert list(publisher.read(topics.potential, limit=3)).__len__() == 3
     assert list(publisher.read(topics.potential, run_id="no-such-run")) == []
 

@@ -31,7 +31,6 @@ REGIONS = [
 ]
 CHANNELS = ["restaurant", "bar", "minimarket", "wholesale"]
 CATEGORIES = ["Cerveja", "Vinho", "Arroz"]
-TOP_PROSPECTS = "top_prospects.parquet"
 NEIGHBOURHOODS = ["CENTRO", "JARDIM PAULISTA", "VILA DA SAUDE", None]
 
 
@@ -216,34 +215,3 @@ def write_contract_outputs(
         b"# Model card\n\n## Intended use\n\nRank prospects by expected monthly revenue.\n",
     )
     return people
-
-
-def write_delivery_outputs(lake: Lake, folder: str, run_id: str) -> dict[str, int]:
-    """The contract folder for a delivery test; the expected message count per topic kind.
-    While the publisher still reads the older ``top_prospects.parquet`` schema
-    (``flows.analysis.outputs.PROSPECTS_FILE``), that file is written in it: a bridge
-    that does nothing once the analysis outputs follow the contract (issue #18)."""
-    from flows.analysis import outputs
-
-    write_contract_outputs(lake, folder, run_id=run_id)
-    if (
-        outputs.PROSPECTS_FILE == TOP_PROSPECTS
-        and "prospect_rank" in outputs.PROSPECTS_SCHEMA.names
-    ):
-        from tests.analysis_outputs import prospects_table
-
-        pq.write_table(
-            prospects_table(run_id, 12),
-            lake.writable_path(f"{folder}/{TOP_PROSPECTS}"),
-            filesystem=lake.filesystem,
-        )
-
-    def rows(name: str) -> int:
-        return pq.read_metadata(lake.path(f"{folder}/{name}"), filesystem=lake.filesystem).num_rows
-
-    metrics_file = json.loads(lake.read_bytes(f"{folder}/metrics.json"))
-    return {
-        "potential": rows("potential_by_region.parquet"),
-        "prospects": rows(outputs.PROSPECTS_FILE),
-        "prospects_scored": metrics_file["headline"]["prospects_scored"],
-    }

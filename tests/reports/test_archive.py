@@ -11,6 +11,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_markdown_cell, new_notebook
 
+from flows.contracts import ReportManifest
 from flows.lake import Lake
 from flows.reports.archive import ReportStore, report_store
 from flows.reports.render import ExecutedNotebook
@@ -31,7 +32,7 @@ def executed(error: str | None = None) -> ExecutedNotebook:
     return run
 
 
-def archive_two_runs(store: ReportStore) -> list[dict]:
+def archive_two_runs(store: ReportStore) -> list[ReportManifest]:
     notebook_bytes = nbformat.writes(executed().notebook).encode()
     good = store.archive(
         "infographic",
@@ -61,13 +62,13 @@ EXPECTED_KEYS = {
 }
 
 
-def check_archive(lake: Lake, manifests: list[dict]) -> None:
+def check_archive(lake: Lake, manifests: list[ReportManifest]) -> None:
     assert {obj.key for obj in lake.list("reports")} == EXPECTED_KEYS
     stored = json.loads(lake.read_bytes("reports/infographic/2026-11-30/run-2/manifest.json"))
     assert stored["status"] == "failed"
     assert stored["error"] == "ValueError: sem dados"
     assert stored["parameters"] == {"analysis_dir": "analysis/run-1"}
-    assert manifests[0]["headline"]["prospects_scored"] == 12345
+    assert manifests[0].headline["prospects_scored"] == 12345
     index = lake.read_bytes("reports/index.html").decode()
     assert 'href="infographic/2026-11-30/run-1/marketing.html"' in index
     assert 'href="infographic/2026-11-30/run-2/analyst.html"' in index
@@ -144,4 +145,4 @@ def test_files_the_analysis_flow_already_kept_are_not_written_twice(tmp_path):
     notebooks = [obj.key for obj in lake.list("reports/analysis") if obj.key.endswith(".ipynb")]
     assert notebooks == [f"{folder}/demand_ensemble.ipynb"]
     assert lake.read_bytes(notebooks[0]) == b"kept"
-    assert manifest["files"]["notebook"] == "demand_ensemble.ipynb"
+    assert manifest.files.notebook == "demand_ensemble.ipynb"

@@ -33,8 +33,8 @@ def not_blank(png: bytes) -> bool:
 def rendered(render_infographic):
     """The real infographic notebook rendered and archived in a folder lake."""
     lake, _, manifest = render_infographic()
-    assert manifest["status"] == "succeeded", manifest["error"]
-    folder = manifest["folder"]
+    assert manifest.status == "succeeded", manifest.error
+    folder = manifest.folder
     return {
         "analyst": lake.local_path(f"{folder}/analyst.html"),
         "marketing": lake.local_path(f"{folder}/marketing.html"),

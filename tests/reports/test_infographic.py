@@ -6,6 +6,7 @@ import json
 import re
 
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
 from flows.lake import Lake
@@ -141,8 +142,12 @@ def test_gains_sentence_and_plain_confidence(analysis):
 def test_the_infographic_notebook_renders_from_the_warehouse_and_analysis(render_infographic):
     lake, store, manifest = render_infographic(top_n=5)
 
-    assert manifest["status"] == "succeeded", manifest["error"]
-    folder = manifest["folder"]
+    assert manifest.status == "succeeded", manifest.error
+    folder = manifest.folder
+    scored = pq.read_metadata(
+        lake.path(f"{folder}/outputs/prospects.parquet"), filesystem=lake.filesystem
+    ).num_rows
+    assert manifest.headline["prospects_scored"] == scored  # one row per establishment
     marketing_page = lake.read_bytes(f"{folder}/marketing.html").decode()
     for title in (
         "Quem ligar primeiro",
@@ -154,10 +159,10 @@ def test_the_infographic_notebook_renders_from_the_warehouse_and_analysis(render
     ):
         assert title in marketing_page, title
     assert "analysis_dir" not in marketing_page  # no parameters cell for marketing
-    assert lake.exists(f"{folder}/outputs/prospects.parquet")
+    assert lake.exists(f"{folder}/outputs/prospects.parquet")  # what bigd.prospects carries
     assert lake.exists(f"{folder}/outputs/model_card.md")
     record = report_record(store, manifest)
-    assert record["index"].endswith("reports/index.html")
+    assert record.index.endswith("reports/index.html")
     assert json.loads(lake.read_bytes(f"{folder}/manifest.json"))["parameters"]["top_n"] == 5
 
 

@@ -49,7 +49,7 @@ def visible_text(browser: Browser) -> str:
 @pytest.fixture
 def pages(render_infographic):
     lake, _, manifest = render_infographic(categories=["Cerveja", "Vinho"], top_n=10)
-    assert manifest["status"] == "succeeded", manifest["error"]
+    assert manifest.status == "succeeded", manifest.error
     return lake, {
         "marketing": lake.local_path("reports/latest/infographic.html"),
         "index": lake.local_path("reports/index.html"),
@@ -101,7 +101,7 @@ def test_a_failed_run_keeps_latest_and_shows_marketing_one_plain_line(
     tmp_path,
 ):
     lake, store, good = render_infographic(top_n=5)
-    assert good["status"] == "succeeded", good["error"]
+    assert good.status == "succeeded", good.error
     latest = {obj.key: lake.read_bytes(obj.key) for obj in lake.list("reports/latest")}
     assert len(latest) == 2
 
@@ -111,9 +111,9 @@ def test_a_failed_run_keeps_latest_and_shows_marketing_one_plain_line(
         store, "infographic", {"analysis_dir": "analysis/missing"}, "ig-2", "analysis/missing"
     )
 
-    assert failed["status"] == "failed"
+    assert failed.status == "failed"
     assert {obj.key: lake.read_bytes(obj.key) for obj in lake.list("reports/latest")} == latest
-    folder = failed["folder"]
+    folder = failed.folder
     marketing = lake.read_bytes(f"{folder}/marketing.html").decode()
     analyst = lake.read_bytes(f"{folder}/analyst.html").decode()
     assert "não pôde ser gerado" in marketing

@@ -9,7 +9,8 @@ import sys
 import pyarrow as pa
 import pytest
 
-from flows.runs import RunSummary, publish_run
+from flows.run_artifacts import publish_run
+from flows.runs import RunSummary
 from flows.scrub import ScrubReport, scrub_table
 
 KEY = b"report-test-key"

@@ -131,7 +131,7 @@ def ingest_file(
                 batches = 0
                 # closing(): on an error the reader's thread is stopped here, not at some later
                 # garbage collection (a live reader thread at interpreter exit aborts Python).
-                with contextlib.closing(iter(reader)) as stream:
+                with contextlib.closing(reader.__iter__()) as stream:
                     for batch, first_index, field_count_errors in stream:
                         batches += 1
                         _drain(field_count_errors, quarantine, reasons)

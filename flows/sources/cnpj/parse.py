@@ -27,7 +27,7 @@ from __future__ import annotations
 import io
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Generator
 from dataclasses import dataclass
 from typing import IO
 
@@ -114,7 +114,7 @@ class _ByteScanner(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer) -> int:  # type: ignore[override]
+    def readinto(self, buffer) -> int:
         if self._read_ahead is not None and not self._read_ahead.wait(self.position):
             return 0
         chunk = self._raw.read(len(buffer))
@@ -214,7 +214,7 @@ class ReceitaReader:
     def saw_mojibake(self) -> bool:
         return self._scanner.saw_mojibake
 
-    def __iter__(self) -> Iterator[tuple[pa.RecordBatch, int, list[BadRow]]]:
+    def __iter__(self) -> Generator[tuple[pa.RecordBatch, int, list[BadRow]], None, None]:
         """Yield ``(batch, index of its first row among valid rows, bad rows found so far)``.
 
         Parsing runs one batch ahead in a thread of its own (Arrow and zlib release the

@@ -9,8 +9,6 @@ files as Prefect tasks in parallel. Nothing else differs between them.
 
 from __future__ import annotations
 
-import datetime as dt
-import secrets
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -98,9 +96,7 @@ class ReleaseSummary:
         )
 
 
-def new_run_id() -> str:
-    """Sortable by start time, unique between concurrent runs."""
-    return f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
+new_run_id = layout.new_run_id  # sortable by start time, unique between concurrent runs
 
 
 @dataclass

@@ -89,6 +89,7 @@ class PartWriter:
         if self._writer is None or self.parts[-1].rows >= self.rows_per_part:
             self._roll()
         table = pa.concat_tables(tables)
+        assert self._writer is not None  # _roll() opened one
         self._writer.write_table(table, row_group_size=table.num_rows or None)
         last = self.parts[-1]
         self.parts[-1] = Part(last.key, last.rows + table.num_rows)

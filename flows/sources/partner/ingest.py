@@ -342,7 +342,7 @@ def ingest_sales_days(ctx: IngestContext, days: list[dt.date], workers: int = 4)
             outcome.results.append(result)
             if outcome.failed_day is None:
                 moved = advance(outcome.watermark, day, last_complete_day(ctx.today))
-                if moved != outcome.watermark:
+                if moved is not None and moved != outcome.watermark:
                     write_watermark(ctx.lake, moved)
                     outcome.watermark = moved
     if outcome.failed_day is None:

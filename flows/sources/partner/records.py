@@ -133,7 +133,11 @@ def validate_records(
             record_id = row.get("id") if isinstance(row, dict) else None
             result.rejected.append(Rejection(position, record_id, _reason(error)))
             continue
-        if sale_day is not None and record.sale_timestamp.date() != sale_day:
+        if (
+            sale_day is not None
+            and isinstance(record, SaleRecord)
+            and (record.sale_timestamp.date() != sale_day)
+        ):
             reason = f"saleDate: falls on {record.sale_timestamp.date()}, not {sale_day}"
             result.rejected.append(Rejection(position, record.id, reason))
             continue

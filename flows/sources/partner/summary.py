@@ -78,8 +78,9 @@ def run_summary(run: PartnerRun) -> RunSummary:
         )
     if run.failed_day:
         line += f"; FAILED at {run.failed_day}"
-    if totals["overrides"]:
-        line += "; GUARD OVERRIDDEN: " + "; ".join(totals["overrides"])
+    overrides = [result.override for result in run.results if result.override]
+    if overrides:
+        line += "; GUARD OVERRIDDEN: " + "; ".join(overrides)
     totals_row = {
         "table": "TOTAL",
         "day": f"watermark {run.watermark or '-'}",

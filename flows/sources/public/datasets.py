@@ -12,8 +12,7 @@ from __future__ import annotations
 import re
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import IO
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -23,6 +22,8 @@ from flows.municipalities import UF_BY_IBGE_PREFIX
 from flows.sources.public.catalog import Catalog, DatasetEntry
 from flows.sources.public.errors import DatasetError
 from flows.sources.public.fixed_width import read_member
+from flows.sources.public.pof import pof_food_spending
+from flows.sources.public.raw import UF_CODES, RawFile, numbers
 from flows.sources.public.spreadsheet import read_sheet
 
 # IBGE, "Evolução dos indicadores não monetários de pobreza e qualidade de vida no Brasil"
@@ -31,15 +32,6 @@ from flows.sources.public.spreadsheet import read_sheet
 IPM_CUTOFF = 0.23023721634819
 POF_PERIOD = "2017-2018"  # the microdata zip pinned in the catalog is POF 2017-2018's
 BRASIL = "BR"
-UF_CODES = 100  # UF codes are two digits: arrays indexed by code
-
-
-@dataclass(frozen=True)
-class RawFile:
-    """A dataset's raw file: a name for messages and a way to open it (seekable)."""
-
-    file: str
-    open: Callable[[], IO[bytes]]
 
 
 def population(entry: DatasetEntry, catalog: Catalog, raw: RawFile) -> pa.Table:
@@ -98,7 +90,9 @@ def ipm_nm(entry: DatasetEntry, catalog: Catalog, raw: RawFile) -> pa.Table:
             weight += np.bincount(uf, person_weight, UF_CODES)
             deprivation += np.bincount(uf, person_weight * intensity, UF_CODES)
             poor += np.bincount(uf, person_weight * is_poor, UF_CODES)
-    rows = [(BRASIL, BRASIL, weight.sum(), deprivation.sum(), poor.sum())]
+    rows: list[tuple[str, str, Any, Any, Any]] = [
+        (BRASIL, BRASIL, weight.sum(), deprivation.sum(), poor.sum())
+    ]
     for code in np.flatnonzero(persons):
         uf_code = f"{code:02d}"
         if uf_code not in UF_BY_IBGE_PREFIX:
@@ -106,10 +100,10 @@ def ipm_nm(entry: DatasetEntry, catalog: Catalog, raw: RawFile) -> pa.Table:
         rows.append(
             (uf_code, UF_BY_IBGE_PREFIX[uf_code], weight[code], deprivation[code], poor[code])
         )
-    for _, uf, total, *_ in rows:
+    for _, uf_name, total, *_ in rows:
         if total <= 0:
             raise DatasetError(
-                f"{where}: the sum of PESO_FINAL is zero for {uf} (expected positive weights)"
+                f"{where}: the sum of PESO_FINAL is zero for {uf_name} (expected positive weights)"
             )
     return pa.table(
         {
@@ -122,30 +116,11 @@ def ipm_nm(entry: DatasetEntry, catalog: Catalog, raw: RawFile) -> pa.Table:
     )
 
 
-def numbers(batch: pa.RecordBatch, columns: list[str], file: str, line: int) -> list[np.ndarray]:
-    """The batch's columns as numpy (UF as an integer index); a blank value is an error.
-
-    ``line`` is the file line of the batch's first record, for the message.
-    """
-    arrays = []
-    for name in columns:
-        column = batch.column(name)
-        if column.null_count:
-            blank = int(pc.index(pc.is_null(column), True).as_py())
-            raise DatasetError(f"{file}: line {line + blank}: {name} is blank")
-        if name == "UF":
-            column = column.cast(pa.int64())
-        arrays.append(column.to_numpy())
-    return arrays
-
-
 Method = Callable[[DatasetEntry, Catalog, RawFile], pa.Table]
 
 
 def methods() -> dict[str, Method]:
     """The builders the catalog's ``method:`` names (``table`` is the plain CSV path)."""
-    from flows.sources.public.pof import pof_food_spending
-
     return {
         "population": population,
         "ipm_nm": ipm_nm,

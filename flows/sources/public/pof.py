@@ -25,9 +25,9 @@ import pyarrow as pa
 
 from flows.municipalities import UF_BY_IBGE_PREFIX
 from flows.sources.public.catalog import Catalog, CategoryMap, DatasetEntry, member_stem
-from flows.sources.public.datasets import UF_CODES, RawFile, numbers
 from flows.sources.public.errors import DatasetError
 from flows.sources.public.fixed_width import read_member
+from flows.sources.public.raw import UF_CODES, RawFile, numbers
 
 FOOD_AWAY_QUADROS = (24,)  # DESPESA_INDIVIDUAL quadro 24: food and drink away from home
 NOT_TIMES_MONTHS = (24, 41)  # quadros whose V8000 is not multiplied by V9011
@@ -38,7 +38,7 @@ SPENDING = ["UF", "V9001", "V8000_DEFLA", "FATOR_ANUALIZACAO", "PESO_FINAL"]
 
 def monthly_value(
     value: np.ndarray,
-    annualisation: np.ndarray,
+    annualisation: np.ndarray | float,
     weight: np.ndarray,
     quadro: np.ndarray | None = None,
     months: np.ndarray | None = None,

@@ -152,8 +152,8 @@ def describe_failures(entry: DatasetEntry, failure_cases: pd.DataFrame) -> str:
         elif "uniqueness" in check or check == "unique":
             duplicate_lines.update(line for _, line in found if line is not None)
         elif check == "not_nullable":
-            lines = ", ".join(str(line) for _, line in found[:MAX_EXAMPLES] if line is not None)
-            problems.append(f"{where}: empty values are not allowed (lines {lines})")
+            shown = ", ".join(str(line) for _, line in found[:MAX_EXAMPLES] if line is not None)
+            problems.append(f"{where}: empty values are not allowed (lines {shown})")
         else:
             problems.append(f"{where}: fails {check}: {_examples(found)}")
     if duplicate_lines:

@@ -61,7 +61,7 @@ def read_sheet(
     positions: list[int] = []
     header_row = 0
     for header_row, row in enumerate(rows, 1):  # noqa: B007 - header_row is used after
-        cells = [_normal(value) if isinstance(value, str) else None for value in row]
+        cells: list[Any] = [_normal(value) if isinstance(value, str) else None for value in row]
         if all(title in cells for title in titles):
             positions = [cells.index(title) for title in titles]
             break

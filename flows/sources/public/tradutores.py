@@ -45,9 +45,9 @@ def read_tradutor(zip_path: str | Path, name: str) -> Tradutor:
     for row in rows[1:]:
         if isinstance(row[0], int | float) and row[0]:
             tradutor[int(row[0])] = {
-                level: int(row[index])
+                level: int(value)
                 for level, index in levels.items()
-                if isinstance(row[index], int | float)
+                if isinstance(value := row[index], int | float)
             }
     return tradutor
 

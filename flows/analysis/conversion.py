@@ -1,0 +1,201 @@
+"""The conversion (look-alike) model: how likely an active establishment of the channels is
+to become the partner's customer, learned from customers against non-customers.
+
+Every establishment gets a fold number once. Features built from other establishments'
+labels (the share of customers in its city, neighbourhood and state) are computed from
+the OTHER folds only, so no row ever sees its own label; the classifier is cross-fitted
+on the same folds (a row is scored by the model that did not train on it), so a
+non-customer is not scored by a model that learned it as a negative.
+
+The same code runs the validation every run: hide a random share of the customers
+(they become non-customers for everything downstream), train, and see where the hidden
+customers land in the ranking of all candidates (lift, AUC, cumulative gains).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from flows.analysis import features as F
+from flows.sample.acquisition import ranking_quality
+
+LOOKALIKE_KEYS = {
+    "city_customer_rate": ["ibge_code"],
+    "neighbourhood_customer_rate": ["ibge_code", "neighbourhood"],
+    "uf_customer_rate": ["uf"],
+}
+PRIOR_WEIGHT = 10.0  # pseudo-establishments at the overall rate (shrinks small places)
+GAINS_SHARES = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+
+
+def assign_folds(count: int, folds: int, seed: int) -> np.ndarray:
+    """A fold number 0..folds-1 per establishment, balanced and seeded."""
+    rng = np.random.default_rng([seed, 18])
+    return rng.permutation(np.arange(count) % folds)
+
+
+def lookalike_rates(frame: pd.DataFrame, labels: np.ndarray, fold: np.ndarray) -> pd.DataFrame:
+    """Out-of-fold customer shares of each row's city, neighbourhood and state: counts of
+    the place minus the counts of the row's own fold, shrunk to the out-of-fold rate."""
+    labels = np.asarray(labels, dtype=float)
+    fold = np.asarray(fold)
+    per_fold_total = pd.Series(labels).groupby(fold).agg(["sum", "size"])
+    prior_k = labels.sum() - per_fold_total["sum"].reindex(fold).to_numpy()
+    prior_n = len(labels) - per_fold_total["size"].reindex(fold).to_numpy()
+    prior = prior_k / np.maximum(prior_n, 1)
+    result = {}
+    for name, keys in LOOKALIKE_KEYS.items():
+        place = F.as_text(frame[keys[0]])
+        for key in keys[1:]:
+            place = place + "|" + F.as_text(frame[key])
+        place = place.to_numpy()
+        work = pd.DataFrame({"place": place, "fold": fold, "y": labels})
+        total = work.groupby("place")["y"].transform("sum").to_numpy()
+        size = work.groupby("place")["y"].transform("size").to_numpy()
+        own_k = work.groupby(["place", "fold"])["y"].transform("sum").to_numpy()
+        own_n = work.groupby(["place", "fold"])["y"].transform("size").to_numpy()
+        k, n = total - own_k, size - own_n
+        result[name] = (k + PRIOR_WEIGHT * prior) / (n + PRIOR_WEIGHT)
+    return pd.DataFrame(result, index=frame.index)
+
+
+def conversion_matrix(frame: pd.DataFrame, levels: dict[str, list[str]]) -> pd.DataFrame:
+    """The conversion model's columns: categoricals with fixed levels, numbers as floats."""
+    matrix = frame[F.CONVERSION_FEATURES].copy()
+    for column in F.CONVERSION_CATEGORICAL:
+        matrix[column] = pd.Categorical(F.as_text(matrix[column]), categories=levels[column])
+    numeric = [c for c in F.CONVERSION_FEATURES if c not in F.CONVERSION_CATEGORICAL]
+    matrix[numeric] = matrix[numeric].astype(float)
+    return matrix
+
+
+@dataclass
+class ConversionModel:
+    """One LightGBM classifier per fold, each trained on the other folds."""
+
+    levels: dict[str, list[str]]
+    trees: int = 200
+    threads: int = 1
+    seed: int = 42
+    fold_models: list = field(default_factory=list, repr=False)
+
+    def _make(self):
+        from lightgbm import LGBMClassifier
+
+        return LGBMClassifier(
+            n_estimators=self.trees,
+            learning_rate=0.05,
+            num_leaves=15,
+            min_child_samples=40,
+            subsample=0.8,
+            subsample_freq=1,
+            colsample_bytree=0.8,
+            reg_lambda=5.0,
+            cat_smooth=20,
+            random_state=self.seed,
+            n_jobs=self.threads,
+            verbose=-1,
+        )
+
+    def fit(self, frame: pd.DataFrame, labels: np.ndarray) -> ConversionModel:
+        """``frame`` has the features (look-alike included) and a ``fold`` column."""
+        matrix = conversion_matrix(frame, self.levels)
+        fold = frame["fold"].to_numpy()
+        labels = np.asarray(labels, dtype=int)
+        self.fold_models = []
+        for number in range(int(fold.max()) + 1):
+            train = fold != number
+            if labels[train].min() == labels[train].max():  # one class only: the mean
+                self.fold_models.append(float(labels[train].mean()))
+                continue
+            self.fold_models.append(self._make().fit(matrix[train], labels[train]))
+        return self
+
+    def predict(self, frame: pd.DataFrame) -> np.ndarray:
+        """P(becomes a customer) per row, by the model of the row's fold (pure: any chunk)."""
+        matrix = conversion_matrix(frame, self.levels)
+        fold = frame["fold"].to_numpy()
+        result = np.zeros(len(frame))
+        for number, model in enumerate(self.fold_models):
+            rows = fold == number
+            if not rows.any():
+                continue
+            if isinstance(model, float):
+                result[rows] = model
+            else:
+                result[rows] = model.predict_proba(matrix[rows])[:, 1]
+        return result
+
+
+def with_lookalike(frame: pd.DataFrame, labels: np.ndarray) -> pd.DataFrame:
+    """The frame plus its out-of-fold look-alike columns for these labels."""
+    return frame.assign(**lookalike_rates(frame, labels, frame["fold"].to_numpy()))
+
+
+def fit_predict(
+    frame: pd.DataFrame, labels: np.ndarray, trees: int, seed: int
+) -> tuple[ConversionModel, pd.DataFrame, np.ndarray]:
+    """Look-alike features for ``labels``, the cross-fitted model, and P(convert) per row."""
+    featured = with_lookalike(frame, labels)
+    levels = F.category_levels(frame)
+    model = ConversionModel(levels=levels, trees=trees, seed=seed).fit(featured, labels)
+    return model, featured, model.predict(featured)
+
+
+def hide_customers(hashes: pd.Series, customers: set[str], share: float, seed: int) -> set[str]:
+    """A random ``share`` of the customers among ``hashes`` (seeded), to hide."""
+    known = np.sort(hashes[hashes.isin(customers)].unique())
+    if share <= 0 or len(known) == 0:
+        return set()
+    rng = np.random.default_rng([seed, 19])
+    count = max(1, round(len(known) * share))
+    return set(rng.choice(known, size=min(count, len(known) - 1 or 1), replace=False))
+
+
+def gains(
+    score: np.ndarray, positive: np.ndarray, revenue: np.ndarray, shares=GAINS_SHARES
+) -> list[dict[str, float]]:
+    """Cumulative gains: calling the top share of the ranking reaches what share of the
+    positives and of their revenue (ties broken by position, i.e. arbitrarily but fixed)."""
+    score, positive = np.asarray(score, float), np.asarray(positive, bool)
+    revenue = np.where(positive, np.asarray(revenue, float), 0.0)
+    order = np.lexsort((np.arange(len(score)), -score))
+    hits, money = np.cumsum(positive[order]), np.cumsum(revenue[order])
+    total_hits, total_money = max(int(positive.sum()), 1), revenue.sum() or 1.0
+    curve = []
+    for share in shares:
+        top = max(1, min(len(score), round(len(score) * share)))
+        curve.append(
+            {
+                "share_called": float(share),
+                "customers_reached": float(hits[top - 1] / total_hits),
+                "revenue_reached": float(money[top - 1] / total_money),
+            }
+        )
+    return curve
+
+
+def validation_metrics(
+    ranking: np.ndarray,
+    p_convert: np.ndarray,
+    hidden: np.ndarray,
+    revenue: np.ndarray,
+    share: float,
+) -> dict:
+    """metrics.json's ``conversion``: where the hidden customers land among the candidates
+    (lift and AUC of P(convert); gains of the published ranking, expected revenue)."""
+    quality = ranking_quality(p_convert, hidden)
+    by_revenue = ranking_quality(ranking, hidden)
+    return {
+        "hidden_share": float(share),
+        "hidden_customers": int(np.sum(hidden)),
+        "candidates": len(hidden),
+        "top_decile_lift": quality["top_decile_lift"],
+        "auc": quality["auc"],
+        "expected_revenue_top_decile_lift": by_revenue["top_decile_lift"],
+        "expected_revenue_auc": by_revenue["auc"],
+        "gains": gains(ranking, hidden, revenue),
+    }
