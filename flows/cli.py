@@ -357,8 +357,16 @@ def analyze(
     release: Annotated[
         str | None, typer.Option(help="CNPJ release YYYY-MM (default: the latest loaded).")
     ] = None,
+    deliver: Annotated[
+        bool,
+        typer.Option(
+            help="Then publish the results and render the infographic for these categories, "
+            "as the schedule does (--no-deliver: the analysis only)."
+        ),
+    ] = True,
 ) -> None:
-    """Run the ensemble demand notebook and load its outputs into the mart."""
+    """Run the ensemble demand notebook, load its outputs into the mart, then deliver them:
+    publish the results and render the marketing infographic of the same categories."""
     from flows.analysis_flow import run_analysis
     from flows.locks import LockHeld
     from flows.notebooks import NotebookFailed, NotebookParameterError, check_run_id
@@ -375,6 +383,25 @@ def analyze(
         raise typer.Exit(1) from None
     console.print(
         f"{run.line}; notebook {run.totals['report']}",
+        highlight=False,
+        soft_wrap=True,
+    )
+    if deliver:
+        _deliver(run.totals["outputs"], category or None)
+
+
+def _deliver(analysis_dir: str, categories: list[str] | None) -> None:
+    """Publish an analysis run's results and render its infographic (deliver_analysis)."""
+    from flows.report_flow import ReportFailed, deliver_analysis
+
+    try:
+        delivered = deliver_analysis(analysis_dir=analysis_dir, categories=categories)
+    except ReportFailed as error:
+        console.print(f"[red]Infographic failed:[/red] {error}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+    published = ", ".join(f"{t} {n:,}" for t, n in sorted(delivered["published"].items()))
+    console.print(
+        f"published {published}; infographic {delivered['report']}; index {delivered['index']}",
         highlight=False,
         soft_wrap=True,
     )

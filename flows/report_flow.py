@@ -174,11 +174,12 @@ def render_infographic(
 ) -> dict[str, Any]:
     """Render the marketing infographic (with the analysis of ``analysis_dir``; default:
     the newest succeeded analysis run), archive both versions, point Prefect artifacts at
-    them and announce it."""
+    them and announce it. No ``categories``: those of the analysis run (every section
+    answers for them)."""
     analysis_dir = _analysis_for_report(analysis_dir)
     parameters = {
         "analysis_dir": analysis_dir,
-        "categories": categories or ["Cerveja", "Vinho"],
+        "categories": list(categories or []),
         "top_n": top_n,
     }
     manifest = render_task("infographic", parameters, run_id, analysis_dir)
@@ -222,6 +223,7 @@ def render_report(
         stages=stages,
         error=error,
         report_date=report_date,
+        executed_key=executed_notebook,
     )
     record = announce_report(manifest)
     if not manifest.succeeded:
@@ -230,10 +232,10 @@ def render_report(
 
 
 @flow(name="deliver_analysis", log_prints=True)
-def deliver_analysis(analysis_dir: str = "") -> dict[str, Any]:
+def deliver_analysis(analysis_dir: str = "", categories: list[str] | None = None) -> dict[str, Any]:
     """After ``run_analysis``: publish its results, then render the infographic (default:
-    the newest succeeded analysis run in the lake)."""
+    the newest succeeded analysis run in the lake, for the run's own categories)."""
     analysis_dir = analysis_dir or latest_analysis_outputs(_store())
     counts = publish_results(analysis_dir)
-    report = render_infographic(analysis_dir=analysis_dir)
+    report = render_infographic(analysis_dir=analysis_dir, categories=categories)
     return {"published": counts, "report": report["marketing_html"], "index": report["index"]}

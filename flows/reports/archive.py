@@ -9,6 +9,7 @@
                               the run's commit point, written last (flows.contracts)
     reports/latest/<notebook>.html           the newest succeeded marketing version
     reports/latest/<notebook>.analyst.html   the newest succeeded analyst version
+                                             (a failed run never touches latest/)
     reports/index.html                       every committed run, rebuilt from the manifests
 
 On S3 each object is written with boto3 so it carries its ``Content-Type`` (HTML as
@@ -71,6 +72,14 @@ class ReportStore:
         )
 
     @staticmethod
+    def run_date(run: ExecutedNotebook) -> str:
+        """The date of a run's folder: the UTC day it started."""
+        started = run.started_at
+        if started.tzinfo is not None:
+            started = started.astimezone(dt.UTC)
+        return started.date().isoformat()
+
+    @staticmethod
     def folder(notebook: str, report_date: str, run_id: str) -> str:
         return layout.report_folder(notebook, report_date, run_id)
 
@@ -87,17 +96,18 @@ class ReportStore:
         error: str | None = None,
         analysis_dir: str = "",
         report_date: str | None = None,
+        kept: frozenset[str] = frozenset(),
+        notebook_file: str | None = None,
     ) -> ReportManifest:
         """Archive one run (failed runs too): its files first, its manifest last (the
         commit point); then, for a succeeded run, the latest pages; then the index.
 
         ``stages``: what the run completed (default: ``notebook`` if it succeeded, and
         ``reports``); ``error``: a later stage's failure, which fails the run;
-        ``report_date``: the run folder's date when the caller already chose it."""
-        started = run.started_at
-        if started.tzinfo is not None:
-            started = started.astimezone(dt.UTC)
-        report_date = report_date or started.date().isoformat()
+        ``report_date``: the run folder's date when the caller already chose it;
+        ``kept``: files (relative to the run folder) already there, e.g. the notebook and
+        outputs the analysis flow kept, recorded but not written twice."""
+        report_date = report_date or self.run_date(run)
         folder = self.folder(notebook, report_date, run_id)
         manifest_key = layout.report_manifest_key(folder)
         self.withdraw(folder)  # a re-run of a run id: not committed while it is rewritten
@@ -116,19 +126,21 @@ class ReportStore:
             headline=headline or {},
             folder=folder,
             files=ReportFiles(
-                notebook=f"{notebook}.ipynb",
+                notebook=notebook_file or f"{notebook}.ipynb",
                 outputs=sorted(f"{layout.OUTPUTS}/{name}" for name in outputs or {}),
             ),
             stages=stages,
             analysis_dir=analysis_dir,
         )
-        self.put(f"{folder}/{manifest.files.notebook}", notebook_bytes)
+        if manifest.files.notebook not in kept:
+            self.put(f"{folder}/{manifest.files.notebook}", notebook_bytes)
         for name, data in (outputs or {}).items():
-            self.put(f"{layout.outputs_prefix(folder)}/{name}", data)
+            if f"{layout.OUTPUTS}/{name}" not in kept:
+                self.put(f"{layout.outputs_prefix(folder)}/{name}", data)
         self.put(f"{folder}/{manifest.files.analyst_html}", run.html["analyst"].encode())
         self.put(f"{folder}/{manifest.files.marketing_html}", run.html["marketing"].encode())
         self.put(manifest_key, manifest.to_json())  # the commit point: written last
-        if manifest.succeeded:  # latest/ links only a run that committed
+        if manifest.succeeded:  # latest/ always shows the last good, committed run
             self.put(layout.latest_page_key(notebook), run.html["marketing"].encode())
             self.put(layout.latest_page_key(notebook, "analyst"), run.html["analyst"].encode())
         self.write_index()
@@ -179,14 +191,7 @@ class ReportStore:
 
     def write_index(self) -> str:
         """Rebuild ``reports/index.html`` from all manifests; returns its key."""
-        manifests = self.manifests()
-        prefix = f"{REPORTS_PREFIX}/"
-        latest = {
-            m.notebook: layout.latest_page_key(m.notebook).removeprefix(prefix)
-            for m in manifests
-            if m.succeeded
-        }
-        self.put(layout.REPORTS_INDEX, index_html(manifests, latest).encode())
+        self.put(layout.REPORTS_INDEX, index_html(self.manifests()).encode())
         return layout.REPORTS_INDEX
 
     def uri(self, key: str) -> str:

@@ -99,6 +99,7 @@ def line_chart(
                 f'<text x="{left + index * step:.1f}" y="{height - bottom + 18}" font-size="11" '
                 f'text-anchor="middle" fill="#555">{escape(str(period))}</text>'
             )
+    legend_x = float(left)  # each entry as wide as its name: long names never overlap
     for number, (name, points) in enumerate(series.items()):
         color = PALETTE[number % len(PALETTE)]
         coords = [
@@ -112,10 +113,11 @@ def line_chart(
                 f'stroke-width="2.5"/>'
             )
         parts.append(
-            f'<rect x="{left + number * 120}" y="30" width="12" height="12" fill="{color}"/>'
-            f'<text x="{left + number * 120 + 16}" y="40" font-size="13" fill="#333">'
+            f'<rect x="{legend_x:.0f}" y="30" width="12" height="12" fill="{color}"/>'
+            f'<text x="{legend_x + 16:.0f}" y="40" font-size="13" fill="#333">'
             f"{escape(str(name))}</text>"
         )
+        legend_x += 16 + 7.5 * len(str(name)) + 14
     return _svg(width, height, title, "".join(parts))
 
 

@@ -15,6 +15,7 @@ import datetime as dt
 import time
 import traceback
 from dataclasses import dataclass, field
+from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from nbconvert.preprocessors import Preprocessor, TagRemovePreprocessor
 from traitlets.config import Config
 
 from flows.notebooks import CELL_TIMEOUT_SECONDS, TIME_LIMIT_SECONDS
+from flows.reports.tidy import TidyOutputs
 
 TEMPLATE_DIR = Path(__file__).with_name("templates")
 AUDIENCES = ("analyst", "marketing")
@@ -63,6 +65,7 @@ def exporter(audience: str) -> HTMLExporter:
     if audience == "marketing":
         html.register_preprocessor(TagRemovePreprocessor(config=config), enabled=True)
         html.register_preprocessor(DropStderr(), enabled=True)
+        html.register_preprocessor(TidyOutputs(), enabled=True)
     return html
 
 
@@ -127,8 +130,30 @@ def execute(
     )
 
 
+FAILED_PAGE = """<!DOCTYPE html><html lang="pt-BR"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>{title}</title>
+<style>body{{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:0 auto;
+max-width:720px;padding:16px;color:#1a1a1a}}.failed{{color:#b3261e}}</style></head><body>
+<h1>{title}</h1><p class="failed"><strong>Este relatório não pôde ser gerado nesta execução
+({day}).</strong></p><p>A última versão concluída continua no
+<a href="../../../index.html">índice de relatórios</a>, em "Últimas versões". A equipe de
+dados tem os detalhes técnicos na versão do analista.</p>
+</body></html>"""
+
+
+def failed_page(title: str, started_at: dt.datetime) -> str:
+    """What a marketing reader sees of a failed run: one plain line, no traceback, no
+    half-rendered sections promising tables that are not there."""
+    return FAILED_PAGE.format(title=escape(title), day=f"{started_at:%d/%m/%Y %H:%M} UTC")
+
+
 def render_both(run: ExecutedNotebook, title: str) -> ExecutedNotebook:
-    """Fill ``run.html`` with the analyst and marketing pages."""
-    for audience in AUDIENCES:
-        run.html[audience] = render_html(run.notebook, audience, title)
+    """Fill ``run.html`` with the analyst and marketing pages (a failed run's marketing
+    page is ``failed_page``; the analyst page keeps the failing cell)."""
+    run.html["analyst"] = render_html(run.notebook, "analyst", title)
+    run.html["marketing"] = (
+        failed_page(title, run.started_at)
+        if run.error
+        else render_html(run.notebook, "marketing", title)
+    )
     return run

@@ -16,6 +16,7 @@ from flows.lake import Lake
 from flows.paths import notebook_path
 from flows.publish.messages import METRICS_FILE, OUTPUT_FILES
 from flows.reports.archive import ReportStore
+from flows.reports.prospects import REPORT_INPUTS
 from flows.reports.render import ExecutedNotebook, execute, render_both
 from flows.workdirs import work_folder
 
@@ -33,7 +34,7 @@ def analysis_files(lake: Lake, analysis_dir: str) -> dict[str, bytes]:
     folder = analysis_dir.strip("/")
     return {
         name: lake.read_bytes(f"{folder}/{name}")
-        for name in OUTPUT_FILES
+        for name in dict.fromkeys((*REPORT_INPUTS, *OUTPUT_FILES))
         if lake.exists(f"{folder}/{name}")
     }
 
@@ -57,11 +58,22 @@ def archive_run(
     stages: list[Stage] | None = None,
     error: str | None = None,
     report_date: str | None = None,
+    executed_key: str = "",
 ) -> ReportManifest:
     """Render an executed notebook (failed ones too) and archive it with its outputs;
-    its manifest, written last, is the run's commit point (``ReportStore.archive``)."""
+    its manifest, written last, is the run's commit point (``ReportStore.archive``).
+    The executed notebook (``executed_key``) and outputs already kept in the run's own
+    folder (the analysis flow keeps them there) are recorded, not written twice."""
     render_both(run, title or notebook.replace("_", " ").title())
     outputs = analysis_files(store.lake, analysis_dir)
+    folder = store.folder(notebook, report_date or store.run_date(run), run_id)
+    kept: set[str] = set()
+    notebook_file = None
+    if analysis_dir.strip("/") == layout.outputs_prefix(folder):
+        kept |= {f"{layout.OUTPUTS}/{name}" for name in outputs}
+    if executed_key.rsplit("/", 1)[0] == folder:
+        notebook_file = executed_key.rsplit("/", 1)[1]
+        kept.add(notebook_file)
     return store.archive(
         notebook,
         layout.check_run_id(run_id),
@@ -73,6 +85,8 @@ def archive_run(
         error=error,
         analysis_dir=analysis_dir,
         report_date=report_date,
+        kept=frozenset(kept),
+        notebook_file=notebook_file,
     )
 
 

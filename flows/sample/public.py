@@ -16,6 +16,7 @@ docs/sample-data.md).
 
 from __future__ import annotations
 
+import math
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -128,7 +129,7 @@ def write_microdata(folder: Path, world: World, seed: int) -> tuple[RegionalEcon
         np.add.at(spent[u], ca, monthly_value(away_value, WEEKS_PER_YEAR, weight[fa]))
         family_weight[u] = weight.sum()
         income[u] = np.average(renda, weights=weight)
-        value = np.expm1(count) / (np.e - 1)
+        value = np.expm1(count) / (math.e - 1)  # math.e: numpy stubs confuse mypy on np.e
         intensity = np.where(value > IPM_CUTOFF, (value - IPM_CUTOFF) / (1 - IPM_CUTOFF), 0)
         deprivation[u] = (weight[who] * intensity).sum()
         person_weight[u] = weight[who].sum()

@@ -192,3 +192,22 @@ def test_no_personal_data_reaches_the_notebook_or_the_outputs(loaded, settings):
         elif value.upper() in corpus:
             leaked.append(value)
     assert not leaked, leaked[:10]
+
+
+def test_the_analysis_report_reads_cleanly_for_a_reviewer(loaded):
+    """The no-code analysis page (the analysts' front door): Portuguese narrative, figures as
+    inline SVG with a text alternative, the model card, no temp path, no NaN, no traceback;
+    the run's notebook archived once (it was twice: demand_ensemble.ipynb + analysis.ipynb)."""
+    import re
+
+    folder = _run_folder(loaded["workdir"], loaded["analysis"].totals["run_id"])
+    assert [p.name for p in folder.glob("*.ipynb")] == ["demand_ensemble.ipynb"]
+    page = (folder / "marketing.html").read_text()
+    body = page.split("<body", 1)[1]
+    text = re.sub(r"<[^>]+>", " ", re.sub(r"<(svg|style)\b.*?</\1>", " ", body, flags=re.S))
+    for leak in ("Traceback", "/tmp/", "bigd-analysis-", "NaN", "Warning"):
+        assert leak not in text, leak
+    assert "Validação honesta" in text and "Ficha do modelo" in text
+    figures = re.findall(r"<svg\b[^>]*>", body)
+    labelled = [tag for tag in figures if 'role="img"' in tag and "aria-label=" in tag]
+    assert len(labelled) >= 5 and "<img" not in body.replace("<image", "")

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from flows.config import get_settings
 from flows.lake import Lake
 from flows.reports.archive import report_store
 from flows.reports.run import make_report
-from tests.analysis_outputs import write_outputs
+from tests.reports.browser import find_chromium
+from tests.reports.contract_outputs import write_contract_outputs
 from tests.reports.mart import write_mart
 
 
@@ -20,7 +23,7 @@ def render_infographic(tmp_path, monkeypatch):
     monkeypatch.setenv("BIGD_LAKE", str(tmp_path / "lake"))
     get_settings.cache_clear()
     lake = Lake.from_url(str(tmp_path / "lake"))
-    write_outputs(lake, "analysis/run-1", run_id="run-1")
+    write_contract_outputs(lake, "analysis/run-1", run_id="run-1")
     store = report_store(lake)
 
     def render(**parameters):
@@ -29,3 +32,13 @@ def render_infographic(tmp_path, monkeypatch):
         return lake, store, manifest
 
     return render
+
+
+@pytest.fixture
+def chromium():
+    executable = find_chromium()
+    if executable is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI=true but no chromium: .ci/run installs Debian's chromium package")
+        pytest.skip("no chromium on this machine (apt-get install -y chromium)")
+    return executable

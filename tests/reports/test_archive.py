@@ -72,9 +72,10 @@ def check_archive(lake: Lake, manifests: list[ReportManifest]) -> None:
     index = lake.read_bytes("reports/index.html").decode()
     assert 'href="infographic/2026-11-30/run-1/marketing.html"' in index
     assert 'href="infographic/2026-11-30/run-2/analyst.html"' in index
-    assert "falhou" in index and "ValueError: sem dados" in index
-    assert "prospects pontuados: 12.345" in index and "R² do ensemble: 0,620" in index
-    assert 'href="latest/infographic.html"' in index
+    assert "falhou" in index and "última versão concluída continua" in index
+    assert "ValueError" not in index  # the technical error is for analysts (manifest)
+    assert "12.345 prospects avaliados" in index and "R²" not in index and "RMSE" not in index
+    assert 'href="latest/infographic.html"' in index and "Para marketing e vendas" in index
     assert lake.read_bytes("reports/latest/infographic.html") == b"<html>marketing</html>"
 
 
@@ -98,3 +99,50 @@ def test_archive_on_s3_sets_content_type_and_encryption(s3_bucket):
         Bucket=bucket, Key="bigd/reports/infographic/2026-11-30/run-1/manifest.json"
     )
     assert manifest["ContentType"] == "application/json"
+
+
+def test_a_failed_run_leaves_latest_byte_identical_and_the_door_on_the_good_run(tmp_path):
+    lake = Lake.from_url(str(tmp_path / "lake"))
+    store = report_store(lake)
+    notebook_bytes = nbformat.writes(executed().notebook).encode()
+    store.archive("infographic", "run-1", executed(), notebook_bytes)
+    before = {
+        key: lake.read_bytes(key)
+        for key in ("reports/latest/infographic.html", "reports/latest/infographic.analyst.html")
+    }
+    failed = executed("ValueError: sem dados")
+    failed.html = {"analyst": "<html>erro</html>", "marketing": "<html>falhou</html>"}
+    store.archive("infographic", "run-2", failed, notebook_bytes)
+
+    assert {key: lake.read_bytes(key) for key in before} == before
+    index = lake.read_bytes("reports/index.html").decode()
+    door = index.split("<h2>Todas")[0]
+    assert "run-2" not in door and "atualizado em 30/11/2026" in door
+
+
+def test_only_a_failed_run_gives_no_latest_page(tmp_path):
+    lake = Lake.from_url(str(tmp_path / "lake"))
+    store = report_store(lake)
+    store.archive("infographic", "run-1", executed("KeyError: x"), b"{}")
+    assert not lake.exists("reports/latest/infographic.html")
+    assert "Nenhuma execução concluída ainda" in lake.read_bytes("reports/index.html").decode()
+
+
+def test_files_the_analysis_flow_already_kept_are_not_written_twice(tmp_path):
+    lake = Lake.from_url(str(tmp_path / "lake"))
+    folder = "reports/analysis/2026-11-30/run-1"
+    lake.write_bytes(f"{folder}/demand_ensemble.ipynb", b"kept")
+    lake.write_bytes(f"{folder}/outputs/metrics.json", b"{}")
+    manifest = report_store(lake).archive(
+        "analysis",
+        "run-1",
+        executed(),
+        b"rewritten",
+        outputs={"metrics.json": b"{}"},
+        kept=frozenset({"demand_ensemble.ipynb", "outputs/metrics.json"}),
+        notebook_file="demand_ensemble.ipynb",
+    )
+    notebooks = [obj.key for obj in lake.list("reports/analysis") if obj.key.endswith(".ipynb")]
+    assert notebooks == [f"{folder}/demand_ensemble.ipynb"]
+    assert lake.read_bytes(notebooks[0]) == b"kept"
+    assert manifest.files.notebook == "demand_ensemble.ipynb"

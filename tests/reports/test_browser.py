@@ -5,11 +5,10 @@ file, its charts render, and it fits a phone's width."""
 from __future__ import annotations
 
 import io
-import os
 
 import pytest
 
-from tests.reports.browser import Browser, find_chromium
+from tests.reports.browser import Browser
 
 pytestmark = pytest.mark.integration
 
@@ -18,16 +17,6 @@ CHARTS = """[...document.querySelectorAll('svg')].map(svg => {
   return {x: box.x + window.scrollX, y: box.y + window.scrollY, width: box.width,
           height: box.height};
 })"""
-
-
-@pytest.fixture
-def chromium():
-    executable = find_chromium()
-    if executable is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("CI=true but no chromium: .ci/run installs Debian's chromium package")
-        pytest.skip("no chromium on this machine (apt-get install -y chromium)")
-    return executable
 
 
 def not_blank(png: bytes) -> bool:

@@ -6,13 +6,14 @@ from __future__ import annotations
 import json
 
 import duckdb
+import pyarrow.parquet as pq
 import pytest
 
 from flows.config import get_settings
 from flows.lake import Lake
 from flows.publish import DeliveryLedger
 from flows.publish.outbox import OutboxPublisher
-from tests.analysis_outputs import write_outputs
+from tests.reports.contract_outputs import write_contract_outputs
 from tests.reports.mart import write_mart
 
 pytestmark = pytest.mark.integration
@@ -29,12 +30,19 @@ def test_deliver_analysis_publishes_and_renders(prefect_harness, tmp_path, monke
     from flows.report_flow import deliver_analysis
 
     lake = use_lake(tmp_path, monkeypatch, write_mart(tmp_path / "warehouse.duckdb"))
-    expected = write_outputs(lake, "analysis/run-9", run_id="run-9")
+    write_contract_outputs(lake, "analysis/run-9", run_id="run-9")
+    expected = {  # counted from the files, independently of the publisher
+        name: pq.read_metadata(
+            lake.path(f"analysis/run-9/{name}.parquet"), filesystem=lake.filesystem
+        ).num_rows
+        for name in ("potential_by_region", "prospects")
+    }
+    metrics = json.loads(lake.read_bytes("analysis/run-9/metrics.json"))
 
     result = deliver_analysis(analysis_dir="analysis/run-9")
 
     assert result["published"] == {
-        "bigd.potential": expected["potential"],
+        "bigd.potential": expected["potential_by_region"],
         "bigd.prospects": expected["prospects"],
         "bigd.model-metrics": 1,
     }
@@ -43,7 +51,13 @@ def test_deliver_analysis_publishes_and_renders(prefect_harness, tmp_path, monke
     outbox = OutboxPublisher(lake)
     [announcement] = list(outbox.read("bigd.reports"))
     assert announcement["payload"]["status"] == "succeeded"
-    assert announcement["payload"]["headline"]["prospects_scored"] == expected["prospects"]
+    assert (
+        announcement["payload"]["headline"]["prospects_scored"]
+        == metrics["headline"]["prospects_scored"]
+    )
+    assert announcement["payload"]["status"] == "succeeded"
+    latest = lake.read_bytes("reports/latest/infographic.html").decode()
+    assert "Quem ligar primeiro" in latest and "Cerveja, Vinho, Arroz" in latest
     assert set(DeliveryLedger(lake).deliveries("run-9")) == {
         "bigd.potential",
         "bigd.prospects",
