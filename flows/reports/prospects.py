@@ -17,6 +17,7 @@ categories a report was asked about:
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +29,7 @@ from flows.lake import Lake
 METRICS = "metrics.json"
 PROSPECTS = "prospects.parquet"
 PROSPECT_CATEGORIES = "prospect_categories.parquet"
+MONEY = ("expected_spend", "expected_revenue", "revenue_low", "revenue_high")
 TOP_PROSPECTS = "top_prospects.parquet"
 POTENTIAL = "potential_by_region.parquet"
 MODEL_CARD = "model_card.md"
@@ -84,7 +86,10 @@ class AnalysisRun:
 
     metrics: dict[str, Any]
     prospects: pd.DataFrame
-    prospect_categories: pd.DataFrame | None
+    # chosen categories -> their rows of ``prospect_categories.parquet`` (the big file:
+    # one row per prospect x category), read only when a report asks for a subset, only
+    # those categories' rows and only the money columns; None when the run has no file.
+    category_scores: Callable[[list[str]], pd.DataFrame] | None
     potential: pd.DataFrame
     model_card: str = ""
 
@@ -105,6 +110,14 @@ class AnalysisRun:
                 return None
             return pq.read_table(lake.path(key), filesystem=lake.filesystem).to_pandas()
 
+        def category_scores(chosen: list[str]) -> pd.DataFrame:
+            return pq.read_table(
+                lake.path(f"{folder}/{PROSPECT_CATEGORIES}"),
+                filesystem=lake.filesystem,
+                columns=["cnpj_hash", *MONEY],
+                filters=[("category", "in", list(chosen))],
+            ).to_pandas()
+
         card = f"{folder}/{MODEL_CARD}"
         potential = table(POTENTIAL)
         if (
@@ -116,7 +129,9 @@ class AnalysisRun:
         return cls(
             metrics=json.loads(lake.read_bytes(f"{folder}/{METRICS}")),
             prospects=table(PROSPECTS),
-            prospect_categories=table(PROSPECT_CATEGORIES),
+            category_scores=(
+                category_scores if lake.exists(f"{folder}/{PROSPECT_CATEGORIES}") else None
+            ),
             potential=potential,
             model_card=lake.read_bytes(card).decode() if lake.exists(card) else "",
         )
@@ -134,11 +149,8 @@ class AnalysisRun:
         same whatever the categories; only the money follows them."""
         chosen = self.chosen(categories)
         frame = self.prospects.copy()
-        if set(chosen) != set(self.categories) and self.prospect_categories is not None:
-            scores = self.prospect_categories[self.prospect_categories.category.isin(chosen)]
-            totals = scores.groupby("cnpj_hash")[
-                ["expected_spend", "expected_revenue", "revenue_low", "revenue_high"]
-            ].sum()
+        if set(chosen) != set(self.categories) and self.category_scores is not None:
+            totals = self.category_scores(chosen).groupby("cnpj_hash")[list(MONEY)].sum()
             frame = frame.drop(columns=list(totals.columns)).join(
                 totals, on="cnpj_hash", how="inner"
             )
