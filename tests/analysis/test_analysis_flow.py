@@ -14,6 +14,7 @@ import re
 from pathlib import Path
 
 import nbformat
+import pandas as pd
 import pytest
 import sqlalchemy as sa
 
@@ -246,7 +247,8 @@ def test_legal_entities_show_their_registered_name_and_one_persons_business_noth
     owned = prospects[prospects["person_owned"]]
     assert len(owned) > 100
     assert owned[["cnpj", "trade_name", "legal_name"]].isna().all().all()
-    expected = dict(zip(prospects["cnpj_hash"], prospects["legal_name"], strict=True))
+    pairs = zip(prospects["cnpj_hash"], prospects["legal_name"], strict=True)
+    expected = {key: None if pd.isna(name) else name for key, name in pairs}
     assert {row.cnpj_hash: row.legal_name for row in mart} == expected
     assert {row.cnpj_hash for row in mart if row.person_owned} == set(owned["cnpj_hash"])
 
