@@ -70,7 +70,12 @@ NO_RESOURCE_COMMANDS = frozenset({"sample", "partner-api", "server"})
 @app.callback()
 def _setup(
     context: typer.Context,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log at DEBUG level.")] = False,
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose", "-v", help="Log at DEBUG level with tracebacks (no HTTP transport lines)."
+        ),
+    ] = False,
 ) -> None:
     """Read the settings once, so a wrong BIGD_* value fails before any work starts; and
     in the aws profile, check it has every resource (one line naming all that miss)."""
@@ -82,10 +87,18 @@ def _setup(
         get_resources()
 
 
+# HTTP and connection libraries: at DEBUG they log every request, header and socket event
+# (each Prefect API call and partner API page), which buried the run logs of `--verbose`.
+# They stay at WARNING whatever the level; their errors still show.
+TRANSPORT_LOGGERS = ("httpx", "httpcore", "h11", "h2", "hpack", "urllib3", "websockets",
+                     "botocore", "s3transfer", "aiosqlite", "asyncio")  # fmt: skip
+
+
 def _configure_logging(level: str, tracebacks: bool = False) -> None:
     """Our own modules log at ``level``; Prefect keeps its console format for run logs;
-    HTTP client request lines (one per partner API call) only at DEBUG. Tracebacks of
-    logged errors only with ``--verbose``."""
+    HTTP transport libraries only their warnings, even with ``--verbose`` (a request line
+    per Prefect or partner API call is noise, not a run log). Tracebacks of logged errors
+    only with ``--verbose``."""
     from flows.runtime import without_traceback
 
     handler = logging.StreamHandler()
@@ -99,8 +112,8 @@ def _configure_logging(level: str, tracebacks: bool = False) -> None:
     package.handlers[:] = [h for h in package.handlers if h.name != handler.name]
     package.addHandler(handler)
     package.propagate = False
-    for noisy in ("httpx", "httpcore"):
-        logging.getLogger(noisy).setLevel(level if level == "DEBUG" else "WARNING")
+    for transport in TRANSPORT_LOGGERS:
+        logging.getLogger(transport).setLevel("WARNING")
 
 
 @app.command()

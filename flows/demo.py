@@ -147,6 +147,17 @@ def _spelled_from(executable: Path, started_in: Path) -> str:
     return shlex.quote(str(relative) if relative.parent != Path(".") else f"./{relative}")
 
 
+# The best prospects of the newest analysis run only: mart.prospects keeps every run's rows
+# (each later `bigd analyze` adds one), and ranks restart at 1 in each. Who has no trade
+# name shows their registered name; person-owned businesses show neither (docs/analysis.md).
+NEWEST_PROSPECTS_SQL = (
+    "SELECT rank, uf, city, channel, coalesce(trade_name, legal_name) AS name, "
+    "round(expected_revenue) AS expected_revenue FROM mart.prospects WHERE run_id = "
+    "(SELECT run_id FROM mart.prospects ORDER BY scored_at DESC, run_id LIMIT 1) "
+    "ORDER BY rank LIMIT 5"
+)
+
+
 def next_commands(workdir: Path, started_in: Path, category: str) -> list[tuple[str, str]]:
     """(command, what it shows): they rely on the recorded default data folder."""
     venv_bin = Path(sys.executable).parent  # not resolved: the venv's own bin/
@@ -159,9 +170,7 @@ def next_commands(workdir: Path, started_in: Path, category: str) -> list[tuple[
     topic = get_settings().topic_potential
     query = (
         f"import duckdb; print(duckdb.connect({str(workdir / 'warehouse.duckdb')!r}, "
-        "read_only=True).sql('SELECT rank, uf, city, channel, trade_name, "
-        "round(expected_revenue) AS expected_revenue FROM mart.prospects "
-        "ORDER BY rank LIMIT 5'))"
+        f"read_only=True).sql('{NEWEST_PROSPECTS_SQL}'))"
     )
     # "..." reads better than shlex's '"'"' when nothing in it is special to the shell
     quoted = f'"{query}"' if not set(query) & set('"$`\\!') else shlex.quote(query)
@@ -172,7 +181,7 @@ def next_commands(workdir: Path, started_in: Path, category: str) -> list[tuple[
         ),
         (f"{bigd} analyze --category {shlex.quote(category)}", "the analysis for one category"),
         (f"{bigd} deliver", "publish the newest analysis and render its pages"),
-        (f"{python} -c {quoted}", "query the warehouse"),
+        (f"{python} -c {quoted}", "query the warehouse: the newest run's best prospects"),
     ]
 
 

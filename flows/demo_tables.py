@@ -79,6 +79,19 @@ def _cell(value: object) -> str:
     return str(value)
 
 
+# The best prospects' columns (name: SQL on mart.prospects). The name is the trade name,
+# else the registered name; person-owned businesses have neither (docs/analysis.md).
+PROSPECT_COLUMNS = {
+    "rank": "rank",
+    "uf": "uf",
+    "city": "city",
+    "channel": "channel",
+    "name": "COALESCE(trade_name, legal_name)",
+    "p_convert": "p_convert",
+    "expected_revenue": "expected_revenue",
+}
+
+
 def analysis_tables(summary: dict, top: int = 10) -> list[Table]:
     """The analysis's headline metrics and its best prospects (from the mart)."""
     import sqlalchemy as sa
@@ -96,8 +109,7 @@ def analysis_tables(summary: dict, top: int = 10) -> list[Table]:
     weights = ", ".join(f"{k} {v:.2f}" for k, v in summary["ensemble_weights"].items())
     headline.add_row("stacking weights", weights)
     prospects = Table(title=f"Top {top} prospects (expected revenue, R$ per month)")
-    columns = ("rank", "uf", "city", "channel", "trade_name", "p_convert", "expected_revenue")
-    for column in columns:
+    for column in PROSPECT_COLUMNS:
         numeric = column in ("rank", "p_convert", "expected_revenue")
         prospects.add_column(column, justify="right" if numeric else "left")
     engine = get_resources().warehouse.engine()
@@ -105,8 +117,8 @@ def analysis_tables(summary: dict, top: int = 10) -> list[Table]:
         with engine.connect() as connection:
             rows = connection.execute(
                 sa.text(
-                    f"SELECT {', '.join(columns)} FROM mart.prospects WHERE run_id = :run "
-                    f"ORDER BY rank LIMIT {int(top)}"
+                    f"SELECT {', '.join(PROSPECT_COLUMNS.values())} FROM mart.prospects "
+                    f"WHERE run_id = :run ORDER BY rank LIMIT {int(top)}"
                 ),
                 {"run": summary["run_id"]},
             )

@@ -12,6 +12,7 @@ demo``'s code on a 12,000-establishment release), shared with the analysis's tes
 from __future__ import annotations
 
 import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -20,7 +21,7 @@ import duckdb
 import httpx
 import pytest
 
-from flows import demo
+from flows import demo, demo_tables
 from flows.demo import DEMO_RELEASE, PREVIEW_QUERIES
 from tests.cli_helpers import ROOT
 
@@ -85,7 +86,7 @@ def test_demo_runs_every_stage_prints_the_views_answers_and_leaks_nothing(demo_r
         # The best prospects it printed are the analysis run's first ranks in mart.prospects.
         run_id = demo_run["result"].results["analysis"].totals["run_id"]
         best = warehouse.execute(
-            "SELECT rank, uf, city, channel, trade_name, p_convert, expected_revenue "
+            f"SELECT {', '.join(demo_tables.PROSPECT_COLUMNS.values())} "
             "FROM mart.prospects WHERE run_id = ? ORDER BY rank LIMIT 5",
             [run_id],
         ).fetchall()
@@ -155,8 +156,27 @@ def test_the_printed_next_commands_work_from_the_demo_folder_and_the_repo_root(d
                 assert first.startswith(f"Data folder {workdir} (recorded by `bigd demo`"), first
     potential = _shell(commands[0], ROOT, env)
     assert len(potential.stdout.splitlines()) == 3
-    assert "top_prospects" not in _shell(commands[3], ROOT, env).stderr
+    query = _shell(commands[3], ROOT, env)
+    assert "top_prospects" not in query.stderr
     assert sorted(p.name for p in ROOT.iterdir()) == root_before  # no ./data made here
+
+    # The query shows the newest run's best five, not a mix of every run's ranks: by now
+    # the mart holds the demo's run and the one `analyze` just made (and perhaps others).
+    with duckdb.connect(str(workdir / "warehouse.duckdb"), read_only=True) as warehouse:
+        runs = warehouse.execute(
+            "SELECT run_id FROM mart.prospects GROUP BY run_id ORDER BY max(scored_at) DESC"
+        ).fetchall()
+        newest = warehouse.execute(
+            "SELECT rank, uf, channel FROM mart.prospects WHERE run_id = ? ORDER BY rank LIMIT 5",
+            [runs[0][0]],
+        ).fetchall()
+    assert len(runs) >= 2, runs
+    printed_rows = [
+        cells
+        for line in query.stdout.splitlines()
+        if (cells := [c.strip() for c in line.strip("│ ").split("│")]) and cells[0].isdigit()
+    ]
+    assert [(int(c[0]), c[1], c[3]) for c in printed_rows] == newest, query.stdout
 
 
 def test_the_readme_papermill_recipe_runs_from_the_repository_root(demo_run, tmp_path):
@@ -171,6 +191,38 @@ def test_the_readme_papermill_recipe_runs_from_the_repository_root(demo_run, tmp
     assert done.returncode == 0, done.stderr[-3000:]
     assert (tmp_path / "run.ipynb").is_file()
     assert (tmp_path / "run-outputs" / "metrics.json").is_file()
+
+
+FIRST_CELLS = """
+import nbformat, nbclient
+notebook = nbformat.read("notebooks/demand_ensemble.ipynb", as_version=4)
+code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+probe = "import os; print(os.getcwd(), data.release, len(data.establishments))"
+notebook.cells = code[:3] + [nbformat.v4.new_code_cell(probe)]
+client = nbclient.NotebookClient(notebook, kernel_name="python3", timeout=300,
+                                 resources={"metadata": {"path": "notebooks"}})
+client.execute()
+print(notebook.cells[-1].outputs[0]["text"])
+"""
+
+
+def test_the_readme_jupyter_recipe_reads_the_demos_data_with_the_kernel_in_notebooks(
+    demo_run, tmp_path
+):
+    """``jupyter lab notebooks/demand_ensemble.ipynb`` from the repository root starts the
+    kernel in ``notebooks/`` (where a relative data folder once resolved wrongly): the
+    notebook's parameters, imports and data cell, run as Jupyter runs them there, read the
+    demo's warehouse through the recorded default, with no BIGD_DATA_DIR."""
+    readme = (ROOT / "README.md").read_text()
+    assert "\n.venv/bin/jupyter lab notebooks/demand_ensemble.ipynb\n" in readme
+    script = tmp_path / "first_cells.py"
+    script.write_text(FIRST_CELLS)
+    env = {k: v for k, v in demo_run["env"].items() if k != "BIGD_DATA_DIR"}
+    done = _shell(f"{shlex.quote(sys.executable)} {shlex.quote(str(script))}", ROOT, env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    cwd, release, establishments = done.stdout.split()
+    assert Path(cwd).resolve() == (ROOT / "notebooks").resolve() and release == DEMO_RELEASE
+    assert int(establishments) > 1000
 
 
 def test_a_misspelt_category_or_run_id_is_refused_naming_the_valid_ones(demo_run):

@@ -83,6 +83,8 @@ def write_cnpj_release(root: Path, release: str, establishments: list[tuple]) ->
             "capital_social": pa.array([Decimal("1000.00"), Decimal("0.50")], pa.decimal128(18, 2)),
             "porte": ["01", "05"],
             "ente_federativo_responsavel": [None, None],
+            # As the scrub leaves them: the MEI's name is its pseudonym.
+            "razao_social": ["BEBIDAS ACME LTDA", "EMPRESARIO INDIVIDUAL 0a1b2c3d"],
         }
     )
     _write(root, f"{base}/empresas/part-00000.parquet", companies)

@@ -1,13 +1,16 @@
 """Read what the analysis needs from the warehouse (any dialect: DuckDB, PostgreSQL, Redshift).
 
 The registry query reads ``core`` tables of one CNPJ release because the ``mart`` views
-leave out what the model needs (start date, matriz/filial, company size, Simples/MEI);
-regional indicators come from the ``mart.regional_indicators`` view.
+leave out what the model needs (start date, matriz/filial, company size, Simples/MEI) and
+what the shortlist shows (the registered name, ``core.companies.razao_social``, which the
+scrub already replaced by a pseudonym for forms owned by one person); regional
+indicators come from the ``mart.regional_indicators`` view.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +18,8 @@ from typing import Any
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
+
+log = logging.getLogger(__name__)
 
 # Individual-entrepreneur legal forms: their trade name can be the owner's own name.
 # The same codes as the scrub policy's razao_social replacement (flows/scrub/policy.toml).
@@ -34,6 +39,7 @@ SELECT
     e.identificador_matriz_filial AS matriz_filial,
     e.data_inicio_atividade AS started_on,
     c.natureza_juridica,
+    c.razao_social,
     CAST(c.capital_social AS DOUBLE PRECISION) AS capital_social,
     c.porte,
     s.opcao_simples,
@@ -76,6 +82,25 @@ def query(engine: Engine, sql: str, **params: object) -> pd.DataFrame:
             duck_sql = re.sub(r":(\w+)", r"$\1", sql)
             return raw.execute(duck_sql, params).df()
         return pd.read_sql_query(sa.text(sql), connection, params=params)
+
+
+RAZAO_SOCIAL_SQL = (
+    "SELECT COUNT(*) AS found FROM information_schema.columns WHERE table_schema = 'core' "
+    "AND table_name = 'companies' AND column_name = 'razao_social'"
+)
+
+
+def registry_sql(engine: Engine) -> str:
+    """``ESTABLISHMENTS_SQL``; on a warehouse created before ``core.companies`` had
+    ``razao_social`` and not loaded since (the next load adds it), the names are null."""
+    if int(query(engine, RAZAO_SOCIAL_SQL)["found"].iloc[0]):
+        return ESTABLISHMENTS_SQL
+    log.warning(
+        "core.companies has no razao_social yet (a warehouse created before it was loaded): "
+        "legal names stay empty until the next `bigd load`"
+    )
+    unnamed = "CAST(NULL AS VARCHAR(256)) AS razao_social,"
+    return ESTABLISHMENTS_SQL.replace("c.razao_social,", unnamed)
 
 
 def latest_release(engine: Engine) -> str:
@@ -146,7 +171,7 @@ def read_warehouse(
     """Everything the analysis reads, for one release and sales window."""
     release = release or latest_release(engine)
     window = window or Window.ending(latest_sale_month(engine), months)
-    establishments = query(engine, ESTABLISHMENTS_SQL, release=release)
+    establishments = query(engine, registry_sql(engine), release=release)
     if channels:
         establishments = establishments[establishments["channel"].isin(channels)]
     establishments = establishments.drop_duplicates("cnpj_hash").reset_index(drop=True)

@@ -205,18 +205,24 @@ def likelihood(p_convert: pd.Series, base_rate: float) -> pd.Series:
 
 
 def with_identity(prospects: pd.DataFrame, person_owned_forms: frozenset[str]) -> pd.DataFrame:
-    """cnpj, trade and legal names, null for businesses owned by one person (their names
-    can be the owner's own name, and a CNPJ of an individual is personal data)."""
+    """cnpj, trade name and legal name (``razao_social``), null for businesses owned by one
+    person (their names can be the owner's own name, the scrub's pseudonym of it is no
+    name, and a CNPJ of an individual is personal data). An establishment whose legal form
+    is unknown (no ``core.companies`` row) counts as person-owned: shown without identity."""
     frame = prospects.copy()
-    personal = frame["natureza_juridica"].isin(person_owned_forms)
+    nature = frame["natureza_juridica"]
+    personal = nature.isin(person_owned_forms) | nature.isna()
     if "opcao_mei" in frame:
         personal |= frame["opcao_mei"].eq("S")
     frame["person_owned"] = personal.to_numpy()
-    for target, source in (("cnpj", "cnpj"), ("trade_name", "nome_fantasia")):
+    for target, source in (
+        ("cnpj", "cnpj"),
+        ("trade_name", "nome_fantasia"),
+        ("legal_name", "razao_social"),
+    ):
         values = frame[source] if source in frame else pd.Series(None, index=frame.index)
-        frame[target] = values.where(~personal, None)
-    legal = frame["razao_social"] if "razao_social" in frame else pd.Series(None, index=frame.index)
-    frame["legal_name"] = legal.where(~personal, None)
+        blank = values.isna() | values.astype("string").str.strip().eq("")
+        frame[target] = values.where(~personal & ~blank, None)  # "" is no name to show
     return frame
 
 

@@ -1,6 +1,8 @@
 -- Core tables (Redshift DDL; DISTKEY/SORTKEY/DISTSTYLE are stripped through sqlglot's AST
 -- for DuckDB and PostgreSQL). Only columns that survive the scrub policy appear here;
--- flows/warehouse/tables.py says which trusted column fills each one.
+-- flows/warehouse/tables.py says which trusted column fills each one. A column added here
+-- later is added to an existing warehouse by the next load (nullable, at the table's end:
+-- flows/warehouse/views.py add_column_statements), so append new columns last.
 -- Establishments, sales and partner establishments share DISTKEY(cnpj_hash) so the
 -- customer joins are co-located; small dimension tables are copied to every node.
 -- ENCODE ZSTD marks the near-unique identifiers (CNPJ, its root and hash, CEP prefix):
@@ -15,7 +17,11 @@ CREATE TABLE IF NOT EXISTS core.companies (
     qualificacao_responsavel VARCHAR(2),
     capital_social DECIMAL(18, 2),
     porte VARCHAR(2),
-    ente_federativo_responsavel VARCHAR(256)
+    ente_federativo_responsavel VARCHAR(256),
+    -- The registered name, as the scrub left it: a pseudonym (EMPRESARIO INDIVIDUAL <hex>)
+    -- for forms owned by one person. Last, because a warehouse created before it gets it
+    -- by ALTER TABLE ... ADD COLUMN (create_schema), which appends.
+    razao_social VARCHAR(256)
 ) DISTKEY (cnpj_basico) COMPOUND SORTKEY (release, cnpj_basico);
 
 CREATE TABLE IF NOT EXISTS core.establishments (

@@ -20,7 +20,12 @@ from flows.warehouse.engines import Loader, engine_kind
 from flows.warehouse.merge import swap_plan, used_columns
 from flows.warehouse.reconcile import ReconciliationRow, check, reconcile
 from flows.warehouse.tables import discover, latest_release
-from flows.warehouse.views import file_statements, schema_statements, view_statements
+from flows.warehouse.views import (
+    add_column_statements,
+    file_statements,
+    schema_statements,
+    view_statements,
+)
 
 log = logging.getLogger(__name__)
 
@@ -75,10 +80,24 @@ def loader_for(engine: Engine, settings: Settings) -> Loader:
     return engine_kind(engine.url.get_backend_name()).make_loader(settings)
 
 
+CORE_COLUMNS_SQL = (
+    "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'core'"
+)
+
+
 def create_schema(engine: Engine, dialect: str) -> None:
-    """Schemas, core and model-output tables (if missing) and every view (recreated)."""
+    """Schemas, core and model-output tables (if missing), the core columns a table created
+    by an older ``core.sql`` lacks (added), and every view (recreated); one transaction."""
     with engine.begin() as conn:
-        for statement in [*schema_statements(dialect), *view_statements(dialect)]:
+        for statement in schema_statements(dialect):
+            conn.exec_driver_sql(statement)
+        present: dict[str, set[str]] = {}
+        for table, column in conn.exec_driver_sql(CORE_COLUMNS_SQL):
+            present.setdefault(f"core.{table}", set()).add(column)
+        for statement in add_column_statements(present, dialect):
+            log.info("adding a column declared in core.sql: %s", statement)
+            conn.exec_driver_sql(statement)
+        for statement in view_statements(dialect):
             conn.exec_driver_sql(statement)
 
 

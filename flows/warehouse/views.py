@@ -9,6 +9,7 @@ zstd``, because the reason for it is the same in both engines (see ``core.sql``)
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
@@ -141,3 +142,39 @@ def core_tables() -> dict[str, tuple[CoreColumn, ...]]:
         )
         tables[schema.this.sql()] = columns
     return tables
+
+
+def add_column_statements(present: Mapping[str, Collection[str]], dialect: str) -> list[str]:
+    """``ALTER TABLE ... ADD COLUMN`` for every column ``core.sql`` declares that an existing
+    core table lacks: a warehouse created before the column was declared gets it
+    (``CREATE TABLE IF NOT EXISTS`` leaves an existing table as it is).
+
+    ``present`` maps ``core.<table>`` to the columns it has now; a table missing from it is
+    new (its CREATE makes it whole). An added column is nullable whatever ``core.sql``
+    says: a table with rows cannot take a NOT NULL column without a default (DuckDB takes
+    none at all), and partitions loaded before keep NULL until they are loaded again. It
+    is appended, so ``core.sql`` declares new columns last: a fresh and a migrated table
+    then have the same column order. Redshift has no ``ADD COLUMN IF NOT EXISTS``, hence
+    the comparison with ``present`` instead. Running it again adds nothing."""
+    statements = []
+    for statement in _parsed_file("core.sql"):
+        schema = statement.this
+        table = schema.this.sql()
+        if table not in present:
+            continue
+        have = {name.lower() for name in present[table]}
+        for column in schema.expressions:
+            if not isinstance(column, exp.ColumnDef) or column.name.lower() in have:
+                continue
+            added = column.copy()
+            added.set(
+                "constraints",
+                [
+                    constraint
+                    for constraint in added.args.get("constraints") or []
+                    if not isinstance(constraint.args.get("kind"), exp.NotNullColumnConstraint)
+                ],
+            )
+            sql = f"ALTER TABLE {table} ADD COLUMN {added.sql(dialect=SOURCE_DIALECT)}"
+            statements += translate(sql, dialect)
+    return statements

@@ -22,11 +22,17 @@ def warehouse_data(establishments: int = 120, customer_share: float = 0.5, seed:
     city = rng.integers(0, len(CITIES), size=establishments)
     capital = np.exp(rng.normal(np.log(50_000), 1.0, size=establishments)).round(2)
     mei = rng.random(establishments) < 0.3
+    # Registered names as the scrub leaves them (a pseudonym for a MEI); every fourth
+    # establishment has no trade name (the Receita leaves it empty).
     frame = pd.DataFrame(
         {
             "cnpj_hash": [f"h{i:04d}" for i in range(establishments)],
             "cnpj": [f"{i:08d}000190" for i in range(establishments)],
-            "nome_fantasia": [f"LOJA {i}" for i in range(establishments)],
+            "nome_fantasia": [None if i % 4 == 0 else f"LOJA {i}" for i in range(establishments)],
+            "razao_social": [
+                f"EMPRESARIO INDIVIDUAL {i:08x}" if mei[i] else f"COMERCIO {i} LTDA"
+                for i in range(establishments)
+            ],
             "cnae": cnae,
             "channel": [CHANNELS[c][0] for c in cnae],
             "uf": [CITIES[c][1] for c in city],

@@ -14,6 +14,7 @@ import re
 from pathlib import Path
 
 import nbformat
+import pandas as pd
 import pytest
 import sqlalchemy as sa
 
@@ -192,6 +193,73 @@ def test_no_personal_data_reaches_the_notebook_or_the_outputs(loaded, settings):
         elif value.upper() in corpus:
             leaked.append(value)
     assert not leaked, leaked[:10]
+
+
+def test_legal_entities_show_their_registered_name_and_one_persons_business_nothing(
+    loaded, settings
+):
+    """``core.companies.razao_social`` reaches the warehouse scrubbed (every person-owned
+    form's name is its pseudonym, no owner's name or CPF), and the prospects show it for
+    legal entities only: in the output file, ``mart.prospects`` and the delivered
+    ``bigd.prospects`` messages alike."""
+    from flows.analysis.data import person_owned_forms
+
+    run_id = loaded["analysis"].totals["run_id"]
+    engine = sa.create_engine(settings.warehouse)
+    try:
+        with engine.connect() as connection:
+            companies = connection.execute(sa.text(
+                "SELECT natureza_juridica, razao_social FROM core.companies WHERE release = :r"
+            ), {"r": RELEASE}).all()  # fmt: skip
+            registered = dict(connection.execute(sa.text(
+                "SELECT e.cnpj_hash, c.razao_social FROM core.establishments AS e JOIN "
+                "core.companies AS c ON c.release = e.release AND c.cnpj_basico = e.cnpj_basico "
+                "WHERE e.release = :r"
+            ), {"r": RELEASE}).all())  # fmt: skip
+            mart = connection.execute(sa.text(
+                "SELECT cnpj_hash, legal_name, person_owned FROM mart.prospects "
+                "WHERE run_id = :r"
+            ), {"r": run_id}).all()  # fmt: skip
+    finally:
+        engine.dispose()
+
+    # The scrub guarantee, in the warehouse: no individual's name is loaded.
+    forms = person_owned_forms()
+    individual = [name for nature, name in companies if nature in forms]
+    assert len(individual) > 100 and len(companies) > len(individual)
+    assert all(re.fullmatch(r"EMPRESARIO INDIVIDUAL [0-9a-f]{8}", name) for name in individual)
+    names = " | ".join(name for _, name in companies if name).upper()
+    personal = [value for value in canary.personal_values(loaded["sample"])
+                if not value.isdigit() and value.upper() in names]  # fmt: skip
+    digits = set(re.findall(r"\d+", names))
+    personal += [value for value in canary.personal_values(loaded["sample"])
+                 if value.isdigit() and value in digits]  # fmt: skip
+    assert not personal, personal[:10]
+
+    # The outputs: legal entities named as registered, also without a trade name.
+    folder = _run_folder(loaded["workdir"], run_id)
+    prospects = outputs.read_outputs(folder / "outputs")["prospects"].to_pandas()
+    legal = prospects[~prospects["person_owned"]]
+    registered_names = legal["cnpj_hash"].map(registered).fillna("")
+    registered_names = registered_names.where(registered_names.str.strip() != "", "")
+    assert legal["legal_name"].fillna("").tolist() == registered_names.tolist()
+    assert (legal["trade_name"].isna() & legal["legal_name"].notna()).sum() > 10
+    owned = prospects[prospects["person_owned"]]
+    assert len(owned) > 100
+    assert owned[["cnpj", "trade_name", "legal_name"]].isna().all().all()
+    pairs = zip(prospects["cnpj_hash"], prospects["legal_name"], strict=True)
+    expected = {key: None if pd.isna(name) else name for key, name in pairs}
+    assert {row.cnpj_hash: row.legal_name for row in mart} == expected
+    assert {row.cnpj_hash for row in mart if row.person_owned} == set(owned["cnpj_hash"])
+
+    # What the systems get: the run's bigd.prospects messages.
+    topic = settings.topic_prospects
+    outbox = loaded["workdir"] / "lake" / "outbox" / topic / f"{run_id}.jsonl"
+    payloads = [json.loads(line)["payload"] for line in outbox.read_text().splitlines() if line]
+    assert {p["cnpj_hash"]: p["legal_name"] for p in payloads} == expected
+    for payload in payloads:
+        if payload["person_owned"]:
+            assert payload["cnpj"] is payload["trade_name"] is payload["legal_name"] is None
 
 
 def test_the_analysis_report_reads_cleanly_for_a_reviewer(loaded):

@@ -33,8 +33,11 @@ def engine(tmp_path):
             ("2026-11", "5", "h5", "00000005", "1", "ABROAD", "02", None, None,
              "5611204", None, None, None, "EX", "9707", None),
         ],
-        "core.companies": [("2026-11", "00000001", "2135", "50", 5000.0, "01", None),
-                           ("2026-11", "00000002", "2062", "49", 900000.0, "05", None)],
+        # ..., razao_social as the scrub leaves it (a pseudonym for the MEI)
+        "core.companies": [("2026-11", "00000001", "2135", "50", 5000.0, "01", None,
+                            "EMPRESARIO INDIVIDUAL 0a1b2c3d"),
+                           ("2026-11", "00000002", "2062", "49", 900000.0, "05", None,
+                            "SUPERMERCADO SE LTDA")],
         "core.simples": [("2026-11", "00000001", "S", None, None, "S", None, None)],
         "core.municipality_crosswalk": [("3550308", "7107", "São Paulo", "SP")],
         "core.categories": [(1, "Cerveja", True)],
@@ -72,6 +75,7 @@ def test_read_warehouse_takes_the_latest_release_and_the_sales_window(engine):
     assert establishments.loc["h1", "opcao_mei"] == "S"
     assert establishments.loc["h2", "capital_social"] == 900000.0
     assert establishments.loc["h1", "city"] == "São Paulo"
+    assert establishments.loc["h2", "razao_social"] == "SUPERMERCADO SE LTDA"
     assert read.customers == {"h1"}
     sales = read.monthly_sales
     assert sales.to_dict("records") == [
@@ -85,6 +89,15 @@ def test_read_warehouse_with_an_explicit_release_and_window(engine):
     read = data.read_warehouse(engine, release="2026-10", window=data.Window("2026-09", "2026-10"))
     assert list(read.establishments["cnpj_hash"]) == ["old"]
     assert sorted(read.monthly_sales["month"]) == ["2026-09", "2026-10"]
+
+
+def test_a_warehouse_not_loaded_since_razao_social_was_added_reads_without_names(engine):
+    """Until the next load adds the column, the analysis runs and the legal names are null."""
+    with engine.begin() as conn:
+        conn.exec_driver_sql("ALTER TABLE core.companies DROP COLUMN razao_social")
+    read = data.read_warehouse(engine, months=1)
+    assert sorted(read.establishments["cnpj_hash"]) == ["h1", "h2"]
+    assert read.establishments["razao_social"].isna().all()
 
 
 def test_an_empty_warehouse_says_what_is_missing(tmp_path):

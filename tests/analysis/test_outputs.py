@@ -210,6 +210,49 @@ def test_person_owned_prospects_have_no_identity(written):
     assert (prospects["person_owned"] == personal).all()
     assert prospects.loc[personal, ["cnpj", "trade_name", "legal_name"]].isna().all().all()
     assert prospects.loc[~personal, "cnpj"].notna().all()
+    # A legal entity shows its registered name, also when it has no trade name.
+    legal = prospects[~personal]
+    assert (legal["legal_name"] == legal["cnpj_hash"].map(owners["razao_social"])).all()
+    assert (legal["trade_name"].isna() & legal["legal_name"].notna()).any()
+    for name in ("prospects", "top_prospects"):
+        shown = pq.read_table(folder / getattr(outputs, f"{name.upper()}_FILE")).to_pandas()
+        assert not shown["legal_name"].str.startswith("EMPRESARIO INDIVIDUAL").any(), name
+
+
+def test_the_shortlist_shows_a_legal_entitys_name_and_nothing_of_one_persons_business():
+    frame = pd.DataFrame(
+        {
+            "cnpj": [
+                "11222333000181",
+                "22333444000190",
+                "33444555000100",
+                "44555666000111",
+                "55666777000122",
+            ],
+            "nome_fantasia": [None, "BAR DO JOAO", "  ", "EIRELI BAR", "SEM EMPRESA"],
+            "razao_social": [
+                "ACME BEBIDAS LTDA",
+                "EMPRESARIO INDIVIDUAL 0a1b2c3d",
+                "DISTRIBUIDORA XYZ SA",
+                "EMPRESARIO INDIVIDUAL 9f8e7d6c",
+                None,
+            ],
+            # a legal entity, a MEI, a legal entity with a blank trade name, an EIRELI
+            # (person-owned, not MEI) and an establishment whose company row is missing
+            "natureza_juridica": ["2062", "2135", "2054", "2305", None],
+            "opcao_mei": ["N", "S", None, "N", None],
+        }
+    )
+    shown = scoring.with_identity(frame, frozenset({"2135", "2305"}))
+    assert shown["person_owned"].tolist() == [False, True, False, True, True]
+
+    def values(column: str) -> list:
+        return [None if pd.isna(value) else value for value in shown[column]]
+
+    assert values("cnpj") == ["11222333000181", None, "33444555000100", None, None]
+    assert values("trade_name") == [None, None, None, None, None]
+    assert values("legal_name") == ["ACME BEBIDAS LTDA", None, "DISTRIBUIDORA XYZ SA",
+                                    None, None]  # fmt: skip
 
 
 def test_the_model_card_has_the_sections_of_a_model_card(written):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -116,13 +117,19 @@ def test_flow_commands_reuse_the_project_server(project):
 
 
 @pytest.mark.integration
-def test_verbose_shows_the_traceback(project):
+def test_verbose_shows_the_traceback_and_the_run_logs_but_no_http_transport_lines(project):
+    """Every Prefect API call goes through httpx; at DEBUG httpx, httpcore (and urllib3,
+    h11, ...) log each request, header and socket event, which buried the run's log."""
     folder, env, _ = project
     (folder / "empty-verbose").mkdir()
     result = run_cli(["--verbose", "ingest", "cnpj", "--release", "2026-01", "--source",
                       str(folder / "empty-verbose")], env, cwd=folder)  # fmt: skip
     assert result.returncode == 1
     assert "Traceback (most recent call last)" in result.stderr
+    assert "Beginning flow run" in result.stderr  # the run's own log
+    transport = re.compile(r"\b(httpx|httpcore|h11|urllib3|hpack)\b|HTTP Request:")
+    noise = [line for line in result.stderr.splitlines() if transport.search(line)]
+    assert not noise, noise[:5]
 
 
 @pytest.mark.integration

@@ -12,7 +12,7 @@ import sqlglot
 from sqlglot import exp
 
 from flows.lake import Lake
-from flows.warehouse import ReconciliationError, engine_for, load
+from flows.warehouse import ReconciliationError, engine_for, load, views
 from flows.warehouse.duckdb import DuckDBLoader
 from flows.warehouse.merge import MissingColumnError, used_columns
 from flows.warehouse.postgres import ArrowCsvStream, PostgresLoader
@@ -215,6 +215,61 @@ def test_failed_load_midway_leaves_previous_data_unchanged(warehouse, tmp_path):
     with engine.connect() as conn:
         releases = conn.exec_driver_sql("SELECT DISTINCT release FROM core.establishments")
         assert [row[0] for row in releases] == [PREVIOUS]
+
+
+def _create_warehouse_before_razao_social(engine, dialect: str) -> None:
+    """The warehouse as the previous ``core.sql`` made it: ``core.companies`` without
+    ``razao_social`` (the one column added since), holding an older release's row, and
+    the mart views."""
+    old_core = []
+    for statement in views.parse((views.SQL_DIR / "core.sql").read_text(encoding="utf-8")):
+        for column in list(statement.this.expressions):
+            if isinstance(column, exp.ColumnDef) and column.name == "razao_social":
+                column.pop()
+        old_core.append(views.to_dialect(statement, dialect))
+    with engine.begin() as conn:
+        for statement in [*file_statements("schemas.sql", dialect), *old_core,
+                          *file_statements("channels.sql", dialect),
+                          *views.view_statements(dialect)]:  # fmt: skip
+            conn.exec_driver_sql(statement)
+        conn.exec_driver_sql(
+            "INSERT INTO core.companies (release, cnpj_basico, natureza_juridica) "
+            "VALUES ('2026-01', '00000009', '2062')"
+        )
+
+
+def _columns(engine, table: str) -> list[str]:
+    with engine.connect() as conn:
+        return [row[0] for row in conn.exec_driver_sql(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = 'core' "
+            f"AND table_name = '{table}' ORDER BY ordinal_position"
+        )]  # fmt: skip
+
+
+def test_a_warehouse_created_before_a_column_gets_it_on_the_next_load(warehouse, lake):
+    """``CREATE TABLE IF NOT EXISTS`` leaves an existing table as it is: the load adds the
+    column (last, like a fresh table has it), fills it for the release it loads, keeps the
+    older release's rows (NULL there), and a second load adds nothing."""
+    engine, loader = warehouse
+    _create_warehouse_before_razao_social(engine, loader.dialect)
+    assert "razao_social" not in _columns(engine, "companies")
+    result = load(engine, lake, loader, RELEASE)
+    assert all(row.ok for row in result.reconciliation)
+    declared = [column.name for column in views.core_tables()["core.companies"]]
+    assert _columns(engine, "companies") == declared and declared[-1] == "razao_social"
+    query = "SELECT release, cnpj_basico, razao_social FROM core.companies ORDER BY 1, 2"
+    with engine.connect() as conn:
+        rows = [tuple(row) for row in conn.exec_driver_sql(query)]
+    assert rows == [
+        ("2026-01", "00000009", None),
+        (RELEASE, "00000001", "BEBIDAS ACME LTDA"),
+        (RELEASE, "00000002", "EMPRESARIO INDIVIDUAL 0a1b2c3d"),
+    ]
+    present = {"core.companies": set(_columns(engine, "companies"))}
+    assert views.add_column_statements(present, loader.dialect) == []
+    load(engine, lake, loader, RELEASE)  # idempotent
+    assert _columns(engine, "companies") == declared
+    assert all_views(engine) == EXPECTED
 
 
 @pytest.mark.integration
