@@ -15,7 +15,7 @@ from flows.reports import marketing
 from flows.reports.marketing import period_text
 from flows.reports.prospects import AnalysisRun, place_name
 from flows.reports.run import report_record
-from tests.reports.contract_outputs import CATEGORIES, write_contract_outputs
+from tests.analysis_outputs import CATEGORIES, write_outputs
 
 
 def test_sales_sections_speak_portuguese_per_month_for_the_chosen_categories():
@@ -50,7 +50,7 @@ def test_period_is_whole_months_and_places_lose_registry_capitals():
 @pytest.fixture
 def analysis(tmp_path):
     lake = Lake.from_url(str(tmp_path / "lake"))
-    people = write_contract_outputs(lake, "analysis/run-1", run_id="run-1")
+    people = write_outputs(lake, "analysis/run-1", run_id="run-1").people
     return people, AnalysisRun.read(lake, "analysis/run-1")
 
 
