@@ -65,8 +65,8 @@ FRONT_DOORS = {
     ANALYSIS: (
         "Para analistas",
         "Análise de demanda: modelo, validação e ficha do modelo",
-        "Como o modelo foi treinado e validado (validação cruzada, erro, R²), a ficha do "
-        "modelo e o notebook completo.",
+        "Como o modelo foi treinado e validado, quanto ele erra, a ficha do modelo e o "
+        "notebook completo.",
     ),
 }
 FAILED_LINE = "A execução falhou; a última versão concluída continua em “Últimas versões”."
