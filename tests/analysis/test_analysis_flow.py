@@ -207,6 +207,7 @@ def test_the_analysis_report_reads_cleanly_for_a_reviewer(loaded):
     assert leftovers(text) == [], leftovers(text)
     assert english_words(text) == [], english_words(text)[:10]  # no sentence left in English
     assert "Validação honesta" in text and "Ficha do modelo" in text
+    assert 'id="Ficha-do-modelo"' in body  # where the index's "ficha do modelo" link lands
     assert "A lista encontra clientes de verdade?" in text and "Resumo da execução" in text
     for code in ("bar_with_entertainment", "random_forest", "mean_p_convert", "trade_name"):
         assert code not in text, code  # business labels, not column names or codes
