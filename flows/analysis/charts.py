@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from flows.analysis.model_card import model_label
 from flows.analysis.models import MODEL_NAMES
 from flows.reports.formatting import compacto, inteiro
 
@@ -101,12 +102,14 @@ def model_scores_chart(models: dict):
     means = [models[name]["rmse"]["mean"] for name in MODEL_NAMES]
     spreads = [models[name]["rmse"]["std"] for name in MODEL_NAMES]
     colours = ["grey", "tab:blue", "tab:green", "tab:orange", "tab:red"]
-    axes.bar(MODEL_NAMES, means, yerr=spreads, color=colours, capsize=4)
+    names = [model_label(name).replace(" (", "\n(") for name in MODEL_NAMES]
+    axes.bar(names, means, yerr=spreads, color=colours, capsize=4)
+    axes.tick_params(axis="x", labelsize=8)
     axes.set(title="Erro em estabelecimentos que os modelos não viram (menor é melhor)")
     axes.set_ylabel("RMSE, R$ por categoria-mês (± dp entre folds)")
     _money_axis(axes.yaxis)
     alt = "Barras do RMSE de validação cruzada por modelo: " + "; ".join(
-        f"{name} {compacto(mean, moeda=True)}"
+        f"{model_label(name)} {compacto(mean, moeda=True)}"
         for name, mean in zip(MODEL_NAMES, means, strict=True)
     )
     return show(figure, alt + ".")
@@ -161,7 +164,7 @@ def importance_chart(importance: pd.DataFrame):
     axes.barh(shown["feature"], shown["rmse_rise"], color=colors)
     axes.axvline(0, color="black", linewidth=0.8)
     axes.set(
-        title="Em que as previsões se apoiam (importância por permutação)",
+        title="Em que as previsões se apoiam",
         xlabel="aumento do RMSE ao embaralhar a informação, R$",
     )
     _money_axis(axes.xaxis)
@@ -192,12 +195,20 @@ def potential_by_uf_chart(region: pd.DataFrame):
     return show(figure, alt + ".")
 
 
-def table(frame: pd.DataFrame, labels: dict[str, str], money: tuple[str, ...] = ()):
+def table(
+    frame: pd.DataFrame,
+    labels: dict[str, str],
+    money: tuple[str, ...] = (),
+    percent: tuple[str, ...] = (),
+    numbered: bool = False,
+):
     """A reviewer's table: only ``labels``' columns, renamed; no row index; channel codes as
-    business labels; money as ``R$ 1.234``; other numbers Brazilian; missing as ``—``."""
+    business labels; money as ``R$ 1.234``; shares as ``12,5%``; other numbers Brazilian;
+    missing as ``—``. ``numbered``: a first ``Nº`` column numbers the rows 1..N in the
+    frame's order (a ranked table)."""
     from IPython.display import HTML
 
-    from flows.reports.formatting import MISSING, brl, numero
+    from flows.reports.formatting import MISSING, brl, numero, percentual
     from flows.reports.marketing import table as html_table
     from flows.reports.prospects import channel_pt
 
@@ -208,6 +219,8 @@ def table(frame: pd.DataFrame, labels: dict[str, str], money: tuple[str, ...] = 
             return channel_pt(str(value))
         if column in money:
             return brl(float(value), 0)
+        if column in percent:
+            return percentual(float(value), 1)
         if isinstance(value, float | np.floating):
             return numero(float(value), 2)
         if isinstance(value, int | np.integer):
@@ -217,4 +230,6 @@ def table(frame: pd.DataFrame, labels: dict[str, str], money: tuple[str, ...] = 
     out = pd.DataFrame(
         {label: [shown(column, v) for v in frame[column]] for column, label in labels.items()}
     )
-    return HTML(html_table(out, ranked=False))
+    if numbered:
+        out.insert(0, "Nº", [numero(n) for n in range(1, len(out) + 1)])
+    return HTML(html_table(out, ranked=numbered))

@@ -28,62 +28,62 @@ class Feature:
     models: tuple[str, ...] = ("spend", "conversion")
 
 
-CHANNEL_GROUP = "channel and activity code (CNAE)"
-SIZE_GROUP = "company size (porte, share capital)"
-STATE_GROUP = "state (UF, POF food spending, IPM-NM)"
-LOOKALIKE_GROUP = "customers nearby (city, neighbourhood, state; out of fold)"
+CHANNEL_GROUP = "canal e atividade (CNAE)"
+SIZE_GROUP = "tamanho da empresa (porte, capital social)"
+STATE_GROUP = "UF (gasto com alimentação da POF, IPM-NM)"
+LOOKALIKE_GROUP = "clientes por perto (cidade, bairro, UF; fora da parte)"
 SPEND = ("spend",)
 CONVERSION = ("conversion",)
 
 # The one declared table: adding a feature is one entry here plus its builder below.
 FEATURE_TABLE = (
-    Feature("channel", "categorical", "channel (restaurant, bar, supermarket...)", CHANNEL_GROUP),
-    Feature("cnae", "categorical", "activity code (CNAE)", CHANNEL_GROUP, SPEND),
-    Feature("category", "categorical", "product category", models=SPEND),
-    Feature("uf", "categorical", "state", STATE_GROUP),
-    Feature("porte", "categorical", "company size class (porte)", SIZE_GROUP),
-    Feature("capital_bracket", "categorical", "share capital bracket", SIZE_GROUP),
-    Feature("month_of_year", "numeric", "month of the year (season)", models=SPEND),
-    Feature("is_filial", "numeric", "branch rather than head office"),
-    Feature("is_mei", "numeric", "micro-entrepreneur (MEI)"),
-    Feature("is_simples", "numeric", "in the Simples tax regime"),
-    Feature("log_capital", "numeric", "share capital", SIZE_GROUP),
-    Feature("age_years", "numeric", "years in business"),
-    Feature("log_population", "numeric", "city population"),
-    Feature("ipm_nm", "numeric", "state poverty index (IPM-NM)", STATE_GROUP),
+    Feature("channel", "categorical", "canal (restaurante, bar, supermercado...)", CHANNEL_GROUP),
+    Feature("cnae", "categorical", "atividade (CNAE)", CHANNEL_GROUP, SPEND),
+    Feature("category", "categorical", "categoria de produto", models=SPEND),
+    Feature("uf", "categorical", "UF", STATE_GROUP),
+    Feature("porte", "categorical", "porte da empresa", SIZE_GROUP),
+    Feature("capital_bracket", "categorical", "faixa de capital social", SIZE_GROUP),
+    Feature("month_of_year", "numeric", "mês do ano (estação)", models=SPEND),
+    Feature("is_filial", "numeric", "filial, não matriz"),
+    Feature("is_mei", "numeric", "microempreendedor (MEI)"),
+    Feature("is_simples", "numeric", "optante do Simples"),
+    Feature("log_capital", "numeric", "capital social", SIZE_GROUP),
+    Feature("age_years", "numeric", "anos de atividade"),
+    Feature("log_population", "numeric", "população da cidade"),
+    Feature("ipm_nm", "numeric", "índice de pobreza da UF (IPM-NM)", STATE_GROUP),
     Feature(
         "pof_category_spending",
         "numeric",
-        "state household spending on the category (POF)",
+        "gasto das famílias da UF com a categoria (POF)",
         models=SPEND,
     ),
     Feature(
         "food_spending_per_family",
         "numeric",
-        "state monthly food spending per family (POF)",
+        "gasto mensal com alimentação por família na UF (POF)",
         STATE_GROUP,
     ),
-    Feature("establishment_density", "numeric", "outlets per 1,000 inhabitants in the city"),
-    Feature("competition", "numeric", "outlets of the same channel in the city"),
-    Feature("neighbourhood_outlets", "numeric", "outlets of the same channel in the neighbourhood"),
+    Feature("establishment_density", "numeric", "estabelecimentos por mil habitantes na cidade"),
+    Feature("competition", "numeric", "estabelecimentos do mesmo canal na cidade"),
+    Feature("neighbourhood_outlets", "numeric", "estabelecimentos do mesmo canal no bairro"),
     Feature(
         "city_customer_rate",
         "numeric",
-        "share of the city's outlets that are customers",
+        "parte dos estabelecimentos da cidade que são clientes",
         LOOKALIKE_GROUP,
         CONVERSION,
     ),
     Feature(
         "neighbourhood_customer_rate",
         "numeric",
-        "share of the neighbourhood's outlets that are customers",
+        "parte dos estabelecimentos do bairro que são clientes",
         LOOKALIKE_GROUP,
         CONVERSION,
     ),
     Feature(
         "uf_customer_rate",
         "numeric",
-        "share of the state's outlets that are customers",
+        "parte dos estabelecimentos da UF que são clientes",
         LOOKALIKE_GROUP,
         CONVERSION,
     ),

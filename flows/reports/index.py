@@ -14,7 +14,7 @@ from html import escape
 from typing import Any
 
 from flows.contracts import ReportManifest
-from flows.layout import ANALYSIS, OUTPUTS, REPORT_MANIFEST, REPORTS_PREFIX, latest_page_key
+from flows.layout import ANALYSIS, REPORT_MANIFEST, REPORTS_PREFIX, latest_page_key
 from flows.reports.formatting import numero, percentual
 from flows.reports.marketing import headline_text
 
@@ -65,10 +65,11 @@ FRONT_DOORS = {
     ANALYSIS: (
         "Para analistas",
         "Análise de demanda: modelo, validação e ficha do modelo",
-        "Como o modelo foi treinado e validado (validação cruzada, erro, R²), a ficha do "
-        "modelo e o notebook completo.",
+        "Como o modelo foi treinado e validado, quanto ele erra, a ficha do modelo e o "
+        "notebook completo.",
     ),
 }
+MODEL_CARD_ANCHOR = "Ficha-do-modelo"  # nbconvert's id of the notebook's "## Ficha do modelo"
 FAILED_LINE = "A execução falhou; a última versão concluída continua em “Últimas versões”."
 STAGE_LABELS = {
     "notebook": "notebook",
@@ -114,14 +115,13 @@ def _door(notebook: str, manifest: ReportManifest) -> str:
     audience, title, what = FRONT_DOORS.get(
         notebook, ("Outros relatórios", notebook.replace("_", " "), "")
     )
-    folder = _relative(manifest.folder)
     page = _relative(latest_page_key(notebook))
     links = [f'<a href="{escape(page)}">abrir a versão mais recente</a>']
     if notebook == ANALYSIS:
         analyst = _relative(latest_page_key(notebook, "analyst"))
         links.append(f'<a href="{escape(analyst)}">com o código</a>')
-    if f"{OUTPUTS}/model_card.md" in manifest.files.outputs:
-        links.append(f'<a href="{escape(folder)}/{OUTPUTS}/model_card.md">ficha do modelo</a>')
+        # the card rendered at the end of the page (the .md file is for machines)
+        links.append(f'<a href="{escape(page)}#{MODEL_CARD_ANCHOR}">ficha do modelo</a>')
     return (
         f'<section class="door"><h3>{escape(audience)}</h3><p><strong>{escape(title)}</strong>'
         f"<br>{escape(what)}</p><p>{''.join(links)}</p>"

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from flows.reports.charts import bar_chart, line_chart, uf_tile_grid
 from flows.reports.formatting import brl, compacto, inteiro
-from flows.reports.marketing import note, period_text, table
+from flows.reports.marketing import cell, note, period_text, table
 from flows.reports.prospects import channel_pt, place_name
 
 QUERIES = {
@@ -80,19 +80,25 @@ def _card(row) -> str:
     )
 
 
-def kpi_section(sales: pd.DataFrame, categories: list[str] | None = None) -> str:
-    """Value and quantity sold per month for each chosen category as cards; the other
-    categories folded away (on a phone 30 cards are 3,000 px of scrolling)."""
+def others_text(count: int) -> str:
+    return "Outra categoria" if count == 1 else f"Outras {inteiro(count)} categorias"
+
+
+def kpi_section(sales: pd.DataFrame, categories: list[str] | None = None, shown: int = 4) -> str:
+    """Value and quantity sold per month as cards: the ``shown`` best-selling chosen
+    categories open, every other category folded away (on a phone 30 cards are 3,000 px
+    of scrolling)."""
     months = months_of(sales)
     totals = sales.groupby("category", as_index=False)[["quantity", "sales_value"]].sum()
     totals = totals.assign(months=months, per_month=totals["sales_value"] / months)
     totals = totals.sort_values("sales_value", ascending=False)
-    chosen = totals[totals["category"].isin(categories)] if categories else totals.head(4)
+    chosen = totals[totals["category"].isin(categories)] if categories else totals
+    chosen = chosen.head(shown)
     others = totals[~totals["category"].isin(chosen["category"])]
     html = '<div class="bigd-cards-grid">' + "".join(map(_card, chosen.itertuples())) + "</div>"
     if not others.empty:
         html += (
-            f'<details class="bigd-more"><summary>Outras {len(others)} categorias</summary>'
+            f'<details class="bigd-more"><summary>{others_text(len(others))}</summary>'
             '<div class="bigd-cards-grid">'
             + "".join(map(_card, others.itertuples()))
             + "</div></details>"
@@ -133,25 +139,29 @@ def uf_sales_section(sales: pd.DataFrame, categories: list[str] | None = None) -
 
 
 def neighbourhoods_section(
-    neighbourhoods: pd.DataFrame, period: str, cities: int = 5, top_n: int = 5
+    neighbourhoods: pd.DataFrame, period: str, months: int = 1, cities: int = 5, top_n: int = 5
 ) -> str:
     """The best neighbourhoods of the cities that sell most (all categories: the mart
-    view has no category), numbered 1..n within each city by sales."""
+    view has no category), one folded list per city numbered 1..n by sales per month
+    (the first city open)."""
     by_city = neighbourhoods.groupby(["uf", "city"])["sales_value"].sum().nlargest(cities)
-    rows = []
-    for uf, city in by_city.index:
+    parts = []
+    for position, ((uf, city), total) in enumerate(by_city.items()):
         best = neighbourhoods[(neighbourhoods["uf"] == uf) & (neighbourhoods["city"] == city)]
-        for number, row in enumerate(best.nlargest(top_n, "sales_value").itertuples(), 1):
-            rows.append(
-                {
-                    "Cidade": f"{city} ({uf})",
-                    "Nº": inteiro(number),
-                    "Bairro": place_name(row.neighbourhood),
-                    "Vendas no período": brl(row.sales_value),
-                    "Clientes": inteiro(row.customers),
-                }
-            )
-    columns = ["Cidade", "Nº", "Bairro", "Vendas no período", "Clientes"]
-    return table(pd.DataFrame(rows, columns=columns), ranked=False) + note(
-        f"Todas as categorias, {period}. Fonte: vendas do parceiro."
+        best = best.nlargest(top_n, "sales_value")
+        frame = pd.DataFrame(
+            {
+                "Nº": [inteiro(n) for n in range(1, len(best) + 1)],
+                "Bairro": [place_name(n) for n in best["neighbourhood"]],
+                "Vendas (R$/mês)": [brl(v / months) for v in best["sales_value"]],
+                "Clientes": [inteiro(v) for v in best["customers"]],
+            }
+        )
+        parts.append(
+            f'<details class="bigd-more"{" open" if position == 0 else ""}><summary>'
+            f"{escape(str(city))} ({escape(str(uf))}): {cell(brl(total / months))} por mês"
+            f"</summary>{table(frame)}</details>"
+        )
+    return "".join(parts) + note(
+        f"Média mensal de {period}, todas as categorias. Fonte: vendas do parceiro."
     )

@@ -8,7 +8,7 @@ carry ``data-label`` on each cell so that on a phone each row becomes a small ca
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
 
@@ -25,6 +25,10 @@ OLDER_ANALYSIS = (
     "A análise informada é de uma versão anterior do modelo, sem lista por "
     "estabelecimento: este relatório mostra só as vendas."
 )
+SHORTLIST_PHONE_LABELS = {
+    "Receita esperada (R$/mês)": "Receita/mês",
+    "Chance de virar cliente": "Chance",
+}
 PERSONAL_DATA_NOTE = (
     "Empreendedores individuais (MEI e afins) aparecem só com canal e local: o nome e o "
     "CNPJ deles identificam uma pessoa, e a política de dados pessoais do Big D não os "
@@ -39,15 +43,21 @@ def cell(value: object) -> str:
 
 
 def table(
-    frame: pd.DataFrame, caption: str = "", html_columns: Sequence[str] = (), ranked: bool = True
+    frame: pd.DataFrame,
+    caption: str = "",
+    html_columns: Sequence[str] = (),
+    ranked: bool = True,
+    phone_labels: Mapping[str, str] | None = None,
 ) -> str:
-    """A ``bigd-table``; each cell labelled with its column for the phone layout.
+    """A ``bigd-table``; each cell labelled with its column for the phone layout (or with
+    ``phone_labels[column]``, shorter, so that short fields share a line of the card).
     ``ranked``: its ``Nº`` column numbers the rows 1..N in order of value."""
+    short = phone_labels or {}
     head = "".join(f'<th scope="col">{escape(str(c))}</th>' for c in frame.columns)
     rows = "".join(
         "<tr>"
         + "".join(
-            f'<td data-label="{escape(str(column))}">'
+            f'<td data-label="{escape(str(short.get(column, column)))}">'
             f"{value if column in html_columns else cell(value)}</td>"
             for column, value in zip(frame.columns, row, strict=True)
         )
@@ -85,6 +95,11 @@ def release_text(release: object) -> str:
     return f"{text[5:7]}/{text[:4]}" if len(text) == 7 and text[4] == "-" else text
 
 
+def side_by_side(*parts: str) -> str:
+    """Charts next to each other on a wide screen, one under the other on a phone."""
+    return '<div class="bigd-pair">' + "".join(f"<div>{p}</div>" for p in parts) + "</div>"
+
+
 def note(text: str) -> str:
     return f'<p class="bigd-note">{escape(text)}</p>'
 
@@ -110,14 +125,14 @@ def _shortlist_table(rows: pd.DataFrame, rank_column: str) -> str:
                 else f"{escape(name)}<br><small>dados pessoais omitidos</small>"
                 for name, cnpj in names
             ],
+            "Receita esperada (R$/mês)": [brl(v) for v in rows["expected_revenue"]],
+            "Chance de virar cliente": list(rows["likelihood"]),
             "Canal": [channel_pt(c) for c in rows["channel"]],
             "Bairro": [place_name(n) for n in rows["neighbourhood"]],
             "Cidade": [f"{c} ({u})" for c, u in zip(rows["city"], rows["uf"], strict=True)],
-            "Receita esperada (R$/mês)": [brl(v) for v in rows["expected_revenue"]],
-            "Chance de virar cliente": list(rows["likelihood"]),
         }
     )
-    return table(frame, html_columns=("Estabelecimento",))
+    return table(frame, html_columns=("Estabelecimento",), phone_labels=SHORTLIST_PHONE_LABELS)
 
 
 def shortlist_section(run: AnalysisRun, categories: list[str] | None, top_n: int = 20) -> str:
@@ -132,24 +147,32 @@ def shortlist_section(run: AnalysisRun, categories: list[str] | None, top_n: int
             "compraria por mês). " + SOURCE_MODEL.format(run=run.metrics.get("run_id", "?"))
         ),
         _shortlist_table(ranked.head(top_n), "rank"),
-        "<h3>Por UF</h3>",
-        note("Abra uma UF para ver os melhores prospects dela, numerados dentro da UF."),
     ]
     per_uf = ranked.groupby("uf")["expected_revenue"].sum().sort_values(ascending=False)
+    parts += [
+        '<details class="bigd-more bigd-ufs"><summary>Por UF: os melhores prospects de '
+        f"cada uma das {inteiro(len(per_uf))} UFs</summary>",
+        note(
+            "Abra uma UF para ver os melhores prospects dela, numerados dentro da UF; ao lado, "
+            "quantos prospects ela tem e a receita esperada de todos eles."
+        ),
+    ]
     for uf in per_uf.index:
         rows = ranked[ranked["uf"] == uf]
         parts.append(
             f'<details class="bigd-uf" data-uf="{escape(str(uf))}"><summary>{escape(str(uf))}: '
-            f"{inteiro(len(rows))} prospects, receita esperada de {cell(brl(per_uf[uf]))} "
-            "por mês no total"
+            f"{inteiro(len(rows))} prospects · {cell(brl(per_uf[uf]))} por mês"
             f"</summary>{_shortlist_table(rows.head(top_n), 'rank_in_uf')}</details>"
         )
-    parts.append(note(PERSONAL_DATA_NOTE))
+    parts += ["</details>", note(PERSONAL_DATA_NOTE)]
     return "".join(parts)
 
 
-def regions_section(run: AnalysisRun, categories: list[str] | None, top_n: int = 15) -> str:
-    """Expected monthly revenue per UF × channel, establishments counted once."""
+def regions_section(
+    run: AnalysisRun, categories: list[str] | None, top_n: int = 15, beside: str = ""
+) -> str:
+    """Expected monthly revenue per UF × channel, establishments counted once; its chart
+    next to ``beside`` (the UF map) on a wide screen."""
     regions = run.regions(categories).head(top_n)
     frame = pd.DataFrame(
         {
@@ -176,8 +199,11 @@ def regions_section(run: AnalysisRun, categories: list[str] | None, top_n: int =
         color="#27ae60",
     )
     return (
-        chart
+        (side_by_side(beside, chart) if beside else chart)
+        + '<details class="bigd-more"><summary>Ver a tabela: estabelecimentos, clientes e '
+        + "faixa provável de cada região e canal</summary>"
         + table(frame)
+        + "</details>"
         + note(
             "Estabelecimentos: ativos no cadastro naquela UF e canal, cada um contado uma vez. "
             + SOURCE_MODEL.format(run=run.metrics.get("run_id", "?"))
@@ -203,13 +229,13 @@ def gains_section(run: AnalysisRun) -> str:
     customers, revenue = reached
     conversion = run.metrics.get("conversion") or {}
     sentence = (
-        f"Ligar para os 10% primeiros da lista alcança {percentual(revenue, 0)} da receita "
-        f"esperada ({percentual(customers, 0)} dos futuros clientes); ao acaso seriam 10%."
+        f"Ligar para os 10% primeiros da lista alcança {percentual(customers, 0)} dos "
+        f"clientes e {percentual(revenue, 0)} da receita deles; ao acaso seriam 10%."
     )
     how = (
-        f"Medido escondendo {inteiro(conversion.get('hidden_customers'))} clientes reais do "
-        "modelo e vendo em que posição da lista eles apareceram (todas as categorias da "
-        "análise)."
+        f"Medido com {inteiro(conversion.get('hidden_customers'))} clientes reais do parceiro "
+        "escondidos do modelo: a posição em que eles apareceram na lista e quanto eles "
+        "compram por mês (todas as categorias da análise)."
     )
     chart = line_chart(
         [percentual(p["share_called"], 0) for p in gains],
@@ -254,7 +280,7 @@ def headline_text(metrics: dict[str, Any]) -> list[str]:
     if headline.get("top10_revenue_reached") is not None:
         lines.append(
             f"10% primeiros da lista: {percentual(headline['top10_revenue_reached'], 0)} "
-            "da receita esperada"
+            "da receita dos clientes do teste"
         )
     if headline.get("typical_error_brl_month") is not None:
         lines.append(f"erro típico: {brl(headline['typical_error_brl_month'])} por mês")

@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from flows.analysis import outputs
 from flows.notebooks import REPORT_PREFIX, NotebookFailed, NotebookParameterError
 from tests.analysis import canary
+from tests.portuguese import english_words, leftovers, page_text
 
 RELEASE = "2026-11"
 # The module's first test may also wait for the session's pipeline run (tests/pipeline_run.py).
@@ -266,16 +267,31 @@ def test_the_analysis_report_reads_cleanly_for_a_reviewer(loaded):
     """The no-code analysis page (the analysts' front door): Portuguese narrative, figures as
     inline SVG with a text alternative, the model card, no temp path, no NaN, no traceback;
     the run's notebook archived once (it was twice: demand_ensemble.ipynb + analysis.ipynb)."""
-    import re
-
     folder = _run_folder(loaded["workdir"], loaded["analysis"].totals["run_id"])
     assert [p.name for p in folder.glob("*.ipynb")] == ["demand_ensemble.ipynb"]
     page = (folder / "marketing.html").read_text()
     body = page.split("<body", 1)[1]
-    text = re.sub(r"<[^>]+>", " ", re.sub(r"<(svg|style)\b.*?</\1>", " ", body, flags=re.S))
-    for leak in ("Traceback", "/tmp/", "bigd-analysis-", "NaN", "Warning"):
-        assert leak not in text, leak
+    text = page_text(page)
+    assert leftovers(text) == [], leftovers(text)
+    assert english_words(text) == [], english_words(text)[:10]  # no sentence left in English
     assert "Validação honesta" in text and "Ficha do modelo" in text
+    assert 'id="Ficha-do-modelo"' in body  # where the index's "ficha do modelo" link lands
+    assert "A lista encontra clientes de verdade?" in text and "Resumo da execução" in text
+    for code in ("bar_with_entertainment", "random_forest", "mean_p_convert", "trade_name"):
+        assert code not in text, code  # business labels, not column names or codes
+    for table in re.findall(r"<table\b.*?</table>", body, flags=re.S):
+        assert 'class="dataframe' not in table  # reviewer tables, never a raw DataFrame
+        numbers = re.findall(r'<td data-label="Nº">(\d+)</td>', table)
+        assert numbers == [str(n) for n in range(1, len(numbers) + 1)]
+    # The analyst version shows the same outputs plus the code and the logs (stderr); the
+    # narrative itself never goes through print (stdout), where logs and paths used to land.
+    executed = nbformat.read(folder / "demand_ensemble.ipynb", as_version=4)
+    for cell in executed.cells:
+        for output in cell.get("outputs", []):
+            assert output.get("name") != "stdout", output.get("text", "")[:200]
+            data = output.get("data", {})
+            shown = " ".join(str(data.get(m, "")) for m in ("text/html", "text/markdown"))
+            assert "NaN" not in shown and "/tmp/" not in shown, shown[:200]
     figures = re.findall(r"<svg\b[^>]*>", body)
     labelled = [tag for tag in figures if 'role="img"' in tag and "aria-label=" in tag]
     assert len(labelled) >= 5 and "<img" not in body.replace("<image", "")

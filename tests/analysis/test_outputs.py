@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -11,8 +12,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from flows.analysis import outputs, results, scoring, study
+from flows.analysis.model_card import model_label
 from flows.analysis.models import MODEL_NAMES, ModelSizes
 from tests.analysis.small_data import warehouse_data
+from tests.portuguese import english_words, leftovers
 
 SMALL = ModelSizes(
     lightgbm_trees=30, forest_trees=10, forest_depth=6, forest_max_samples=500, conversion_trees=30
@@ -255,13 +258,19 @@ def test_the_shortlist_shows_a_legal_entitys_name_and_nothing_of_one_persons_bus
                                     None, None]  # fmt: skip
 
 
-def test_the_model_card_has_the_sections_of_a_model_card(written):
+def test_the_model_card_has_the_sections_of_a_model_card_in_portuguese(written):
     card = outputs.read_outputs(written[0])["model_card"]
-    for section in ("Model details", "Intended use", "Data", "Validation", "Known limits",
-                    "Ethical considerations", "Ensemble per channel",
-                    "Does the ranking find real customers?"):  # fmt: skip
+    for section in ("Detalhes do modelo", "Uso pretendido", "Dados", "Validação",
+                    "Limites conhecidos", "Considerações éticas", "Ensemble por canal",
+                    "A lista encontra clientes de verdade?"):  # fmt: skip
         assert f"## {section}" in card or f"### {section}" in card
-    assert "supermarket" in card and "run-1" in card
-    assert "top-decile lift" in card and "covers" in card
+    assert "Supermercados" in card and "run-1" in card
+    assert "lift do primeiro decil" in card and "cobre" in card
     for name in written[1]["members_without_weight"]:
-        assert f"The {name} member earned no weight on any fold" in card
+        assert f"O membro {model_label(name)} não recebeu peso" in card
+    # read by analysts in the report: Portuguese, business labels, Brazilian numbers
+    assert english_words(card) == [], english_words(card)[:10]
+    assert leftovers(card) == [], leftovers(card)
+    for code in ("supermarket", "random_forest", "baseline", "rmse_rise"):
+        assert code not in card, code
+    assert re.search(r"R\$\s\d{1,3}(\.\d{3})*\b", card)  # R$ 1.234, never 1,234

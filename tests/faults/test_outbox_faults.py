@@ -52,7 +52,7 @@ def lake(tmp_path, monkeypatch):
 
 
 def test_a_killed_outbox_write_is_never_read_and_is_cleaned_up(lake, tmp_path):
-    expected = write_outputs(lake, "analysis/x", run_id=RUN, prospects=200)
+    expected = write_outputs(lake, "analysis/x", run_id=RUN, prospects=200).messages
     kill_when_stopped(CHILD.format(lake=str(tmp_path / "lake")), tmp_path / "stop", {})
     leftovers = [obj.key for obj in lake.list("outbox") if "/_tmp-" in obj.key]
     assert leftovers, "the kill should have left a temporary object"

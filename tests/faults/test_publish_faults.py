@@ -30,7 +30,7 @@ def unique_topics() -> Topics:
 
 def test_messages_are_built_one_bounded_batch_at_a_time(tmp_path, monkeypatch):
     lake = Lake.from_url(str(tmp_path / "lake"))
-    expected = write_outputs(lake, "analysis/x", run_id="run-b", repeat=10, prospects=250)
+    expected = write_outputs(lake, "analysis/x", run_id="run-b", repeat=10, prospects=250).messages
     built: list[int] = []
     real = builders.prospect_messages
 
@@ -79,7 +79,7 @@ def kafka_records(bootstrap: str, topic: str) -> list[dict]:
 @pytest.mark.integration
 def test_a_retry_continues_after_what_was_acknowledged(kafka_bootstrap, tmp_path):
     lake = Lake.from_url(str(tmp_path / "lake"))
-    expected = write_outputs(lake, "analysis/x", run_id="run-r", repeat=20, prospects=300)
+    expected = write_outputs(lake, "analysis/x", run_id="run-r", repeat=20, prospects=300).messages
     topics = unique_topics()
     publisher = KafkaPublisher(kafka_bootstrap, ledger=DeliveryLedger(lake), window=100)
 
@@ -131,7 +131,7 @@ def test_a_publish_killed_with_9_then_rerun_equals_a_clean_run(kafka_bootstrap, 
     from flows.publish.results import distinct
 
     lake = Lake.from_url(str(tmp_path / "lake"))
-    expected = write_outputs(lake, "analysis/x", run_id="run-k", repeat=20, prospects=300)
+    expected = write_outputs(lake, "analysis/x", run_id="run-k", repeat=20, prospects=300).messages
     topics = unique_topics()
     code = KILLED_PUBLISH.format(
         lake=str(tmp_path / "lake"),

@@ -67,7 +67,7 @@ def test_publish_a_run_and_consume_every_topic_back(
     monkeypatch.setattr("flows.publish.kafka.PARALLEL_FROM", 500)  # workers for 1,500 too
     lake = Lake.from_url(str(tmp_path / "lake"))
     run_id = f"run-{uuid.uuid4().hex[:6]}"
-    expected = write_outputs(lake, "analysis/run", run_id=run_id, repeat=50)
+    expected = write_outputs(lake, "analysis/run", run_id=run_id, repeat=50).messages
     expected["reports"] = 1
     topics = unique_topics()
     publisher = KafkaPublisher(

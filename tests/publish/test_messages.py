@@ -43,7 +43,7 @@ def test_message_id_is_deterministic_and_distinct():
 
 def test_run_messages_one_per_output_row(tmp_path):
     lake = Lake.from_url(str(tmp_path / "lake"))
-    expected = write_outputs(lake, "analysis/x", run_id=RUN)
+    expected = write_outputs(lake, "analysis/x", run_id=RUN).messages
     messages = list(run_messages(AnalysisOutputs.read(lake, "analysis/x"), Topics()))
     counts: dict[str, int] = {}
     for message in messages:
@@ -58,10 +58,16 @@ def test_run_messages_one_per_output_row(tmp_path):
 
 
 def test_potential_is_keyed_by_region_and_nan_sales_become_null():
-    messages = list(potential_messages(potential_table(RUN), RUN, Topics()))
+    table = potential_table(RUN)
+    sales = table.column("observed_sales").to_pylist()
+    sales[0] = math.nan  # a region whose customers bought nothing in the window
+    table = table.set_column(
+        table.schema.get_field_index("observed_sales"), "observed_sales", pa.array(sales)
+    )
+    messages = list(potential_messages(table, RUN, Topics()))
     first = messages[0]
     assert first.topic == "bigd.potential"
-    assert first.key == "3550308"
+    assert first.key == table.column("ibge_code")[0].as_py()
     assert first.envelope["payload"]["observed_sales"] is None
     assert first.envelope["payload"]["scored_at"] == "2026-11-30T12:00:00Z"
     assert first.envelope["schema_version"] == 1

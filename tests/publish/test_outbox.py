@@ -15,7 +15,7 @@ RUN = "run-outbox-1"
 
 def test_outbox_publishes_reads_back_and_republishes_idempotently(tmp_path):
     lake = Lake.from_url(str(tmp_path / "lake"))
-    expected = write_outputs(lake, "analysis/x", run_id=RUN)
+    expected = write_outputs(lake, "analysis/x", run_id=RUN).messages
     publisher = OutboxPublisher(lake)
     topics = Topics()
     outputs = AnalysisOutputs.read(lake, "analysis/x")
@@ -62,7 +62,7 @@ def test_results_command_reads_the_outbox(tmp_path, monkeypatch):
     monkeypatch.setenv("BIGD_LAKE", str(tmp_path / "lake"))
     get_settings.cache_clear()
     lake = Lake.from_url(str(tmp_path / "lake"))
-    expected = write_outputs(lake, "analysis/x", run_id=RUN)
+    expected = write_outputs(lake, "analysis/x", run_id=RUN).messages
     OutboxPublisher(lake).publish(run_messages(AnalysisOutputs.read(lake, "analysis/x"), Topics()))
 
     result = CliRunner().invoke(app, ["results", "--topic", "bigd.potential", "--run-id", RUN])

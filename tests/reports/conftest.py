@@ -10,8 +10,8 @@ from flows.config import get_settings
 from flows.lake import Lake
 from flows.reports.archive import report_store
 from flows.reports.run import make_report
+from tests.analysis_outputs import write_outputs
 from tests.reports.browser import find_chromium
-from tests.reports.contract_outputs import write_contract_outputs
 from tests.reports.mart import write_mart
 
 
@@ -23,7 +23,7 @@ def render_infographic(tmp_path, monkeypatch):
     monkeypatch.setenv("BIGD_LAKE", str(tmp_path / "lake"))
     get_settings.cache_clear()
     lake = Lake.from_url(str(tmp_path / "lake"))
-    write_contract_outputs(lake, "analysis/run-1", run_id="run-1")
+    write_outputs(lake, "analysis/run-1", run_id="run-1")
     store = report_store(lake)
 
     def render(**parameters):

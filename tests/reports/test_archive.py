@@ -146,3 +146,18 @@ def test_files_the_analysis_flow_already_kept_are_not_written_twice(tmp_path):
     assert notebooks == [f"{folder}/demand_ensemble.ipynb"]
     assert lake.read_bytes(notebooks[0]) == b"kept"
     assert manifest.files.notebook == "demand_ensemble.ipynb"
+
+
+def test_the_model_card_door_opens_it_rendered_in_the_analysis_page(tmp_path):
+    """The index linked the raw model_card.md (Markdown source in a browser) from both
+    doors; the card is rendered at the end of the analysis page, for analysts."""
+    lake = Lake.from_url(str(tmp_path / "lake"))
+    store = report_store(lake)
+    card = {"model_card.md": b"# Ficha do modelo\n", "metrics.json": b"{}"}
+    store.archive("analysis", "run-1", executed(), b"{}", outputs=card)
+    store.archive("infographic", "run-2", executed(), b"{}", outputs=card)
+    index = lake.read_bytes("reports/index.html").decode()
+    marketing, analysts = index.split("<h2>Todas")[0].split("Para analistas")
+    assert "ficha do modelo" not in marketing
+    assert 'href="latest/analysis.html#Ficha-do-modelo">ficha do modelo<' in analysts
+    assert "model_card.md" not in index.split("<h2>Todas")[0]

@@ -15,7 +15,7 @@ from flows.reports import marketing
 from flows.reports.marketing import period_text
 from flows.reports.prospects import AnalysisRun, place_name
 from flows.reports.run import report_record
-from tests.reports.contract_outputs import CATEGORIES, write_contract_outputs
+from tests.analysis_outputs import CATEGORIES, write_outputs
 
 
 def test_sales_sections_speak_portuguese_per_month_for_the_chosen_categories():
@@ -36,6 +36,10 @@ def test_sales_sections_speak_portuguese_per_month_for_the_chosen_categories():
     # two months of sales: R$ 2.234,56 in total is R$ 1.117,28 per month
     assert "R$ 1.117,28 por mês" in main and "9 unidades por mês" in main
     assert "Vinho" not in main and "Vinho" in folded and "Outras 2 categorias" in folded
+    assert info.others_text(1) == "Outra categoria"
+    every = info.kpi_section(sales, None, shown=1)  # all categories: only the best one open
+    assert every.split("<details", 1)[0].count("bigd-card-title") == 1
+    assert every.count("bigd-card-title") == 3
     assert "01/01/2026 a 28/02/2026" in kpis  # the exact period, last day included
     assert "01/2026" in info.monthly_section(sales, ["Cerveja", "Vinho"])
     uf_tiles = info.uf_sales_section(sales, ["Vinho"])
@@ -50,7 +54,7 @@ def test_period_is_whole_months_and_places_lose_registry_capitals():
 @pytest.fixture
 def analysis(tmp_path):
     lake = Lake.from_url(str(tmp_path / "lake"))
-    people = write_contract_outputs(lake, "analysis/run-1", run_id="run-1")
+    people = write_outputs(lake, "analysis/run-1", run_id="run-1").people
     return people, AnalysisRun.read(lake, "analysis/run-1")
 
 
@@ -90,7 +94,8 @@ def test_shortlist_page_numbers_rows_and_shows_only_allowed_identity(analysis):
     html = marketing.shortlist_section(run, ["Cerveja"], top_n=10)
     overall = html.split("<details")[0]
     assert numbers_of(overall) == list(range(1, 11))
-    for block in html.split("<details")[1:]:
+    assert html.count('<details class="bigd-uf"') == run.shortlist(["Cerveja"]).uf.nunique()
+    for block in html.split('<details class="bigd-uf"')[1:]:
         numbers = numbers_of(block)
         assert numbers == list(range(1, len(numbers) + 1)) and numbers
     est = people.establishments
@@ -130,7 +135,10 @@ def test_gains_sentence_and_plain_confidence(analysis):
     _, run = analysis
     gains = marketing.gains_section(run)
     reached = next(p for p in run.metrics["conversion"]["gains"] if p["share_called"] == 0.1)
-    assert f"{round(reached['revenue_reached'] * 100)}% da receita esperada" in gains
+    assert (
+        f"{round(reached['customers_reached'] * 100)}% dos clientes e "
+        f"{round(reached['revenue_reached'] * 100)}% da receita deles"
+    ) in gains
     assert "<svg" in gains
     confidence = marketing.confidence_section(run)
     assert "Erro típico de R$&nbsp;412,35 por mês" in confidence

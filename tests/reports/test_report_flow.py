@@ -13,7 +13,7 @@ from flows.config import get_settings
 from flows.lake import Lake
 from flows.publish import DeliveryLedger
 from flows.publish.outbox import OutboxPublisher
-from tests.reports.contract_outputs import write_contract_outputs
+from tests.analysis_outputs import write_outputs
 from tests.reports.mart import write_mart
 
 pytestmark = pytest.mark.integration
@@ -30,7 +30,7 @@ def test_deliver_analysis_publishes_and_renders(prefect_harness, tmp_path, monke
     from flows.report_flow import deliver_analysis
 
     lake = use_lake(tmp_path, monkeypatch, write_mart(tmp_path / "warehouse.duckdb"))
-    write_contract_outputs(lake, "analysis/run-9", run_id="run-9")
+    write_outputs(lake, "analysis/run-9", run_id="run-9")
     expected = {  # counted from the files, independently of the publisher
         name: pq.read_metadata(
             lake.path(f"analysis/run-9/{name}.parquet"), filesystem=lake.filesystem
