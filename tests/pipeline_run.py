@@ -143,3 +143,31 @@ def assign_worker_groups(items: list[pytest.Item]) -> None:
                 item.add_marker(pytest.mark.timeout(SETUP_TIMEOUT), append=False)
         elif item.get_closest_marker("xdist_group") is None and _shares_module_fixtures(item):
             item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+    _longest_first(items)
+
+
+def _group(item: pytest.Item) -> str | None:
+    marker = item.get_closest_marker("xdist_group")
+    return str(marker.args[0]) if marker is not None and marker.args else None
+
+
+def _longest_first(items: list[pytest.Item]) -> None:
+    """Hand out the long work first, so that no long group is left for the end while the
+    other worker idles: the shared run's readers (minutes, one after the other), then the
+    groups holding a ``slow`` test (the deployment test's server and pipeline run, ...),
+    then the other modules holding one (the benchmark's pipeline run, ...), then the rest,
+    each in collection order. A module or group moves whole, so a module's tests stay
+    together (its module fixtures are set up once, with or without xdist). pytest-xdist
+    keeps this order with ``--no-loadscope-reorder`` (pyproject addopts); its default
+    orders groups by their number of tests, which says nothing about their time."""
+    units: dict[str, int] = {}
+    for item in items:
+        group = _group(item)
+        unit = group or item.nodeid.split("::")[0]
+        rank = 3
+        if group == "pipeline":
+            rank = 0
+        elif item.get_closest_marker("slow") is not None:
+            rank = 1 if group is not None else 2
+        units[unit] = min(units.get(unit, 3), rank)
+    items.sort(key=lambda item: units[_group(item) or item.nodeid.split("::")[0]])
