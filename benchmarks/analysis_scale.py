@@ -29,6 +29,7 @@ import sys
 import time
 from pathlib import Path
 
+import cloudpickle
 import numpy as np
 import pandas as pd
 import psutil
@@ -72,7 +73,7 @@ def fit_base(workdir: Path, categories: list[str] | None, folds: int = 2) -> Pat
         "base_rate": float(prepared.known.mean()),
     }
     path = workdir / "fitted.pkl"
-    path.write_bytes(pickle.dumps(fitted))
+    path.write_bytes(cloudpickle.dumps(fitted))  # the ridge has a local function
     return path
 
 

@@ -216,6 +216,24 @@ def test_scoring_on_a_local_dask_cluster_equals_scoring_here(written, fitted, tm
         pd.testing.assert_frame_equal(here, there, check_exact=True)
 
 
+@pytest.mark.integration
+def test_a_chunk_failing_on_a_dask_worker_fails_the_scoring_and_closes_the_cluster(fitted):
+    import psutil
+
+    prepared, cv, _, _, conv = fitted
+    models = study.scoring_models(prepared, cv, conv, SMALL, 1)
+    broken = conv.featured.drop(columns=["log_capital"])  # a worker's score_chunk raises
+    before = {p.pid for p in psutil.Process().children(recursive=True)}
+    with (
+        pytest.raises(KeyError, match="log_capital"),
+        scoring.scoring_client("local") as client,
+    ):
+        assert len(client.nthreads()) == 2
+        list(scoring.scored_chunks(scoring.chunks_of(broken, 50), models, client))
+    left = [p for p in psutil.Process().children(recursive=True) if p.pid not in before]
+    assert not [p for p in left if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+
+
 def test_the_ranking_out_of_core_equals_the_ranking_in_memory(tmp_path):
     # Ties (broken by cnpj_hash), a missing revenue (last), a missing state (its own
     # group), and batches smaller than a state's prospects.
