@@ -10,6 +10,15 @@ notebook exactly as ``run_analysis`` runs it (papermill, the ``python3`` kernel,
 schedule's default parameters). Prints the setup, the notebook's time per section and
 in total, the kernel's CPU time (on a shared machine the wall time is inflated, the CPU
 time is not), and the headline metrics. Target: the notebook in at most 180 s on 2 cores.
+
+    python -m benchmarks.bench_analysis --synthetic-prospects 1000000,2000000,3000000
+        [--base-establishments 20000] [--input streamed,memory] [--scoring-cluster local]
+
+measures the scoring and output stage at national sizes instead: a small release is
+generated, loaded and fitted (setup), its prospects are replicated with new ids to N, and
+each N is scored, ranked and written in a fresh process whose peak RSS (with its
+children) is sampled from outside (``benchmarks/analysis_scale.py``). Target: at most
+2 GB at 3,000,000 prospects, and flat (at most linear) in prospects.
 """
 
 from __future__ import annotations
@@ -119,6 +128,7 @@ def time_notebook(workdir: Path) -> tuple[float, float, dict[str, float], dict]:
         "hidden_share": 0.2,
         "top_n": 20,
         "scoring_chunk": 20_000,
+        "scoring_cluster": None,
         "lightgbm_trees": 150,
         "forest_trees": 40,
         "forest_depth": 14,
@@ -147,6 +157,26 @@ def time_notebook(workdir: Path) -> tuple[float, float, dict[str, float], dict]:
     return wall, cpu, per_section, read_outputs(output_dir)["metrics"]
 
 
+def synthetic(args: argparse.Namespace) -> None:
+    """``--synthetic-prospects``: set up (or reuse) the base release, then measure."""
+    from benchmarks import analysis_scale
+
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+    sizes = [int(value) for value in args.synthetic_prospects.split(",")]
+    with tempfile.TemporaryDirectory(prefix="bench-analysis-scale-") as scratch:
+        workdir = (args.workdir or Path(scratch)).resolve()
+        workdir.mkdir(parents=True, exist_ok=True)
+        if args.reuse and (workdir / "warehouse.duckdb").is_file():
+            os.environ["BIGD_DATA_DIR"] = str(workdir)
+        else:
+            (workdir / "fitted.pkl").unlink(missing_ok=True)
+            base = args.base_establishments
+            set_up(workdir, base, base * 5, args.seed)
+        analysis_scale.run(workdir, sizes, args.chunk, args.input.split(","),
+                           args.scoring_cluster, args.category)  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--establishments", type=int, default=200_000)
@@ -156,7 +186,24 @@ def main() -> None:
     parser.add_argument(
         "--reuse", action="store_true", help="time the notebook on the --workdir loaded before"
     )
+    parser.add_argument(
+        "--synthetic-prospects",
+        help="comma-separated prospect counts: measure scoring + outputs on synthetic prospects",
+    )
+    parser.add_argument(
+        "--base-establishments",
+        type=int,
+        default=20_000,
+        help="the release fitted and replicated by --synthetic-prospects",
+    )
+    parser.add_argument("--input", default="streamed", help="streamed, memory or both (a,b)")
+    parser.add_argument("--chunk", type=int, default=20_000, help="scoring_chunk")
+    parser.add_argument("--scoring-cluster", help="scoring_cluster: local, dask or an address")
+    parser.add_argument("--category", action="append", help="score only these categories")
     args = parser.parse_args()
+    if args.synthetic_prospects:
+        synthetic(args)
+        return
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     with tempfile.TemporaryDirectory(prefix="bench-analysis-") as scratch:

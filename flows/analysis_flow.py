@@ -94,6 +94,7 @@ def run_analysis(
     hidden_share: float = 0.2,
     top_n: int = 20,
     scoring_chunk: int = 20_000,
+    scoring_cluster: str | None = None,
     lightgbm_trees: int = 150,
     forest_trees: int = 40,
     forest_depth: int = 14,
@@ -114,6 +115,7 @@ def run_analysis(
         "hidden_share": hidden_share,
         "top_n": top_n,
         "scoring_chunk": scoring_chunk,
+        "scoring_cluster": scoring_cluster,
         "lightgbm_trees": lightgbm_trees,
         "forest_trees": forest_trees,
         "forest_depth": forest_depth,
@@ -190,7 +192,7 @@ def _notebook_then_mart(
         get_run_logger().info("kept %d files under %s", len(kept), lake.uri(folder))
     loaded = load_mart(run_id, output_dir)
     stages.append("mart")
-    return loaded, read_outputs(output_dir)["metrics"]
+    return loaded, read_outputs(output_dir, tables=())["metrics"]  # checked, tables not read
 
 
 def _failure(stages: list[Stage], error: BaseException) -> str:

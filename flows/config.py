@@ -89,7 +89,9 @@ class Settings(BaseSettings):
     )
     task_runner: Literal["threads", "dask"] = Field("threads", description="how tasks run")
     dask_address: str | None = Field(
-        None, description="scheduler address for task_runner=dask; unset = local cluster"
+        None,
+        description="scheduler address for task_runner=dask and the analysis's "
+        'scoring_cluster="dask"; unset = local cluster',
     )
     cnpj_base_url: str = Field(RECEITA_CNPJ_BASE_URL, description="CNPJ open-data base URL")
     public_source: str | None = Field(

@@ -116,12 +116,42 @@ class LogModel:
         if self.name == "random_forest":
             self.estimator.set_params(max_samples=min(self.sizes.forest_max_samples, len(rows)))
         self.estimator.fit(self._inputs(rows), log_target)
-        residuals = log_target - self.estimator.predict(self._inputs(rows))
+        residuals = log_target - self._predict_log(rows)
         self.smearing = float(np.mean(np.exp(residuals)))
         return self
 
+    def _predict_log(self, rows: pd.DataFrame) -> np.ndarray:
+        if self.name == "random_forest":
+            return forest_predict(self.estimator, self._inputs(rows), self.sizes.threads)
+        return self.estimator.predict(self._inputs(rows))
+
     def predict(self, rows: pd.DataFrame) -> np.ndarray:
-        return np.exp(self.estimator.predict(self._inputs(rows))) * self.smearing
+        return np.exp(self._predict_log(rows)) * self.smearing
+
+
+def forest_predict(forest: Any, inputs: np.ndarray, threads: int) -> np.ndarray:
+    """The forest's mean of its trees, the same bits every call and in any chunks.
+
+    scikit-learn's ``predict`` splits the trees between its threads and adds each tree's
+    prediction as it finishes, so the order of the sum (and the last bits) changed from
+    call to call. Here the threads split the rows instead, and each row's trees are
+    summed in the forest's order: a row's value does not depend on the call, the chunk
+    it came in, or the process it ran in (a Dask worker)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    trees = forest.estimators_
+
+    def block(part: np.ndarray) -> np.ndarray:
+        total = np.zeros(len(part))
+        for tree in trees:
+            total += tree.predict(part)
+        return total / len(trees)
+
+    parts = np.array_split(inputs, max(1, min(threads, len(inputs))))
+    if len(parts) == 1:
+        return block(inputs)
+    with ThreadPoolExecutor(len(parts)) as pool:
+        return np.concatenate(list(pool.map(block, parts)))
 
 
 def linear_pipeline(alpha: float):

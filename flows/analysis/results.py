@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import numpy as np
 import pandas as pd
 
@@ -61,11 +59,12 @@ def write(
     output_dir: str,
     top_n: int = 20,
 ) -> dict:
-    """metrics.json, potential_by_region, prospects, top_prospects and the model card
-    (prospect_categories.parquet was streamed by the scoring); returns the metrics."""
+    """metrics.json, potential_by_region, top_prospects and the model card (the scoring
+    streamed prospect_categories.parquet and ranked prospects.parquet); returns the
+    metrics."""
     data = prepared.data
-    scored_at = dt.datetime.now(dt.UTC)
-    ranked = scored.ranked
+    scored_at = scored.scored_at
+    ranked = scored.shortlisted  # by rank: the first top_n and the UF × category shortlists
     category_rows = prepared.category_rows()
     metrics = outputs.build_metrics(
         run_id=run_id,
@@ -78,14 +77,14 @@ def write(
             "hidden_customers": len(prepared.hidden),
             "training_rows": len(prepared.rows),
             "training_rows_before_sampling": prepared.sampled_from,
-            "prospects": len(ranked),
+            "prospects": scored.prospects,
             "prospect_category_rows": scored.streamed.category_rows,
         },
         folds=len(cv.folds),
         models=cv.summary(),
         holdout=holdout,
         weights=cv.weights,
-        prospects_scored=len(ranked),
+        prospects_scored=scored.prospects,
         conversion=scored.conversion,
         interval=scored.interval,
         extra={
@@ -107,7 +106,6 @@ def write(
     model = scoring.MODEL_ID
     tables = {
         outputs.POTENTIAL_FILE: (region, outputs.POTENTIAL_SCHEMA),
-        outputs.PROSPECTS_FILE: (ranked, outputs.PROSPECTS_SCHEMA),
         outputs.TOP_PROSPECTS_FILE: (best, outputs.TOP_PROSPECTS_SCHEMA),
     }
     for name, (frame, schema) in tables.items():

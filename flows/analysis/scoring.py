@@ -7,23 +7,34 @@ expected revenue, per prospect × category and per prospect, with an interval.
     expected_revenue = P(convert) × expected_spend          (R$ per month)
 
 ``score_chunk`` is pure (a chunk of establishments + the fitted models in, frames out),
-so the chunks can be mapped anywhere; ``score_in_chunks`` streams the per-category rows
-to a Parquet file and keeps only what is small: one row per prospect, the running
-top N per UF × category, and regional sums.
+so the chunks can be mapped anywhere: in this process, or on a Dask cluster
+(``scoring_client``: a local cluster of worker processes, or a scheduler's address), the
+same function on the same chunks, the results taken back in order with a bounded number
+of chunks in flight, so both give the same files. ``score_in_chunks`` streams the
+per-prospect and per-category rows to Parquet files and keeps only what is small: the
+running top N per UF × category, regional sums and one float per prospect.
+``write_ranked`` ranks the per-prospect file out of core (DuckDB sorts it, spilling to
+disk) and writes prospects.parquet a batch at a time.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from flows.analysis import features as F
 
 if TYPE_CHECKING:
+    from distributed import Client
+
     from flows.analysis.conversion import ConversionModel
     from flows.analysis.models import Ensemble, MedianBaseline
 
@@ -78,7 +89,7 @@ def score_chunk(chunk: pd.DataFrame, models: ScoringModels) -> tuple[pd.DataFram
     """(one row per establishment, one row per establishment × category) for a chunk of
     featured establishments (look-alike columns and ``fold`` included)."""
     p_convert = models.conversion.predict(chunk)
-    grid = chunk.merge(pd.DataFrame({"category": models.categories}), how="cross")
+    grid = chunk[GRID_COLUMNS].merge(pd.DataFrame({"category": models.categories}), how="cross")
     grid["month"] = models.month
     grid["month_of_year"] = int(models.month[5:7])
     grid = F.with_category(grid, models.pof)
@@ -110,6 +121,12 @@ def score_chunk(chunk: pd.DataFrame, models: ScoringModels) -> tuple[pd.DataFram
     return prospect.reset_index(drop=True), per_category
 
 
+# What the prospect × category grid needs of a chunk (the rest would only be copied ×
+# categories): the spend features but those the grid adds, and the keys it joins on.
+GRID_ADDS = ("category", "month_of_year", "pof_category_spending")
+GRID_COLUMNS = list(
+    dict.fromkeys(["cnpj_hash", "uf_code", *(f for f in F.FEATURES if f not in GRID_ADDS)])
+)
 PROSPECT_KEEP = {
     *IDENTITY,
     "cnpj",
@@ -122,43 +139,121 @@ PROSPECT_KEEP = {
 
 @dataclass
 class Streamed:
-    """What scoring in chunks keeps: small by construction."""
+    """What scoring in chunks keeps: small by construction (the per-prospect and
+    per-category rows went to files as they were made)."""
 
-    prospects: pd.DataFrame  # one row per prospect
     best_by_uf_category: pd.DataFrame  # CATEGORY_COLUMNS + uf, the top N per UF × category
     regions: pd.DataFrame  # REGION_KEYS + sums
+    spend: np.ndarray  # expected_spend per prospect, in the order scored (8 bytes a prospect)
+    prospects: int = 0
     category_rows: int = 0
     chunks: int = 0
-    seconds: list[float] = field(default_factory=list)
+
+
+def chunks_of(frame: pd.DataFrame, chunk_size: int, rows: np.ndarray | None = None):
+    """``frame``'s rows (those where ``rows`` is true), ``chunk_size`` at a time, in order;
+    each chunk is a copy of its rows only (never a copy of every selected row at once)."""
+    chunk_size = max(1, int(chunk_size))
+    positions = np.arange(len(frame)) if rows is None else np.flatnonzero(rows)
+    for start in range(0, len(positions), chunk_size):
+        yield frame.iloc[positions[start : start + chunk_size]]
 
 
 def score_in_chunks(
-    establishments: pd.DataFrame,
+    chunks: Iterable[pd.DataFrame],
     models: ScoringModels,
-    chunk_size: int,
     top_n: int,
     write_categories: Callable[[pd.DataFrame], None],
+    write_prospects: Callable[[pd.DataFrame], None],
     progress: Callable[[str], None] = print,
+    client: Client | None = None,
 ) -> Streamed:
-    """Score ``establishments`` ``chunk_size`` at a time; per-category rows go to
+    """Score the chunks (here, or on the Dask ``client``'s workers, in order either way);
+    the per-prospect and per-category rows go to ``write_prospects`` and
     ``write_categories`` as they are made, never all in memory."""
-    chunk_size = max(1, int(chunk_size))
-    prospects, best, regions = [], None, None
-    rows = chunks = 0
-    for start in range(0, len(establishments), chunk_size):
-        chunk = establishments.iloc[start : start + chunk_size]
-        prospect, per_category = score_chunk(chunk, models)
+    best: pd.DataFrame | None = None
+    regions: pd.DataFrame | None = None
+    spends: list[np.ndarray] = []
+    prospects = rows = chunks_done = 0
+    for prospect, per_category in scored_chunks(chunks, models, client):
         write_categories(per_category)
-        prospects.append(prospect)
+        write_prospects(prospect)
+        spends.append(prospect["expected_spend"].to_numpy(dtype=float))
         located = per_category.merge(prospect[[*REGION_KEYS[:-1], "cnpj_hash"]], on="cnpj_hash")
         best = _keep_best(best, located[[*CATEGORY_COLUMNS, "uf"]], top_n)
         regions = _add_regions(regions, located)
+        prospects += len(prospect)
         rows += len(per_category)
-        chunks += 1
-        progress(f"scored {min(start + chunk_size, len(establishments)):,} prospects")
-    if not prospects:
+        chunks_done += 1
+        progress(f"scored {prospects:,} prospects")
+    if best is None or regions is None:
         raise ValueError("nothing to score")
-    return Streamed(pd.concat(prospects, ignore_index=True), best, regions, rows, chunks)
+    return Streamed(best, regions, np.concatenate(spends), prospects, rows, chunks_done)
+
+
+LOCAL_WORKERS = 2  # worker processes of scoring_cluster="local" (one thread each)
+
+
+@contextmanager
+def scoring_client(cluster: str | None, workers: int = LOCAL_WORKERS) -> Iterator[Client | None]:
+    """Where the chunks are scored: ``None`` in this process (no client); ``"local"`` a
+    local Dask cluster of ``workers`` processes on 127.0.0.1, started here; ``"dask"`` the
+    flows' Dask setting (the scheduler at ``BIGD_DASK_ADDRESS``, a local cluster when it is
+    unset); anything else is a scheduler's address (``tcp://host:8786``), whose workers
+    must be able to import this package. What is started here is closed on every exit."""
+    if not cluster:
+        yield None
+        return
+    from distributed import Client, LocalCluster
+
+    if cluster == "dask":
+        from flows.config import get_settings
+
+        cluster = get_settings().dask_address or "local"
+    if cluster != "local":
+        with Client(cluster) as client:
+            yield client
+        return
+    with (
+        LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+        ) as local,
+        Client(local) as client,
+    ):
+        yield client
+
+
+def scored_chunks(
+    chunks: Iterable[pd.DataFrame],
+    models: ScoringModels,
+    client: Client | None = None,
+    in_flight: int | None = None,
+) -> Iterator[tuple[pd.DataFrame, pd.DataFrame]]:
+    """``score_chunk`` of each chunk, in the chunks' order. With a Dask ``client`` the
+    models are sent to every worker once, and at most ``in_flight`` chunks (default: two
+    per worker thread) are on the cluster at a time: the next is sent only when the oldest is
+    back, so memory stays bounded however many prospects there are."""
+    if client is None:
+        for chunk in chunks:
+            yield score_chunk(chunk, models)
+        return
+    limit = in_flight or 2 * max(1, sum(client.nthreads().values()))
+    [shared] = client.scatter([models], broadcast=True, hash=False)
+    pending: deque = deque()
+    try:
+        for chunk in chunks:
+            [data] = client.scatter([chunk], hash=False)
+            pending.append(client.submit(score_chunk, data, shared, pure=False))
+            if len(pending) >= limit:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+    finally:
+        client.cancel([*pending, shared])
 
 
 def _keep_best(best: pd.DataFrame | None, new: pd.DataFrame, top_n: int) -> pd.DataFrame:
@@ -186,13 +281,77 @@ def _add_regions(regions: pd.DataFrame | None, located: pd.DataFrame) -> pd.Data
     return both.groupby(REGION_KEYS, dropna=False, as_index=False).sum()
 
 
+SCORES = ["p_convert", "expected_spend", "expected_revenue", "revenue_low", "revenue_high"]
+# The per-prospect rows as scoring writes them, before ranking (a scratch file).
+UNRANKED_SCHEMA = pa.schema(
+    [
+        *((name, pa.string()) for name in [*IDENTITY, *sorted(PROSPECT_KEEP - set(IDENTITY))]),
+        *((name, pa.float64()) for name in SCORES),
+    ]
+)
+RANK_MEMORY = "512MB"  # DuckDB's memory for the sort; beyond it, it spills to disk
+RANK_BATCH_ROWS = 50_000
+
+
+def unranked_table(prospect: pd.DataFrame) -> pa.Table:
+    """A chunk's per-prospect rows in ``UNRANKED_SCHEMA`` (a column the registry read did
+    not have is null)."""
+    columns = {}
+    for column in UNRANKED_SCHEMA:
+        if column.name not in prospect:
+            columns[column.name] = pa.nulls(len(prospect), column.type)
+            continue
+        values = prospect[column.name]
+        if pa.types.is_string(column.type):
+            values = values.astype(object).where(values.notna(), None)
+        columns[column.name] = pa.array(values, type=column.type, from_pandas=True)
+    return pa.table(columns, schema=UNRANKED_SCHEMA)
+
+
 def rank_prospects(prospects: pd.DataFrame) -> pd.DataFrame:
-    """``rank`` (1..N by expected revenue, ties by cnpj_hash) and ``rank_in_uf``."""
+    """``rank`` (1..N by expected revenue, ties by cnpj_hash) and ``rank_in_uf``, in
+    memory: the definition ``ranked_batches`` computes out of core (tested equal)."""
     ranked = prospects.sort_values(["expected_revenue", "cnpj_hash"], ascending=[False, True])
     ranked = ranked.reset_index(drop=True)
     ranked["rank"] = np.arange(1, len(ranked) + 1)
     ranked["rank_in_uf"] = ranked.groupby("uf", dropna=False).cumcount() + 1
     return ranked
+
+
+def ranked_batches(
+    unranked: Path, scratch: Path, batch_rows: int = RANK_BATCH_ROWS
+) -> Iterator[pd.DataFrame]:
+    """The per-prospect file's rows by expected revenue (ties by cnpj_hash; a missing
+    revenue last), with ``rank`` and ``rank_in_uf``, ``batch_rows`` at a time. DuckDB
+    sorts the file within ``RANK_MEMORY``, spilling to ``scratch``; the ranks are counted
+    here as the sorted batches go by."""
+    import duckdb
+
+    config: dict[str, str | bool | int | float | list[str]] = {
+        "memory_limit": RANK_MEMORY,
+        "temp_directory": str(scratch),
+    }
+    with duckdb.connect(config=config) as con:
+        reader = con.sql(
+            "SELECT * FROM read_parquet(?) "
+            "ORDER BY expected_revenue DESC NULLS LAST, cnpj_hash ASC NULLS LAST",
+            params=[str(unranked)],
+        ).to_arrow_reader(batch_rows)
+        if reader is None:  # a query that returns rows always has a reader
+            return
+        done, per_uf = 0, dict[str | None, int]()
+        for batch in reader:
+            frame = batch.to_pandas()
+            frame["rank"] = np.arange(done + 1, done + len(frame) + 1, dtype=np.int64)
+            codes, states = pd.factorize(frame["uf"], use_na_sentinel=False)
+            keys = [None if pd.isna(state) else state for state in states]
+            before = np.array([per_uf.get(key, 0) for key in keys], dtype=np.int64)
+            within = pd.Series(codes).groupby(codes).cumcount().to_numpy() + 1
+            frame["rank_in_uf"] = before[codes] + within
+            for number, key in enumerate(keys):
+                per_uf[key] = per_uf.get(key, 0) + int((codes == number).sum())
+            done += len(frame)
+            yield frame
 
 
 def likelihood(p_convert: pd.Series, base_rate: float) -> pd.Series:

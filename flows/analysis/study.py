@@ -7,6 +7,7 @@ benchmarks call them too, so what the notebook runs is what is tested.
 from __future__ import annotations
 
 import datetime as dt
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -165,9 +166,11 @@ def convert(prepared: Prepared, sizes: ModelSizes, seed: int, progress=print) ->
 @dataclass
 class Scored:
     streamed: scoring.Streamed
-    ranked: pd.DataFrame  # one row per prospect, ranked, with identity
+    prospects: int  # prospects scored (and ranked in prospects.parquet)
+    shortlisted: pd.DataFrame  # ranked rows, with identity, of the shortlists' prospects
     conversion: dict  # metrics.json "conversion"
     interval: dict  # metrics.json "interval"
+    scored_at: dt.datetime
 
 
 def observed_monthly_sales(prepared: Prepared, hashes) -> pd.Series:
@@ -229,49 +232,100 @@ def score(
     top_n: int = 20,
     chunk_size: int = 20_000,
     progress=print,
+    cluster: str | None = None,
 ) -> Scored:
-    """Score every non-customer in chunks (the per-category rows streamed to
-    prospect_categories.parquet), rank, and validate the ranking on the hidden customers."""
+    """Score every non-customer in chunks (here, or on the Dask ``cluster``: see
+    ``scoring.scoring_client``), the per-category rows streamed to
+    prospect_categories.parquet and the per-prospect rows to a scratch file; rank that
+    file out of core into prospects.parquet; validate the ranking on the hidden
+    customers. What is held in memory does not grow with the prospects but by one float
+    each (on top of the featured frame the notebook already holds)."""
     models = scoring_models(prepared, cv, conv, sizes, seed)
     interval, hidden_spend = calibrate_interval(prepared, conv, models)
     models.factors = tuple(interval.get("factors", (1.0, 1.0)))
-    prospects = conv.featured[~prepared.known]
-    if prospects.empty:
+    prospects = ~prepared.known
+    if not prospects.any():
         raise ValueError(
             "nothing to score: every active establishment of the channels in scope is already "
             "a customer of the partner (a release this small has no prospects)"
         )
+    scored_at = dt.datetime.now(dt.UTC)
+    chunks = scoring.chunks_of(conv.featured, chunk_size, prospects)
+    base_rate = float(prepared.known.mean())
+    streamed, shortlisted = score_and_rank(
+        chunks, models, output_dir, run_id, scored_at, top_n, base_rate, progress, cluster
+    )
+    check = _conversion_check(prepared, conv, streamed.spend, hidden_spend)
+    return Scored(streamed, streamed.prospects, shortlisted, check, interval, scored_at)
+
+
+def score_and_rank(
+    chunks,
+    models: scoring.ScoringModels,
+    output_dir: str,
+    run_id: str,
+    scored_at: dt.datetime,
+    top_n: int,
+    base_rate: float,
+    progress=print,
+    cluster: str | None = None,
+) -> tuple[scoring.Streamed, pd.DataFrame]:
+    """Score the chunks into prospect_categories.parquet and a scratch per-prospect file,
+    then rank that file out of core into prospects.parquet (a batch at a time). Returns
+    what scoring kept and the ranked rows of the shortlists' prospects (the first
+    ``top_n``, and those of the UF × category shortlists)."""
     folder = Path(output_dir)
     folder.mkdir(parents=True, exist_ok=True)
     schema = outputs.PROSPECT_CATEGORIES_SCHEMA
-    with pq.ParquetWriter(folder / outputs.PROSPECT_CATEGORIES_FILE, schema) as writer:
+    with tempfile.TemporaryDirectory(prefix="bigd-scoring-") as scratch:
+        unranked = Path(scratch) / "prospects_unranked.parquet"
+        with (
+            pq.ParquetWriter(folder / outputs.PROSPECT_CATEGORIES_FILE, schema) as categories,
+            pq.ParquetWriter(unranked, scoring.UNRANKED_SCHEMA) as per_prospect,
+            scoring.scoring_client(cluster) as client,
+        ):
 
-        def write(frame: pd.DataFrame) -> None:
-            writer.write_table(outputs.to_table(frame, schema, run_id, dt.datetime.now(), ""))
+            def write_categories(frame: pd.DataFrame) -> None:
+                categories.write_table(outputs.to_table(frame, schema, run_id, scored_at, ""))
 
-        streamed = scoring.score_in_chunks(prospects, models, chunk_size, top_n, write, progress)
-    base_rate = float(prepared.known.mean())
-    ranked = scoring.rank_prospects(streamed.prospects)
-    ranked["likelihood"] = scoring.likelihood(ranked["p_convert"], base_rate).to_numpy()
-    ranked = scoring.with_identity(ranked, person_owned_forms())
-    return Scored(
-        streamed, ranked, _conversion_check(prepared, conv, ranked, hidden_spend), interval
-    )
+            def write_prospects(frame: pd.DataFrame) -> None:
+                per_prospect.write_table(scoring.unranked_table(frame))
+
+            streamed = scoring.score_in_chunks(
+                chunks, models, top_n, write_categories, write_prospects, progress, client
+            )
+        keep = set(streamed.best_by_uf_category["cnpj_hash"])
+        shortlisted = []
+        with pq.ParquetWriter(folder / outputs.PROSPECTS_FILE, outputs.PROSPECTS_SCHEMA) as out:
+            for ranked in scoring.ranked_batches(unranked, Path(scratch)):
+                ranked["likelihood"] = scoring.likelihood(ranked["p_convert"], base_rate)
+                ranked = scoring.with_identity(ranked, person_owned_forms())
+                out.write_table(
+                    outputs.to_table(
+                        ranked, outputs.PROSPECTS_SCHEMA, run_id, scored_at, scoring.MODEL_ID
+                    )
+                )
+                shortlisted.append(
+                    ranked[(ranked["rank"] <= top_n) | ranked["cnpj_hash"].isin(keep)]
+                )
+    progress(f"ranked {streamed.prospects:,} prospects into {outputs.PROSPECTS_FILE}")
+    return streamed, pd.concat(shortlisted, ignore_index=True)
 
 
-def _conversion_check(prepared, conv, ranked, hidden_spend) -> dict:
-    """Where the hidden customers land among all candidates (non-customers + hidden)."""
+def _conversion_check(prepared, conv, prospect_spend: np.ndarray, hidden_spend) -> dict:
+    """Where the hidden customers land among all candidates (non-customers + hidden):
+    ``prospect_spend`` is the non-customers' expected spend, in the features' order."""
     hashes = prepared.features["cnpj_hash"]
+    hidden = hashes.isin(prepared.hidden).to_numpy()
+    spend = np.zeros(len(hashes))
+    spend[~prepared.known] = prospect_spend
+    spend[hidden] = hidden_spend.reindex(hashes[hidden]).to_numpy(dtype=float)
+    spend = np.where(np.isnan(spend), 0.0, spend)
     candidate = ~prepared.visible
-    p_val = pd.Series(conv.validation_p, index=hashes)[candidate]
-    spend = pd.concat([ranked.set_index("cnpj_hash")["expected_spend"], hidden_spend])
-    spend = spend[~spend.index.duplicated()].reindex(p_val.index).fillna(0.0)
-    hidden = p_val.index.isin(prepared.hidden)
-    revenue = observed_monthly_sales(prepared, p_val.index[hidden]).reindex(p_val.index)
+    p_val = np.asarray(conv.validation_p, dtype=float)[candidate]
+    hidden = hidden[candidate]
+    revenue = np.zeros(len(p_val))
+    revenue[hidden] = observed_monthly_sales(prepared, hashes[candidate][hidden]).to_numpy()
     return C.validation_metrics(
-        (p_val * spend).to_numpy(),
-        p_val.to_numpy(),
-        hidden,
-        revenue.fillna(0.0).to_numpy(),
-        prepared.hidden_share,
+        p_val * spend[candidate], p_val, hidden, revenue, prepared.hidden_share
     )

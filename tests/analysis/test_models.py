@@ -149,3 +149,18 @@ def test_the_members_fit_when_a_public_feature_is_missing(training):
     for name in MEMBERS:
         predicted = make_model(name, SMALL, seed=1).fit(matrix, target).predict(matrix)
         assert np.isfinite(predicted).all(), name
+
+
+def test_the_random_forest_predicts_the_same_bits_every_time_and_in_any_chunks(training):
+    # scikit-learn's forest adds its trees' predictions in the order its threads finish:
+    # the last bits changed from call to call, so a rerun (or a Dask worker) could rank
+    # two close prospects the other way round.
+    _, matrix, target = training
+    sizes = ModelSizes(forest_trees=40, forest_depth=10, forest_max_samples=500, threads=2)
+    model = make_model("random_forest", sizes, seed=1).fit(matrix, target)
+    rows = pd.concat([matrix] * 40, ignore_index=True)  # enough rows for both threads
+    first = model.predict(rows)
+    for _ in range(8):
+        assert np.array_equal(model.predict(rows), first)
+    halves = np.concatenate([model.predict(rows.iloc[:1000]), model.predict(rows.iloc[1000:])])
+    assert np.array_equal(halves, first)

@@ -25,6 +25,7 @@ DECLARED = [
     "hidden_share",
     "top_n",
     "scoring_chunk",
+    "scoring_cluster",
     "lightgbm_trees",
     "forest_trees",
     "forest_depth",

@@ -57,23 +57,42 @@ def test_read_outputs_checks_files_keys_and_schemas(tmp_path):
         outputs.read_outputs(tmp_path)
 
 
-def run_study(folder, chunk_size: int, top_n: int = 5):
+def fit_study():
+    """The small study up to scoring: what the notebook has fitted before it scores."""
     prepared = study.prepare(warehouse_data(establishments=300, customer_share=0.3), None, 0, 1)
     cv, _, holdout = study.validate(prepared, 3, SMALL, seed=1, progress=lambda _: None)
     importance = study.held_out_importance(prepared, cv, seed=1)
     conv = study.convert(prepared, SMALL, seed=1, progress=lambda _: None)
+    return prepared, cv, holdout, importance, conv
+
+
+def score_study(fitted, folder, chunk_size: int, top_n: int = 5, cluster: str | None = None):
+    prepared, cv, holdout, importance, conv = fitted
     scored = study.score(
-        prepared, cv, conv, SMALL, 1, str(folder), "run-1", top_n, chunk_size, lambda _: None
-    )
-    metrics = results.write(prepared, cv, holdout, scored, importance, "run-1", str(folder), top_n)
-    return metrics, prepared
+        prepared, cv, conv, SMALL, 1, str(folder), "run-1", top_n, chunk_size, lambda _: None,
+        cluster=cluster,
+    )  # fmt: skip
+    return results.write(prepared, cv, holdout, scored, importance, "run-1", str(folder), top_n)
 
 
 @pytest.fixture(scope="module")
-def written(tmp_path_factory):
+def fitted():
+    return fit_study()
+
+
+@pytest.fixture(scope="module")
+def written(tmp_path_factory, fitted):
     folder = tmp_path_factory.mktemp("chunked")
-    metrics, prepared = run_study(folder, chunk_size=37)
-    return folder, metrics, prepared
+    metrics = score_study(fitted, folder, chunk_size=37)
+    return folder, metrics, fitted[0]
+
+
+def read_sorted(folder, name: str) -> pd.DataFrame:
+    """A table of the run's outputs without its timestamp, in a fixed row order."""
+    frame = pq.read_table(folder / name).to_pandas().drop(columns=["scored_at"], errors="ignore")
+    keys = [c for c in ("scope", "category", "rank", "cnpj_hash", "uf", "ibge_code", "channel")
+            if c in frame]  # fmt: skip
+    return frame.sort_values(keys).reset_index(drop=True)
 
 
 def test_the_study_writes_the_documented_outputs(written):
@@ -166,19 +185,85 @@ def test_the_shortlist_is_sorted_by_expected_revenue_with_distinct_establishment
         assert part["cnpj_hash"].tolist() == truth["cnpj_hash"].head(5).tolist()
 
 
-def test_chunked_scoring_equals_unchunked(written, tmp_path):
-    folder, _, _ = written
-    run_study(tmp_path, chunk_size=10**9)
-    for name in (outputs.PROSPECTS_FILE, outputs.TOP_PROSPECTS_FILE, outputs.POTENTIAL_FILE,
+def test_chunked_scoring_equals_unchunked(written, fitted, tmp_path):
+    # Scored 37 prospects at a time and all at once, from the same fitted models (a fresh
+    # fit would compare the fits too): the same ranks and the same values; only the
+    # regional sums, added chunk by chunk, may differ in the last bits.
+    folder, metrics, _ = written
+    assert metrics["scoring"]["chunks"] > 1
+    whole = score_study(fitted, tmp_path, chunk_size=10**9)
+    assert whole["scoring"]["chunks"] == 1
+    for name in (outputs.PROSPECTS_FILE, outputs.TOP_PROSPECTS_FILE,
                  outputs.PROSPECT_CATEGORIES_FILE):  # fmt: skip
-        chunked = pq.read_table(folder / name).to_pandas()
-        whole = pq.read_table(tmp_path / name).to_pandas()
-        drop = [c for c in ("scored_at",) if c in chunked]
-        keys = [c for c in ("scope", "category", "rank", "cnpj_hash", "uf", "ibge_code",
-                            "channel") if c in chunked]  # fmt: skip
-        chunked = chunked.drop(columns=drop).sort_values(keys).reset_index(drop=True)
-        whole = whole.drop(columns=drop).sort_values(keys).reset_index(drop=True)
-        pd.testing.assert_frame_equal(chunked, whole, check_exact=False, rtol=1e-9)
+        pd.testing.assert_frame_equal(read_sorted(folder, name), read_sorted(tmp_path, name))
+    pd.testing.assert_frame_equal(
+        read_sorted(folder, outputs.POTENTIAL_FILE),
+        read_sorted(tmp_path, outputs.POTENTIAL_FILE),
+        check_exact=False,
+        rtol=1e-12,
+    )
+    assert metrics["conversion"] == whole["conversion"]
+
+
+@pytest.mark.integration
+def test_scoring_on_a_local_dask_cluster_equals_scoring_here(written, fitted, tmp_path):
+    # The same chunks scored by 2 Dask worker processes: the same files, to the bit,
+    # and in the same row order (results come back in the order the chunks went out).
+    folder, metrics, _ = written
+    on_dask = score_study(fitted, tmp_path, chunk_size=37, cluster="local")
+    assert on_dask == metrics
+    for name in outputs.TABLE_SCHEMAS:
+        here = pq.read_table(folder / name).to_pandas().drop(columns="scored_at", errors="ignore")
+        there = pq.read_table(tmp_path / name).to_pandas()
+        there = there.drop(columns="scored_at", errors="ignore")
+        pd.testing.assert_frame_equal(here, there, check_exact=True)
+
+
+@pytest.mark.integration
+def test_a_chunk_failing_on_a_dask_worker_fails_the_scoring_and_closes_the_cluster(fitted):
+    import psutil
+
+    prepared, cv, _, _, conv = fitted
+    models = study.scoring_models(prepared, cv, conv, SMALL, 1)
+    broken = conv.featured.drop(columns=["log_capital"])  # a worker's score_chunk raises
+    before = {p.pid for p in psutil.Process().children(recursive=True)}
+    with (
+        pytest.raises(KeyError, match="log_capital"),
+        scoring.scoring_client("local") as client,
+    ):
+        assert len(client.nthreads()) == 2
+        list(scoring.scored_chunks(scoring.chunks_of(broken, 50), models, client))
+    left = [p for p in psutil.Process().children(recursive=True) if p.pid not in before]
+    assert not [p for p in left if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+
+
+def test_the_ranking_out_of_core_equals_the_ranking_in_memory(tmp_path):
+    # Ties (broken by cnpj_hash), a missing revenue (last), a missing state (its own
+    # group), and batches smaller than a state's prospects.
+    rng = np.random.default_rng(5)
+    count = 1_000
+    frame = pd.DataFrame(
+        {
+            "cnpj_hash": [f"{value:064x}" for value in rng.permutation(count)],
+            "uf": rng.choice(["SP", "BA", "RJ", None], size=count),
+            "p_convert": rng.random(count),
+            "expected_spend": rng.choice([10.0, 20.0, 30.0], size=count),
+        }
+    )
+    frame["expected_revenue"] = np.round(frame["p_convert"] * 4) * frame["expected_spend"]
+    frame.loc[[3, 500], "expected_revenue"] = np.nan
+    frame["revenue_low"] = frame["expected_revenue"] * 0.5
+    frame["revenue_high"] = frame["expected_revenue"] * 2
+    unranked = tmp_path / "unranked.parquet"
+    pq.write_table(scoring.unranked_table(frame), unranked)
+    batches = list(scoring.ranked_batches(unranked, tmp_path, batch_rows=64))
+    assert len(batches) > 10
+    out_of_core = pd.concat(batches, ignore_index=True)
+    in_memory = scoring.rank_prospects(frame)
+    columns = ["cnpj_hash", "uf", "expected_revenue", "rank", "rank_in_uf"]
+    pd.testing.assert_frame_equal(
+        out_of_core[columns], in_memory[columns], check_dtype=False, check_exact=True
+    )
 
 
 def test_interval_coverage_is_measured_on_held_out_customers(written):

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import pyarrow.parquet as pq
 import pytest
 
-from flows.analysis import study
+from flows.analysis import outputs, study
 from flows.analysis.models import ModelSizes
 from tests.analysis.small_data import warehouse_data
 
@@ -25,8 +26,9 @@ def test_prospects_are_scored_when_some_establishments_are_not_customers(tmp_pat
     cv, _, _ = study.validate(prepared, folds=3, sizes=SMALL, seed=1, progress=lambda *_: None)
     conv = study.convert(prepared, SMALL, seed=1, progress=lambda *_: None)
     scored = study.score(prepared, cv, conv, SMALL, 1, str(tmp_path), "r", progress=print)
-    assert len(scored.ranked) > 0
-    assert not set(scored.ranked["cnpj_hash"]) & set(prepared.data.customers)
+    ranked = pq.read_table(tmp_path / outputs.PROSPECTS_FILE).to_pandas()
+    assert scored.prospects == len(ranked) > 0
+    assert not set(ranked["cnpj_hash"]) & set(prepared.data.customers)
 
 
 def test_hidden_customers_are_hidden_from_the_spend_model_and_the_rates():
