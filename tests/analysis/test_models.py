@@ -139,7 +139,7 @@ def test_permutation_importance_finds_the_feature_the_prediction_uses(training):
     importance = V.permutation_importance(
         predict, matrix, target, F.importance_groups(), seed=0, repeats=2
     )
-    assert importance.iloc[0]["feature"] == "channel and activity code (CNAE)"
+    assert importance.iloc[0]["feature"] == "canal e atividade (CNAE)"
     assert importance.iloc[-1]["rmse_rise"] == pytest.approx(0.0)
 
 
