@@ -32,6 +32,7 @@ import pyarrow as pa
 from rich.console import Console
 from rich.table import Table
 
+from flows.analysis.outputs import POTENTIAL_SCHEMA
 from flows.publish.envelope import Topics
 from flows.publish.kafka import PRODUCER_DEFAULTS, KafkaPublisher
 from flows.publish.messages import potential_messages
@@ -48,26 +49,29 @@ def potential_rows(count: int, run_id: str) -> pa.Table:
     index = pa.array(range(count), pa.int64()).to_pylist()
     region = [i // per_region for i in index]
     value = [1000.0 + (i % 977) * 13.1 for i in index]
-    return pa.table(
-        {
-            "run_id": [run_id] * count,
-            "scored_at": pa.array(
-                [dt.datetime(2026, 11, 30, 12, tzinfo=dt.UTC)] * count, pa.timestamp("us", "UTC")
-            ),
-            "uf": [UFS[r % len(UFS)] for r in region],
-            "ibge_code": [f"{1100000 + r:07d}" for r in region],
-            "city": [f"Município {r}" for r in region],
-            "channel": [CHANNELS[(i // len(CATEGORIES)) % len(CHANNELS)] for i in index],
-            "category": [CATEGORIES[i % len(CATEGORIES)] for i in index],
-            "establishments": pa.array([10 + i % 50 for i in index], pa.int64()),
-            "customers": pa.array([i % 7 for i in index], pa.int64()),
-            "predicted_value": value,
-            "predicted_low": [v * 0.8 for v in value],
-            "predicted_high": [v * 1.2 for v in value],
-            "observed_sales": [None if i % 5 == 0 else v / 2 for i, v in enumerate(value)],
-            "model": ["ensemble"] * count,
-        }
-    )
+    columns = {
+        "run_id": [run_id] * count,
+        "scored_at": pa.array(
+            [dt.datetime(2026, 11, 30, 12, tzinfo=dt.UTC)] * count, pa.timestamp("us", "UTC")
+        ),
+        "uf": [UFS[r % len(UFS)] for r in region],
+        "ibge_code": [f"{1100000 + r:07d}" for r in region],
+        "city": [f"Município {r}" for r in region],
+        "channel": [CHANNELS[(i // len(CATEGORIES)) % len(CHANNELS)] for i in index],
+        "category": [CATEGORIES[i % len(CATEGORIES)] for i in index],
+        "establishments": pa.array([10 + i % 50 for i in index], pa.int64()),
+        "customers": pa.array([i % 7 for i in index], pa.int64()),
+        "prospects": pa.array([3 + i % 40 for i in index], pa.int64()),
+        "predicted_value": value,
+        "expected_revenue": [v * 0.05 for v in value],
+        "mean_p_convert": [0.01 + (i % 13) / 100 for i in index],
+        "predicted_low": [v * 0.8 for v in value],
+        "predicted_high": [v * 1.2 for v in value],
+        "observed_sales": [None if i % 5 == 0 else v / 2 for i, v in enumerate(value)],
+        "model": ["ensemble"] * count,
+    }
+    # The analysis's own schema: a column it adds or renames fails here, not in the sender.
+    return pa.table(columns).cast(POTENTIAL_SCHEMA)
 
 
 def topics() -> Topics:
