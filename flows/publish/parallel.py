@@ -26,7 +26,7 @@ import sys
 import traceback
 from contextlib import suppress
 from multiprocessing.connection import Connection
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from kafka.partitioner.default import murmur2
 
@@ -109,7 +109,14 @@ class ProcessSender:
     """Worker processes that send windows of messages: :meth:`send` hands a window out
     by key and returns only when every worker flushed and checked it."""
 
-    def __init__(self, partitions, workers, servers, producer_config, flush_timeout):
+    def __init__(
+        self,
+        partitions: dict[str, int],
+        workers: int,
+        servers: list[str],
+        producer_config: dict[str, Any],
+        flush_timeout: float,
+    ) -> None:
         self.partitions = partitions  # {topic: partitions}, filled in by the caller
         self.workers = workers
         self.pipes: list[Connection] = []
