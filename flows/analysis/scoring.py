@@ -308,16 +308,6 @@ def unranked_table(prospect: pd.DataFrame) -> pa.Table:
     return pa.table(columns, schema=UNRANKED_SCHEMA)
 
 
-def rank_prospects(prospects: pd.DataFrame) -> pd.DataFrame:
-    """``rank`` (1..N by expected revenue, ties by cnpj_hash) and ``rank_in_uf``, in
-    memory: the definition ``ranked_batches`` computes out of core (tested equal)."""
-    ranked = prospects.sort_values(["expected_revenue", "cnpj_hash"], ascending=[False, True])
-    ranked = ranked.reset_index(drop=True)
-    ranked["rank"] = np.arange(1, len(ranked) + 1)
-    ranked["rank_in_uf"] = ranked.groupby("uf", dropna=False).cumcount() + 1
-    return ranked
-
-
 def ranked_batches(
     unranked: Path, scratch: Path, batch_rows: int = RANK_BATCH_ROWS
 ) -> Iterator[pd.DataFrame]:

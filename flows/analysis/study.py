@@ -295,11 +295,12 @@ def score_and_rank(
                 chunks, models, top_n, write_categories, write_prospects, progress, client
             )
         keep = set(streamed.best_by_uf_category["cnpj_hash"])
+        person_owned = person_owned_forms()  # read from the scrub policy once, not per batch
         shortlisted = []
         with pq.ParquetWriter(folder / outputs.PROSPECTS_FILE, outputs.PROSPECTS_SCHEMA) as out:
             for ranked in scoring.ranked_batches(unranked, Path(scratch)):
                 ranked["likelihood"] = scoring.likelihood(ranked["p_convert"], base_rate)
-                ranked = scoring.with_identity(ranked, person_owned_forms())
+                ranked = scoring.with_identity(ranked, person_owned)
                 out.write_table(
                     outputs.to_table(
                         ranked, outputs.PROSPECTS_SCHEMA, run_id, scored_at, scoring.MODEL_ID

@@ -259,7 +259,12 @@ def test_the_ranking_out_of_core_equals_the_ranking_in_memory(tmp_path):
     batches = list(scoring.ranked_batches(unranked, tmp_path, batch_rows=64))
     assert len(batches) > 10
     out_of_core = pd.concat(batches, ignore_index=True)
-    in_memory = scoring.rank_prospects(frame)
+    # Independently, in memory: by expected revenue (missing last), ties by cnpj_hash.
+    in_memory = frame.sort_values(
+        ["expected_revenue", "cnpj_hash"], ascending=[False, True], na_position="last"
+    ).reset_index(drop=True)
+    in_memory["rank"] = np.arange(1, len(in_memory) + 1)
+    in_memory["rank_in_uf"] = in_memory.groupby("uf", dropna=False).cumcount() + 1
     columns = ["cnpj_hash", "uf", "expected_revenue", "rank", "rank_in_uf"]
     pd.testing.assert_frame_equal(
         out_of_core[columns], in_memory[columns], check_dtype=False, check_exact=True
