@@ -68,6 +68,9 @@ class MemorySampler:
 
     interval: float = SAMPLE_SECONDS
     extra_pids: list[int] = field(default_factory=list)
+    # Set: only this process's descendants whose command line holds it (and theirs) count,
+    # e.g. "ipykernel" for the notebook's kernel and the Dask workers it starts.
+    only: str | None = None
     samples: list[tuple[float, int, int]] = field(default_factory=list)  # (time, PSS, RSS)
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
@@ -92,7 +95,7 @@ class MemorySampler:
         summed (``smaps_rollup``; RSS alone where PSS cannot be read)."""
         seen: set[int] = set()
         pss = rss = 0
-        roots = [os.getpid(), *self.extra_pids]
+        roots = [os.getpid(), *self.extra_pids] if self.only is None else self.matching()
         for pid in roots:
             try:
                 root = psutil.Process(pid)
@@ -115,6 +118,17 @@ class MemorySampler:
                 rss += full.rss
                 pss += getattr(full, "pss", full.rss)
         return pss, rss
+
+    def matching(self) -> list[int]:
+        """This process's descendants whose command line contains ``only``."""
+        found = []
+        for process in psutil.Process().children(recursive=True):
+            try:
+                if self.only and self.only in " ".join(process.cmdline()):
+                    found.append(process.pid)
+            except psutil.Error:
+                continue
+        return found
 
     def peak_between(self, start: float, end: float, rss: bool = False) -> int:
         """The highest PSS (or RSS) sample in ``[start, end]`` (0 when none fell inside)."""

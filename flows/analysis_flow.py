@@ -93,7 +93,7 @@ def run_analysis(
     sample_size: int = 100_000,
     hidden_share: float = 0.2,
     top_n: int = 20,
-    scoring_chunk: int = 20_000,
+    scoring_chunk: int = 5_000,
     scoring_cluster: str | None = None,
     lightgbm_trees: int = 150,
     forest_trees: int = 40,

@@ -28,6 +28,10 @@ LOOKALIKE_KEYS = {
     "uf_customer_rate": ["uf"],
 }
 PRIOR_WEIGHT = 10.0  # pseudo-establishments at the overall rate (shrinks small places)
+# The conversion fit learns from at most this many establishments (every customer, a
+# weighted sample of the rest): a release's channels have up to a few million.
+TRAIN_ROWS = 400_000
+PREDICT_ROWS = 200_000  # rows of the model matrix built at a time when predicting
 GAINS_SHARES = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 
 
@@ -35,6 +39,17 @@ def assign_folds(count: int, folds: int, seed: int) -> np.ndarray:
     """A fold number 0..folds-1 per establishment, balanced and seeded."""
     rng = np.random.default_rng([seed, 18])
     return rng.permutation(np.arange(count) % folds)
+
+
+def place_codes(frame: pd.DataFrame, keys: list[str]) -> np.ndarray:
+    """One integer per distinct combination of the ``keys`` columns' values (a missing
+    value is the place ``unknown``, as ``features.as_text`` reads it): the group key of a
+    place without building a string per establishment."""
+    codes = np.zeros(len(frame), dtype=np.int64)
+    for key in keys:
+        values, uniques = pd.factorize(F.as_text(frame[key]))
+        codes = pd.factorize(codes * max(len(uniques), 1) + values)[0]  # dense: no overflow
+    return codes
 
 
 def lookalike_rates(frame: pd.DataFrame, labels: np.ndarray, fold: np.ndarray) -> pd.DataFrame:
@@ -48,11 +63,7 @@ def lookalike_rates(frame: pd.DataFrame, labels: np.ndarray, fold: np.ndarray) -
     prior = prior_k / np.maximum(prior_n, 1)
     result = {}
     for name, keys in LOOKALIKE_KEYS.items():
-        place = F.as_text(frame[keys[0]])
-        for key in keys[1:]:
-            place = place + "|" + F.as_text(frame[key])
-        place = place.to_numpy()
-        work = pd.DataFrame({"place": place, "fold": fold, "y": labels})
+        work = pd.DataFrame({"place": place_codes(frame, keys), "fold": fold, "y": labels})
         total = work.groupby("place")["y"].transform("sum").to_numpy()
         size = work.groupby("place")["y"].transform("size").to_numpy()
         own_k = work.groupby(["place", "fold"])["y"].transform("sum").to_numpy()
@@ -80,7 +91,11 @@ class ConversionModel:
     trees: int = 200
     threads: int = 1
     seed: int = 42
+    train_rows: int = 0  # set from TRAIN_ROWS below
     fold_models: list = field(default_factory=list, repr=False)
+
+    def __post_init__(self) -> None:
+        self.train_rows = self.train_rows or TRAIN_ROWS
 
     def _make(self):
         from lightgbm import LGBMClassifier
@@ -101,45 +116,85 @@ class ConversionModel:
         )
 
     def fit(self, frame: pd.DataFrame, labels: np.ndarray) -> ConversionModel:
-        """``frame`` has the features (look-alike included) and a ``fold`` column."""
-        matrix = conversion_matrix(frame, self.levels)
-        fold = frame["fold"].to_numpy()
+        """``frame`` has the features (look-alike included) and a ``fold`` column. Beyond
+        ``train_rows`` rows the models learn from every customer and a seeded sample of the
+        non-customers, each sampled one weighted by the inverse of the sampling rate, so the
+        probabilities keep their scale (a national release: millions of rows, few of them
+        customers; the sample bounds the memory and time of the fit)."""
         labels = np.asarray(labels, dtype=int)
+        rows, weight = training_sample(labels, self.train_rows, self.seed)
+        matrix = conversion_matrix(frame[F.CONVERSION_FEATURES].iloc[rows], self.levels)
+        fold = frame["fold"].to_numpy()[rows]
+        labels = labels[rows]
         self.fold_models = []
-        for number in range(int(fold.max()) + 1):
+        for number in range(int(frame["fold"].max()) + 1):
             train = fold != number
             if labels[train].min() == labels[train].max():  # one class only: the mean
-                self.fold_models.append(float(labels[train].mean()))
+                self.fold_models.append(float(np.average(labels[train], weights=weight[train])))
                 continue
-            self.fold_models.append(self._make().fit(matrix[train], labels[train]))
+            model = self._make().fit(
+                matrix[train],
+                labels[train],
+                sample_weight=None if (weight == 1).all() else weight[train],
+            )
+            self.fold_models.append(model)
         return self
 
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
-        """P(becomes a customer) per row, by the model of the row's fold (pure: any chunk)."""
-        matrix = conversion_matrix(frame, self.levels)
-        fold = frame["fold"].to_numpy()
+        """P(becomes a customer) per row, by the model of the row's fold (pure: any chunk),
+        ``PREDICT_ROWS`` rows at a time (the same values as all at once)."""
         result = np.zeros(len(frame))
-        for number, model in enumerate(self.fold_models):
-            rows = fold == number
-            if not rows.any():
-                continue
-            if isinstance(model, float):
-                result[rows] = model
-            else:
-                result[rows] = model.predict_proba(matrix[rows])[:, 1]
+        for start in range(0, len(frame), PREDICT_ROWS):
+            part = frame.iloc[start : start + PREDICT_ROWS]
+            matrix = conversion_matrix(part, self.levels)
+            fold = part["fold"].to_numpy()
+            for number, model in enumerate(self.fold_models):
+                rows = fold == number
+                if not rows.any():
+                    continue
+                if isinstance(model, float):
+                    result[start + np.flatnonzero(rows)] = model
+                else:
+                    result[start + np.flatnonzero(rows)] = model.predict_proba(matrix[rows])[:, 1]
         return result
 
 
-def with_lookalike(frame: pd.DataFrame, labels: np.ndarray) -> pd.DataFrame:
-    """The frame plus its out-of-fold look-alike columns for these labels."""
-    return frame.assign(**lookalike_rates(frame, labels, frame["fold"].to_numpy()))
+def training_sample(labels: np.ndarray, limit: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rows the conversion model learns from and their weights: every row while there are
+    at most ``limit``; beyond, every positive and a seeded sample of the negatives filling
+    ``limit``, weighted 1 / (the negatives' sampling rate)."""
+    everything = np.arange(len(labels))
+    negatives = np.flatnonzero(labels == 0)
+    if len(labels) <= limit or len(negatives) == 0:
+        return everything, np.ones(len(labels))
+    # at least half the limit of negatives, even where the customers alone fill it
+    keep = min(len(negatives), max(limit - (len(labels) - len(negatives)), limit // 2, 1))
+    rng = np.random.default_rng([seed, 23])
+    chosen = np.zeros(len(labels), dtype=bool)
+    chosen[labels != 0] = True
+    chosen[rng.choice(negatives, size=keep, replace=False)] = True
+    rows = np.flatnonzero(chosen)
+    weight = np.where(labels[rows] == 0, len(negatives) / keep, 1.0)
+    return rows, weight
+
+
+def with_lookalike(frame: pd.DataFrame, labels: np.ndarray, in_place: bool = False) -> pd.DataFrame:
+    """The frame plus its out-of-fold look-alike columns for these labels (``in_place``:
+    set in ``frame`` itself, replacing those of other labels, and it is returned)."""
+    rates = lookalike_rates(frame, labels, frame["fold"].to_numpy())
+    if not in_place:
+        return frame.assign(**rates)
+    for column in rates.columns:
+        frame[column] = rates[column].to_numpy()
+    return frame
 
 
 def fit_predict(
-    frame: pd.DataFrame, labels: np.ndarray, trees: int, seed: int
+    frame: pd.DataFrame, labels: np.ndarray, trees: int, seed: int, in_place: bool = False
 ) -> tuple[ConversionModel, pd.DataFrame, np.ndarray]:
-    """Look-alike features for ``labels``, the cross-fitted model, and P(convert) per row."""
-    featured = with_lookalike(frame, labels)
+    """Look-alike features for ``labels``, the cross-fitted model, and P(convert) per row
+    (``in_place``: the look-alike columns are set in ``frame``, which is returned)."""
+    featured = with_lookalike(frame, labels, in_place)
     levels = F.category_levels(frame)
     model = ConversionModel(levels=levels, trees=trees, seed=seed).fit(featured, labels)
     return model, featured, model.predict(featured)

@@ -54,6 +54,7 @@ WHERE e.release = :release AND e.situacao_cadastral = '02' AND e.uf <> 'EX'
 """
 
 CUSTOMERS_SQL = "SELECT DISTINCT cnpj_hash FROM core.partner_establishments"
+UFS_SQL = "SELECT DISTINCT uf FROM core.establishments WHERE release = :release ORDER BY uf"
 
 MONTHLY_SALES_SQL = """
 SELECT
@@ -72,6 +73,85 @@ GROUP BY s.cnpj_hash, c.name, CAST(DATE_TRUNC('month', s.sale_date) AS DATE)
 # category and renames the view's food spending); features.py accepts both shapes.
 REGIONS_SQL = "SELECT * FROM mart.regional_indicators"
 POF_SQL = "SELECT * FROM core.pof_food_spending"
+
+
+# Registry columns with few distinct values (a channel, a UF, a city's code): held as
+# categories, a byte or two per establishment instead of a string each. At national size
+# (a few million establishments) that is most of the registry frame's memory.
+CATEGORICAL_COLUMNS = (
+    "cnae",
+    "channel",
+    "uf",
+    "ibge_code",
+    "city",
+    "neighbourhood",
+    "matriz_filial",
+    "natureza_juridica",
+    "porte",
+    "opcao_simples",
+    "opcao_mei",
+)
+
+
+def compact(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its ``CATEGORICAL_COLUMNS`` as categories (in place; returned)."""
+    for column in CATEGORICAL_COLUMNS:
+        if column in frame:
+            frame[column] = frame[column].astype("category")
+    return frame
+
+
+def query_registry(engine: Engine, sql: str, release: str) -> pd.DataFrame:
+    """The registry read for one release, compact (``CATEGORICAL_COLUMNS`` as categories),
+    one UF at a time: only one UF's rows are ever held at full width, so a national
+    release (a few million establishments, a quarter of them in SP) is read in a fraction
+    of the memory a single result takes, on any warehouse."""
+    import pyarrow as pa
+
+    pool = pa.default_memory_pool()
+    states = query(engine, UFS_SQL, release=release)["uf"].dropna().tolist()
+    parts = []
+    for uf in states:
+        part = query(engine, f"{sql} AND e.uf = :uf", release=release, uf=uf)
+        if len(part):
+            parts.append(compact_arrow(part))
+        del part
+        pool.release_unused()  # Arrow's allocator keeps freed memory for reuse otherwise
+    if not parts:
+        return compact(query(engine, sql, release=release))
+    table = pa.concat_tables(parts).unify_dictionaries()
+    del parts
+    text = pd.StringDtype("pyarrow", na_value=float("nan"))  # pandas' str: Arrow-held
+    frame = table.to_pandas(
+        self_destruct=True,
+        split_blocks=True,
+        date_as_object=False,
+        types_mapper=lambda kind: text if pa.types.is_large_string(kind) else None,
+    )
+    del table
+    pool.release_unused()
+    return frame
+
+
+def compact_arrow(frame: pd.DataFrame):
+    """``frame`` as an Arrow table in Arrow's own memory: the ``CATEGORICAL_COLUMNS``
+    dictionary-encoded, every other column copied (a DuckDB result's columns share its
+    buffers, which would live on, all of them, as long as any one column does)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    del frame
+    every = pa.array(np.arange(table.num_rows))
+    columns = []
+    for name, column in zip(table.column_names, table.columns, strict=True):
+        if pa.types.is_null(column.type) or name in CATEGORICAL_COLUMNS:
+            column = column.cast(pa.large_string())  # an all-empty column is text too
+        columns.append(
+            pc.dictionary_encode(column) if name in CATEGORICAL_COLUMNS else column.take(every)
+        )
+    return pa.table(columns, names=table.column_names)
 
 
 def query(engine: Engine, sql: str, **params: object) -> pd.DataFrame:
@@ -154,7 +234,9 @@ class WarehouseData:
 
     release: str
     window: Window
-    establishments: pd.DataFrame  # active establishments of the channels, one per cnpj_hash
+    # active establishments of the channels, one per cnpj_hash; study.prepare builds the
+    # features in this frame (no second copy of a few million rows) and leaves them here
+    establishments: pd.DataFrame
     customers: set[str]
     monthly_sales: pd.DataFrame  # cnpj_hash, category, month, sales_value, sale_rows
     regions: pd.DataFrame  # per IBGE municipality
@@ -171,10 +253,10 @@ def read_warehouse(
     """Everything the analysis reads, for one release and sales window."""
     release = release or latest_release(engine)
     window = window or Window.ending(latest_sale_month(engine), months)
-    establishments = query(engine, registry_sql(engine), release=release)
+    establishments = query_registry(engine, registry_sql(engine), release)
     if channels:
         establishments = establishments[establishments["channel"].isin(channels)]
-    establishments = establishments.drop_duplicates("cnpj_hash").reset_index(drop=True)
+    establishments = establishments.drop_duplicates("cnpj_hash", ignore_index=True)
     sales = query(engine, MONTHLY_SALES_SQL, start=window.first_day, stop=window.stop_day)
     sales["month"] = pd.to_datetime(sales["month"]).dt.strftime("%Y-%m")
     return WarehouseData(

@@ -131,29 +131,69 @@ def region_features(regions: pd.DataFrame) -> pd.DataFrame:
     return region
 
 
+# Registry columns the features are made from and nothing reads afterwards.
+CONSUMED = ("started_on", "capital_social", "matriz_filial", "opcao_simples")
+
+
 def establishment_features(
-    establishments: pd.DataFrame, regions: pd.DataFrame, pof: pd.DataFrame, as_of: dt.date
+    establishments: pd.DataFrame,
+    regions: pd.DataFrame,
+    pof: pd.DataFrame,
+    as_of: dt.date,
+    in_place: bool = False,
 ) -> pd.DataFrame:
-    """One row per establishment: its registry features and its city's and state's."""
-    frame = establishments.copy()
+    """One row per establishment: its registry features and its city's and state's. The
+    registry columns only features are made from (``CONSUMED``) are dropped. With
+    ``in_place`` the columns are added to ``establishments`` itself and it is returned: at
+    national size (millions of rows) there is then one frame, not the registry and a copy."""
+    frame = establishments if in_place else establishments.copy()
     started = pd.to_datetime(frame["started_on"])
     frame["age_years"] = ((pd.Timestamp(as_of) - started).dt.days / 365.25).clip(lower=0)
+    del started
     frame["is_filial"] = (frame["matriz_filial"] == "2").astype(float)
     frame["is_mei"] = (frame["opcao_mei"] == "S").astype(float)
     frame["is_simples"] = (frame["opcao_simples"] == "S").astype(float)
     capital = frame["capital_social"].astype(float)
     frame["log_capital"] = np.log1p(capital.clip(lower=0))
     frame["capital_bracket"] = as_text(pd.cut(capital, CAPITAL_BINS, labels=CAPITAL_LABELS))
-    frame["uf_code"] = frame["ibge_code"].str[:2]
-    frame = frame.merge(region_features(regions), on="ibge_code", how="left")
-    outlets = frame.groupby("ibge_code")["cnpj_hash"].transform("size")
-    frame["log_population"] = np.log(frame["population"].astype(float).clip(lower=1))
-    frame["establishment_density"] = outlets / frame["population"].astype(float) * 1_000
-    frame["competition"] = frame.groupby(["ibge_code", "channel"])["cnpj_hash"].transform("size")
-    frame["neighbourhood_outlets"] = frame.groupby(["ibge_code", "channel", "neighbourhood"])[
+    frame["capital_bracket"] = frame["capital_bracket"].astype("category")
+    del capital
+    ibge = frame["ibge_code"].astype("category")  # (no copy when it is one already)
+    frame["uf_code"] = prefix(ibge, 2)
+    # The city's figures by lookup per distinct city, not a merge (which copies every
+    # column of every row).
+    region = region_features(regions).drop_duplicates("ibge_code").set_index("ibge_code")
+    cities = pd.Index(ibge.cat.categories)
+    for column in region.columns:
+        per_city = region[column].reindex(cities).to_numpy(dtype=float)
+        codes = ibge.cat.codes.to_numpy()
+        frame[column] = np.where(codes < 0, np.nan, per_city[np.maximum(codes, 0)])
+    del ibge
+    population = frame["population"]
+    outlets = frame.groupby("ibge_code", observed=True)["cnpj_hash"].transform("size")
+    frame["log_population"] = np.log(population.clip(lower=1))
+    frame["establishment_density"] = outlets / population * 1_000
+    frame["competition"] = frame.groupby(["ibge_code", "channel"], observed=True)[
         "cnpj_hash"
     ].transform("size")
+    frame["neighbourhood_outlets"] = frame.groupby(
+        ["ibge_code", "channel", "neighbourhood"], observed=True
+    )["cnpj_hash"].transform("size")
+    for column in [*CONSUMED, "population"]:
+        del frame[column]
     return frame
+
+
+def prefix(values: pd.Series, length: int) -> pd.Series:
+    """The first ``length`` characters of each value, as categories (computed once per
+    distinct value; a missing value stays missing)."""
+    values = values.astype("category")
+    firsts = pd.Index(values.cat.categories.astype(str).str[:length])
+    uniques = firsts.unique()
+    codes = values.cat.codes.to_numpy()
+    mapped = uniques.get_indexer(firsts)[np.maximum(codes, 0)] if len(firsts) else codes
+    codes = np.where(codes < 0, -1, mapped)
+    return pd.Series(pd.Categorical.from_codes(codes, categories=uniques), index=values.index)
 
 
 def with_category(frame: pd.DataFrame, pof: pd.DataFrame) -> pd.DataFrame:
@@ -171,7 +211,10 @@ def training_rows(
     sales = monthly_sales
     if categories:
         sales = sales[sales["category"].isin(categories)]
-    rows = sales.merge(features, on="cnpj_hash", how="inner")
+    # Only the establishments that bought: a merge with every establishment would hash
+    # all of them (millions of keys at national size) to find a few thousand customers.
+    bought = features[features["cnpj_hash"].isin(sales["cnpj_hash"].unique())]
+    rows = sales.merge(bought, on="cnpj_hash", how="inner")
     rows["month_of_year"] = rows["month"].str[5:7].astype(int)
     rows = with_category(rows, pof)
     return rows.sort_values(["cnpj_hash", "category", "month"]).reset_index(drop=True)
@@ -181,7 +224,8 @@ def purchase_rates(
     monthly_sales: pd.DataFrame, features: pd.DataFrame, customers: set[str], months: int
 ) -> pd.DataFrame:
     """Share of a channel's customer-months with a purchase in each category."""
-    located = features[features["cnpj_hash"].isin(customers)]
+    located = features.loc[features["cnpj_hash"].isin(customers), ["cnpj_hash", "channel"]]
+    located["channel"] = located["channel"].astype(object)  # plain labels, not categories
     per_channel = located.groupby("channel").size().rename("customers")
     bought = monthly_sales.merge(located[["cnpj_hash", "channel"]], on="cnpj_hash")
     counts = bought.groupby(["channel", "category"]).size().rename("purchases").reset_index()

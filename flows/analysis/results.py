@@ -20,7 +20,7 @@ def potential_by_region(
     prospects of the region × channel (the same on every category row), the prospects'
     expected spend and revenue (sums), mean P(convert), the customers' observed sales."""
     data = prepared.data
-    places = prepared.features.assign(
+    places = prepared.features[["cnpj_hash", *REGION]].assign(  # these columns, not a copy of all
         is_customer=prepared.features["cnpj_hash"].isin(data.customers)
     )
     counts = places.groupby(REGION, dropna=False, as_index=False).agg(

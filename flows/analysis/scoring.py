@@ -185,6 +185,8 @@ def score_in_chunks(
         prospects += len(prospect)
         rows += len(per_category)
         chunks_done += 1
+        if chunks_done % 20 == 0:  # Arrow's allocator keeps what the writes freed otherwise
+            pa.default_memory_pool().release_unused()
         progress(f"scored {prospects:,} prospects")
     if best is None or regions is None:
         raise ValueError("nothing to score")

@@ -30,6 +30,10 @@ from flows.analysis.validation import (
 )
 
 THIN_CATEGORY_ROWS = 500  # fewer training rows: the category is scored by the baseline
+# Prospects scored at a time. A chunk's prospect x category grid and model matrices are
+# the scoring's working memory: measured on 28 categories, 5,000 take ~120 MB above the
+# rest, 20,000 ~620 MB, at the same ~0.58 ms a prospect (2026-12-06, README).
+SCORING_CHUNK = 5_000
 
 
 @dataclass
@@ -96,9 +100,12 @@ def prepare(
     validation, spend training rows of the others (sampled by establishment), rates."""
     sold = data.monthly_sales
     categories = sorted(categories or sold["category"].dropna().unique())
+    # Built in the registry frame itself (one frame of a few million rows at national
+    # size, not two); ``data.establishments`` is then that frame, features included.
     features = F.establishment_features(
-        data.establishments, data.regions, data.pof, data.window.stop_day
+        data.establishments, data.regions, data.pof, data.window.stop_day, in_place=True
     )
+    data.establishments = features
     features["fold"] = C.assign_folds(len(features), folds, seed)
     hidden = C.hide_customers(features["cnpj_hash"], data.customers, hidden_share, seed)
     rows = F.training_rows(features, sold, data.pof, categories)
@@ -109,7 +116,8 @@ def prepare(
             f"{data.window.start}..{data.window.end}: too few to validate a model"
         )
     sampled = sample_establishments(rows, sample_size, seed)
-    visible = (data.customers - hidden) & set(features["cnpj_hash"])
+    located = features["cnpj_hash"].isin(data.customers - hidden)  # not a set of millions
+    visible = set(features.loc[located, "cnpj_hash"])
     rates = F.purchase_rates(sold, features, visible, len(data.window.months))
     rates = rates[rates["category"].isin(categories)]
     levels = F.category_levels(features, pd.DataFrame({"category": categories}))
@@ -154,11 +162,16 @@ class Conversion:
 
 def convert(prepared: Prepared, sizes: ModelSizes, seed: int, progress=print) -> Conversion:
     """Fit the look-alike model twice: without the hidden customers (the validation) and
-    with every customer (the ranking)."""
+    with every customer (the ranking). The look-alike columns are set in
+    ``prepared.features`` itself (the ranking's last), which is ``featured``: no copy."""
     trees = sizes.conversion_trees
-    _, _, validation_p = C.fit_predict(prepared.features, prepared.visible, trees, seed)
+    _, _, validation_p = C.fit_predict(
+        prepared.features, prepared.visible, trees, seed, in_place=True
+    )
     progress(f"conversion validation model fitted ({len(prepared.hidden):,} customers hidden)")
-    model, featured, _ = C.fit_predict(prepared.features, prepared.known, trees, seed)
+    model, featured, _ = C.fit_predict(
+        prepared.features, prepared.known, trees, seed, in_place=True
+    )
     progress("conversion model fitted on every customer")
     return Conversion(model, featured, validation_p)
 
@@ -230,7 +243,7 @@ def score(
     output_dir: str,
     run_id: str,
     top_n: int = 20,
-    chunk_size: int = 20_000,
+    chunk_size: int = SCORING_CHUNK,
     progress=print,
     cluster: str | None = None,
 ) -> Scored:

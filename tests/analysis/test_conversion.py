@@ -81,3 +81,76 @@ def test_gains_count_customers_and_revenue_reached():
     assert curve[0.1]["revenue_reached"] == pytest.approx(0.1)
     assert curve[0.3]["customers_reached"] == pytest.approx(2 / 3)
     assert curve[1.0] == {"share_called": 1.0, "customers_reached": 1.0, "revenue_reached": 1.0}
+
+
+def city_labels(frame: pd.DataFrame, seed: int, base: float = -2.5) -> np.ndarray:
+    """Customers planted by city (about 10 %), the look-alike's signal."""
+    rng = np.random.default_rng(seed)
+    effect = rng.normal(0, 1.5, size=40)[frame["ibge_code"].astype(int) - 3_500_000]
+    return rng.random(len(frame)) < 1 / (1 + np.exp(-(effect + base)))
+
+
+def test_place_codes_group_as_the_place_strings_did():
+    frame = places(3_000)
+    frame.loc[::7, "neighbourhood"] = None  # a missing neighbourhood is the place "unknown"
+    frame.loc[::11, "neighbourhood"] = "unknown"
+    keys = ["ibge_code", "neighbourhood"]
+    text = frame["ibge_code"].astype(str) + "|" + frame["neighbourhood"].fillna("unknown")
+    codes = C.place_codes(frame, keys)
+    pairs = pd.DataFrame({"code": codes, "text": text})
+    assert (pairs.groupby("code")["text"].nunique() == 1).all()
+    assert (pairs.groupby("text")["code"].nunique() == 1).all()
+    as_categories = frame.astype({"ibge_code": "category", "neighbourhood": "category"})
+    assert (C.place_codes(as_categories, keys) == codes).all()
+
+
+def test_the_training_sample_keeps_every_customer_and_weights_the_rest():
+    labels = np.zeros(10_000, dtype=int)
+    labels[::20] = 1  # 500 customers
+    rows, weight = C.training_sample(labels, 2_000, seed=3)
+    assert len(rows) == 2_000 and np.all(np.diff(rows) > 0)
+    assert labels[rows].sum() == 500  # every customer
+    negatives = labels[rows] == 0
+    assert np.allclose(weight[negatives], 9_500 / 1_500) and np.all(weight[~negatives] == 1)
+    assert weight.sum() == pytest.approx(len(labels))  # the sample stands for every row
+    again, _ = C.training_sample(labels, 2_000, seed=3)
+    assert (again == rows).all()  # seeded
+    everything, ones = C.training_sample(labels, 10_000, seed=3)
+    assert len(everything) == 10_000 and (ones == 1).all()
+    labels[:3_000] = 1  # more customers than the limit: all of them, and half a limit more
+    rows, weight = C.training_sample(labels, 2_000, seed=3)
+    assert labels[rows].sum() == labels.sum() and (labels[rows] == 0).sum() == 1_000
+    assert weight.sum() == pytest.approx(len(labels))
+
+
+def test_a_sampled_fit_keeps_the_probabilities_scale_and_the_ranking(monkeypatch):
+    """Beyond TRAIN_ROWS the model learns from a weighted sample: P(convert) stays on the
+    scale of the full fit (the mean near the customer share; an unweighted sample of the
+    negatives would inflate it about four-fold here) and ranks as well."""
+    frame = places(20_000, seed=5)
+    labels = city_labels(frame, seed=5)
+    _, _, full = C.fit_predict(frame, labels, trees=60, seed=1)
+    monkeypatch.setattr(C, "TRAIN_ROWS", 5_000)
+    model, _, sampled = C.fit_predict(frame, labels, trees=60, seed=1)
+    assert model.train_rows == 5_000
+    assert sampled.mean() == pytest.approx(labels.mean(), rel=0.25)
+    assert full.mean() == pytest.approx(labels.mean(), rel=0.15)
+    assert roc_auc_score(labels, sampled) >= roc_auc_score(labels, full) - 0.03
+    assert not np.allclose(sampled, full)  # it did learn from the sample
+
+
+def test_predicting_in_parts_gives_the_values_of_one_pass(monkeypatch):
+    frame = places(5_000, seed=6)
+    labels = city_labels(frame, seed=6)
+    model, featured, whole = C.fit_predict(frame, labels, trees=30, seed=1)
+    monkeypatch.setattr(C, "PREDICT_ROWS", 777)
+    assert np.array_equal(model.predict(featured), whole)
+
+
+def test_look_alike_columns_set_in_place_equal_the_copy():
+    frame = places(3_000)
+    labels = city_labels(frame, seed=7)
+    copy = C.with_lookalike(frame, labels)
+    same = C.with_lookalike(frame, labels, in_place=True)
+    assert same is frame
+    pd.testing.assert_frame_equal(same, copy)

@@ -25,7 +25,8 @@ def test_establishment_features_flags_age_and_competition(data):
     features = F.establishment_features(data.establishments, data.regions, data.pof, AS_OF)
     assert len(features) == len(data.establishments)
     first = features.iloc[0]
-    expected_age = (pd.Timestamp(AS_OF) - first["started_on"]).days / 365.25
+    started = data.establishments.iloc[0]["started_on"]  # a copy: the registry keeps it
+    expected_age = (pd.Timestamp(AS_OF) - started).days / 365.25
     assert first["age_years"] == pytest.approx(expected_age)
     assert set(features["is_mei"]) <= {0.0, 1.0}
     assert (features["is_mei"] == (features["opcao_mei"] == "S")).all()
@@ -37,6 +38,17 @@ def test_establishment_features_flags_age_and_competition(data):
         np.log(data.regions.set_index("ibge_code").loc[first["ibge_code"], "population"])
     )
     assert set(features["capital_bracket"]) <= set(F.CAPITAL_LABELS)
+
+
+def test_features_built_in_place_equal_the_copy_and_drop_the_consumed_columns(data):
+    """At national size the registry frame becomes the features (one frame, not two)."""
+    copy = F.establishment_features(data.establishments, data.regions, data.pof, AS_OF)
+    registry = data.establishments.copy()
+    built = F.establishment_features(registry, data.regions, data.pof, AS_OF, in_place=True)
+    assert built is registry
+    assert not set(F.CONSUMED) & set(built.columns)
+    pd.testing.assert_frame_equal(built, copy)
+    assert set(F.FEATURES) - {"category", "month_of_year", "pof_category_spending"} <= set(built)
 
 
 def test_training_rows_are_customers_of_the_chosen_categories(data):
