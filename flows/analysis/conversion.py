@@ -42,32 +42,49 @@ def assign_folds(count: int, folds: int, seed: int) -> np.ndarray:
 
 
 def place_codes(frame: pd.DataFrame, keys: list[str]) -> np.ndarray:
-    """One integer per distinct combination of the ``keys`` columns' values (a missing
-    value is the place ``unknown``, as ``features.as_text`` reads it): the group key of a
-    place without building a string per establishment."""
+    """One integer 0..n-1 per distinct combination of the ``keys`` columns' values (a
+    missing value is the place ``unknown``, as ``features.as_text`` reads it): the group
+    key of a place without building a string per establishment."""
     codes = np.zeros(len(frame), dtype=np.int64)
     for key in keys:
-        values, uniques = pd.factorize(F.as_text(frame[key]))
-        codes = pd.factorize(codes * max(len(uniques), 1) + values)[0]  # dense: no overflow
+        values, count = _value_codes(frame[key])
+        codes = pd.factorize(codes * max(count, 1) + values)[0]  # dense: no overflow
     return codes
+
+
+def _value_codes(column: pd.Series) -> tuple[np.ndarray, int]:
+    """A code per row of ``as_text(column)``, and how many codes there can be. From a
+    categorical column's own codes (millions of rows, a few thousand labels)."""
+    if not isinstance(column.dtype, pd.CategoricalDtype):
+        values, uniques = pd.factorize(F.as_text(column))
+        return values, len(uniques)
+    labels = F.as_text(pd.Series(column.cat.categories))
+    per_label, names = pd.factorize(labels)  # two categories may read the same as text
+    unknown = np.flatnonzero(np.asarray(names) == "unknown")
+    missing = int(unknown[0]) if len(unknown) else len(names)
+    lookup = np.append(per_label, missing)  # code -1 (missing) reads the last entry
+    return lookup[column.cat.codes.to_numpy()], len(names) + 1
 
 
 def lookalike_rates(frame: pd.DataFrame, labels: np.ndarray, fold: np.ndarray) -> pd.DataFrame:
     """Out-of-fold customer shares of each row's city, neighbourhood and state: counts of
-    the place minus the counts of the row's own fold, shrunk to the out-of-fold rate."""
+    the place minus the counts of the row's own fold, shrunk to the out-of-fold rate.
+    Counted with ``np.bincount`` on integer codes: a few arrays of one number per row."""
     labels = np.asarray(labels, dtype=float)
-    fold = np.asarray(fold)
-    per_fold_total = pd.Series(labels).groupby(fold).agg(["sum", "size"])
-    prior_k = labels.sum() - per_fold_total["sum"].reindex(fold).to_numpy()
-    prior_n = len(labels) - per_fold_total["size"].reindex(fold).to_numpy()
-    prior = prior_k / np.maximum(prior_n, 1)
+    fold = np.asarray(fold, dtype=np.int64)
+    folds = int(fold.max()) + 1 if len(fold) else 1
+    fold_k = np.bincount(fold, weights=labels, minlength=folds)
+    fold_n = np.bincount(fold, minlength=folds)
+    prior = (labels.sum() - fold_k[fold]) / np.maximum(len(labels) - fold_n[fold], 1)
     result = {}
     for name, keys in LOOKALIKE_KEYS.items():
-        work = pd.DataFrame({"place": place_codes(frame, keys), "fold": fold, "y": labels})
-        total = work.groupby("place")["y"].transform("sum").to_numpy()
-        size = work.groupby("place")["y"].transform("size").to_numpy()
-        own_k = work.groupby(["place", "fold"])["y"].transform("sum").to_numpy()
-        own_n = work.groupby(["place", "fold"])["y"].transform("size").to_numpy()
+        place = place_codes(frame, keys)
+        total = np.bincount(place, weights=labels)[place]
+        size = np.bincount(place)[place]
+        own = place * folds + fold
+        own_k = np.bincount(own, weights=labels)[own]
+        own_n = np.bincount(own)[own]
+        del place, own
         k, n = total - own_k, size - own_n
         result[name] = (k + PRIOR_WEIGHT * prior) / (n + PRIOR_WEIGHT)
     return pd.DataFrame(result, index=frame.index)

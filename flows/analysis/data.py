@@ -108,7 +108,8 @@ def query_registry(engine: Engine, sql: str, release: str) -> pd.DataFrame:
     of the memory a single result takes, on any warehouse."""
     import pyarrow as pa
 
-    pool = pa.default_memory_pool()
+    from flows.analysis.memory import release as release_memory
+
     states = query(engine, UFS_SQL, release=release)["uf"].dropna().tolist()
     parts = []
     for uf in states:
@@ -116,7 +117,7 @@ def query_registry(engine: Engine, sql: str, release: str) -> pd.DataFrame:
         if len(part):
             parts.append(compact_arrow(part))
         del part
-        pool.release_unused()  # Arrow's allocator keeps freed memory for reuse otherwise
+        release_memory()  # the allocators keep freed memory for reuse otherwise
     if not parts:
         return compact(query(engine, sql, release=release))
     table = pa.concat_tables(parts).unify_dictionaries()
@@ -129,7 +130,7 @@ def query_registry(engine: Engine, sql: str, release: str) -> pd.DataFrame:
         types_mapper=lambda kind: text if pa.types.is_large_string(kind) else None,
     )
     del table
-    pool.release_unused()
+    release_memory()
     return frame
 
 
@@ -259,6 +260,9 @@ def read_warehouse(
     establishments = establishments.drop_duplicates("cnpj_hash", ignore_index=True)
     sales = query(engine, MONTHLY_SALES_SQL, start=window.first_day, stop=window.stop_day)
     sales["month"] = pd.to_datetime(sales["month"]).dt.strftime("%Y-%m")
+    from flows.analysis.memory import release as release_memory
+
+    release_memory()
     return WarehouseData(
         release=release,
         window=window,

@@ -23,13 +23,18 @@ def potential_by_region(
     places = prepared.features[["cnpj_hash", *REGION]].assign(  # these columns, not a copy of all
         is_customer=prepared.features["cnpj_hash"].isin(data.customers)
     )
-    counts = places.groupby(REGION, dropna=False, as_index=False).agg(
-        establishments=("cnpj_hash", "nunique"), customers=("is_customer", "sum")
+    # One row per establishment (the registry read keeps one per cnpj_hash), so a region's
+    # row count is its distinct establishments, without hashing millions of ids again.
+    counts = places.groupby(REGION, dropna=False, as_index=False, observed=True).agg(
+        establishments=("cnpj_hash", "size"), customers=("is_customer", "sum")
     )
+    counts[REGION] = counts[REGION].astype(object)  # labels, as the other frames have them
     grid = counts.merge(pd.DataFrame({"category": prepared.categories}), how="cross")
     sums = streamed.regions
     customer_sales = data.monthly_sales[data.monthly_sales["cnpj_hash"].isin(data.customers)]
-    located = customer_sales.merge(places[["cnpj_hash", *REGION]], on="cnpj_hash")
+    located = customer_sales.merge(
+        places.loc[places["is_customer"], ["cnpj_hash", *REGION]], on="cnpj_hash"
+    )
     located = located[located["category"].isin(prepared.categories)]
     observed = located.groupby(scoring.REGION_KEYS, dropna=False, as_index=False).agg(
         observed_sales=("sales_value", "sum")

@@ -31,6 +31,7 @@ import pandas as pd
 import pyarrow as pa
 
 from flows.analysis import features as F
+from flows.analysis.memory import release as release_memory
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -185,8 +186,8 @@ def score_in_chunks(
         prospects += len(prospect)
         rows += len(per_category)
         chunks_done += 1
-        if chunks_done % 20 == 0:  # Arrow's allocator keeps what the writes freed otherwise
-            pa.default_memory_pool().release_unused()
+        if chunks_done % 20 == 0:  # the allocators keep what the chunks freed otherwise
+            release_memory()
         progress(f"scored {prospects:,} prospects")
     if best is None or regions is None:
         raise ValueError("nothing to score")
@@ -291,7 +292,7 @@ UNRANKED_SCHEMA = pa.schema(
         *((name, pa.float64()) for name in SCORES),
     ]
 )
-RANK_MEMORY = "512MB"  # DuckDB's memory for the sort; beyond it, it spills to disk
+RANK_MEMORY = "256MB"  # DuckDB's memory for the sort; beyond it, it spills to disk
 RANK_BATCH_ROWS = 50_000
 
 

@@ -19,6 +19,7 @@ from flows.analysis import conversion as C
 from flows.analysis import features as F
 from flows.analysis import outputs, scoring
 from flows.analysis.data import WarehouseData, person_owned_forms
+from flows.analysis.memory import release as release_memory
 from flows.analysis.models import MEMBERS, Ensemble, ModelSizes
 from flows.analysis.validation import (
     CrossValidation,
@@ -121,6 +122,7 @@ def prepare(
     rates = F.purchase_rates(sold, features, visible, len(data.window.months))
     rates = rates[rates["category"].isin(categories)]
     levels = F.category_levels(features, pd.DataFrame({"category": categories}))
+    release_memory()
     return Prepared(
         data, categories, features, sampled, levels, rates, len(rows), hidden, hidden_share
     )
@@ -173,6 +175,7 @@ def convert(prepared: Prepared, sizes: ModelSizes, seed: int, progress=print) ->
         prepared.features, prepared.known, trees, seed, in_place=True
     )
     progress("conversion model fitted on every customer")
+    release_memory()
     return Conversion(model, featured, validation_p)
 
 
@@ -307,6 +310,7 @@ def score_and_rank(
             streamed = scoring.score_in_chunks(
                 chunks, models, top_n, write_categories, write_prospects, progress, client
             )
+        release_memory()  # what the chunks freed, before DuckDB's sort takes its share
         keep = set(streamed.best_by_uf_category["cnpj_hash"])
         person_owned = person_owned_forms()  # read from the scrub policy once, not per batch
         shortlisted = []
