@@ -25,7 +25,7 @@ from prefect import flow, get_run_logger, task
 
 from flows import layout
 from flows import notebooks as runner
-from flows.analysis.mart import load_run
+from flows.analysis.mart import MART_TABLES, load_run
 from flows.analysis.outputs import read_outputs
 from flows.config import get_settings
 from flows.contracts import AnalysisTotals, ReportManifest, Stage
@@ -70,12 +70,13 @@ def execute_notebook(
 @task(retries=2, retry_delay_seconds=[10, 60], retry_condition_fn=prefect_retry_condition)
 def load_mart(run_id: str, output_dir: Path) -> dict[str, int]:
     """Replace the run's rows in the mart tables from the output files."""
-    outputs = read_outputs(output_dir)
+    read_outputs(output_dir, tables=())  # files, keys and schemas checked; tables streamed
+    files = {key: Path(output_dir) / f"{key}.parquet" for key in MART_TABLES}
     resources = get_resources()
     with warehouse_lock(resources.lake, get_settings().lock_wait_seconds):
         engine = resources.warehouse.engine()
         try:
-            return load_run(engine, run_id, outputs)
+            return load_run(engine, run_id, files)
         finally:
             engine.dispose()
 

@@ -9,9 +9,13 @@ batched executemany (the tables are a run's aggregates, not the registry).
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
@@ -26,6 +30,7 @@ MART_TABLES = {
     "top_prospects": ("mart.top_prospects", TOP_PROSPECTS_SCHEMA),
 }
 INSERT_BATCH = 5_000
+LOAD_BATCH = 100_000  # rows read from a Parquet file at a time: memory stays bounded
 
 
 def _warehouse_table(table: pa.Table) -> pa.Table:
@@ -90,22 +95,41 @@ def _insert(conn: Connection, qualified: str, table: pa.Table, backend: str) -> 
         conn.execute(statement, batch.to_pylist())
 
 
-def load_run(engine: Engine, run_id: str, tables: dict[str, pa.Table]) -> dict[str, int]:
-    """Replace the run's rows in every mart table in one transaction; rows loaded per table."""
+def _batches(source: pa.Table | Path | str) -> tuple[pa.Schema, Iterator[pa.RecordBatch]]:
+    """A table's schema and its rows in batches of at most ``LOAD_BATCH``: a Parquet file is
+    streamed (never read whole), an Arrow table (tests) sliced."""
+    if isinstance(source, pa.Table):
+        return source.schema, iter(source.to_batches(max_chunksize=LOAD_BATCH))
+    file = pq.ParquetFile(source)
+    return file.schema_arrow, file.iter_batches(batch_size=LOAD_BATCH)
+
+
+def load_run(
+    engine: Engine, run_id: str, tables: Mapping[str, pa.Table | Path | str]
+) -> dict[str, int]:
+    """Replace the run's rows in every mart table in one transaction; rows loaded per table.
+
+    ``tables`` maps each mart table to an Arrow table or a Parquet file, which is inserted
+    batch by batch (checked batch by batch: a row of another run fails the whole load)."""
     backend = engine.url.get_backend_name()
     dialect = engine_kind(backend).dialect
     loaded = {}
     with engine.begin() as conn:
         ensure_tables(conn, dialect)
         for key, (qualified, schema) in MART_TABLES.items():
-            table = tables[key]
-            if not table.schema.equals(schema, check_metadata=False):
+            found, batches = _batches(tables[key])
+            if not found.equals(schema, check_metadata=False):
                 raise ValueError(f"{key}: not the documented schema")
-            if table.num_rows and set(table.column("run_id").to_pylist()) != {run_id}:
-                raise ValueError(f"{key}: rows of another run than {run_id!r}")
             conn.execute(
                 sa.text(f"DELETE FROM {qualified} WHERE run_id = :run_id"), {"run_id": run_id}
             )
-            _insert(conn, qualified, _warehouse_table(table), backend)
-            loaded[key] = table.num_rows
+            loaded[key] = 0
+            for batch in batches:
+                if not batch.num_rows:
+                    continue
+                if pc.unique(batch.column("run_id")).to_pylist() != [run_id]:
+                    raise ValueError(f"{key}: rows of another run than {run_id!r}")
+                table = pa.Table.from_batches([batch], schema=found)
+                _insert(conn, qualified, _warehouse_table(table), backend)
+                loaded[key] += batch.num_rows
     return loaded

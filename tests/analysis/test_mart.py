@@ -106,3 +106,33 @@ def test_a_failed_load_leaves_the_previous_rows(engine):
     assert _count(engine, "potential_by_region", "a") == 3
     with pytest.raises(ValueError, match="another run"):
         load_run(engine, "a", _tables("b", 1, 1))
+
+
+def test_parquet_files_stream_in_batches_and_a_late_foreign_row_fails_the_whole_load(
+    engine, tmp_path, monkeypatch
+):
+    import pyarrow.parquet as pq
+
+    from flows.analysis import mart
+
+    monkeypatch.setattr(mart, "LOAD_BATCH", 4)  # 9 prospects: 3 batches (uf "u9": VARCHAR(2))
+    load_run(engine, "a", _tables("a", 3, 2))
+
+    def files(tables: dict[str, pa.Table]) -> dict[str, object]:
+        paths = {}
+        for key, table in tables.items():
+            paths[key] = tmp_path / f"{key}.parquet"
+            pq.write_table(table, paths[key], row_group_size=3)
+        return paths
+
+    good = files(_tables("a", 7, 9))
+    assert load_run(engine, "a", good) == {"potential_by_region": 7, "prospects": 9,
+                                           "top_prospects": 9}  # fmt: skip
+    assert [_count(engine, t, "a") for t in ("potential_by_region", "prospects")] == [7, 9]
+    late = _tables("a", 2, 9)
+    late["prospects"] = pa.concat_tables(
+        [late["prospects"].slice(0, 8), _tables("b", 1, 1)["prospects"]]
+    )
+    with pytest.raises(ValueError, match="prospects: rows of another run"):
+        load_run(engine, "a", files(late))
+    assert [_count(engine, t, "a") for t in ("potential_by_region", "prospects")] == [7, 9]
