@@ -100,8 +100,8 @@ def run(args) -> None:
     with MemorySampler(only="ipykernel") as sampler:  # the kernel and its children
         wall, cpu, sections, metrics, spans = time_notebook(workdir, with_spans=True)
     table = Table(
-        title=f"The analysis notebook on {counts['prospects']:,} prospects "
-        f"(an inflated {counts['base_prospects']:,}-prospect release)"
+        title=f"The analysis notebook on {counts['prospects']:,} prospects (copies of a "
+        f"{args.base_establishments:,}-establishment release's prospects)"
     )
     for column in ("section", "seconds", "peak PSS MB (kernel)", "peak RSS MB"):
         table.add_column(column, justify="right" if column != "section" else "left")

@@ -54,7 +54,13 @@ WHERE e.release = :release AND e.situacao_cadastral = '02' AND e.uf <> 'EX'
 """
 
 CUSTOMERS_SQL = "SELECT DISTINCT cnpj_hash FROM core.partner_establishments"
-UFS_SQL = "SELECT DISTINCT uf FROM core.establishments WHERE release = :release ORDER BY uf"
+# The registry is read in parts by the first character of cnpj_hash (a keyed hash in hex:
+# 16 parts of about the same size, whatever the states' sizes), on every warehouse.
+PART = "SUBSTRING(e.cnpj_hash, 1, 1)"
+PARTS_SQL = (
+    f"SELECT DISTINCT {PART} AS part FROM core.establishments AS e "
+    "WHERE e.release = :release ORDER BY part"
+)
 
 MONTHLY_SALES_SQL = """
 SELECT
@@ -103,19 +109,18 @@ def compact(frame: pd.DataFrame) -> pd.DataFrame:
 
 def query_registry(engine: Engine, sql: str, release: str) -> pd.DataFrame:
     """The registry read for one release, compact (``CATEGORICAL_COLUMNS`` as categories),
-    one UF at a time: only one UF's rows are ever held at full width, so a national
-    release (a few million establishments, a quarter of them in SP) is read in a fraction
-    of the memory a single result takes, on any warehouse."""
+    in parts (``PART``): only one part's rows are ever held at full width (strings), so a
+    national release (a few million establishments) is read in a fraction of the memory a
+    single result takes, on any warehouse."""
     import pyarrow as pa
 
     from flows.analysis.memory import release as release_memory
 
-    states = query(engine, UFS_SQL, release=release)["uf"].dropna().tolist()
     parts = []
-    for uf in states:
-        part = query(engine, f"{sql} AND e.uf = :uf", release=release, uf=uf)
-        if len(part):
-            parts.append(compact_arrow(part))
+    for value in query(engine, PARTS_SQL, release=release)["part"].dropna().tolist():
+        part = query(engine, f"{sql} AND {PART} = :part", release=release, part=value)
+        if len(part):  # one row per establishment (a duplicate is in its own part)
+            parts.append(compact_arrow(part.drop_duplicates("cnpj_hash", ignore_index=True)))
         del part
         release_memory()  # the allocators keep freed memory for reuse otherwise
     if not parts:
@@ -256,8 +261,9 @@ def read_warehouse(
     window = window or Window.ending(latest_sale_month(engine), months)
     establishments = query_registry(engine, registry_sql(engine), release)
     if channels:
-        establishments = establishments[establishments["channel"].isin(channels)]
-    establishments = establishments.drop_duplicates("cnpj_hash", ignore_index=True)
+        establishments = establishments[establishments["channel"].isin(channels)].reset_index(
+            drop=True
+        )
     sales = query(engine, MONTHLY_SALES_SQL, start=window.first_day, stop=window.stop_day)
     sales["month"] = pd.to_datetime(sales["month"]).dt.strftime("%Y-%m")
     from flows.analysis.memory import release as release_memory

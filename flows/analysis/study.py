@@ -171,6 +171,7 @@ def convert(prepared: Prepared, sizes: ModelSizes, seed: int, progress=print) ->
         prepared.features, prepared.visible, trees, seed, in_place=True
     )
     progress(f"conversion validation model fitted ({len(prepared.hidden):,} customers hidden)")
+    release_memory()
     model, featured, _ = C.fit_predict(
         prepared.features, prepared.known, trees, seed, in_place=True
     )

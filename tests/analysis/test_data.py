@@ -128,23 +128,24 @@ def test_the_warehouse_engine_comes_from_the_settings(monkeypatch, tmp_path):
     engine.dispose()
 
 
-def test_the_registry_read_one_uf_at_a_time_equals_one_read(engine):
-    """At national size the registry is read a UF at a time and held compactly (categories
-    for the repeated labels): the same rows and values as one query, including a UF whose
-    rows have no company record (every name null: an all-empty column in that part)."""
+def test_the_registry_read_in_parts_equals_one_read(engine):
+    """At national size the registry is read in parts (by the hash's first character) and
+    held compactly (categories for the repeated labels): the same rows and values as one
+    query, including parts whose rows have no company record (every name null: an
+    all-empty column in that part)."""
     with engine.begin() as conn:
         conn.connection.driver_connection.executemany(
             f"INSERT INTO core.establishments VALUES ({', '.join(['?'] * 16)})",
             [
-                ("2026-11", "6", "h6", "00000006", "1", None, "02", None, dt.date(2015, 5, 5),
+                ("2026-11", "6", "a6", "00000006", "1", None, "02", None, dt.date(2015, 5, 5),
                  "5611204", None, None, None, "RJ", "6001", "3304557"),
-                ("2026-11", "7", "h7", "00000007", "2", "SUPER RIO", "02", None, None,
+                ("2026-11", "7", "b7", "00000007", "2", "SUPER RIO", "02", None, None,
                  "4711302", None, "LAPA", None, "RJ", "6001", "3304557"),
             ],
         )  # fmt: skip
     read = data.read_warehouse(engine, months=1).establishments
     whole = data.query(engine, data.ESTABLISHMENTS_SQL, release="2026-11")
-    assert sorted(read["cnpj_hash"]) == ["h1", "h2", "h6", "h7"]
+    assert sorted(read["cnpj_hash"]) == ["a6", "b7", "h1", "h2"]  # three parts: a, b, h
     for column in data.CATEGORICAL_COLUMNS:
         assert str(read[column].dtype) == "category", column
     ordered = read.sort_values("cnpj_hash").reset_index(drop=True).astype(object)
