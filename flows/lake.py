@@ -103,8 +103,18 @@ class Lake:
         with self.open_output(key) as sink:
             sink.write(data)
 
-    def read_bytes(self, key: str) -> bytes:
-        with self.filesystem.open_input_stream(self.path(key)) as source:
+    def read_bytes(self, key: str, attempts: int = 5) -> bytes:
+        """The object's bytes, whole. On S3 a read is a HEAD (the size) then a ranged GET:
+        an object replaced in between by a longer one (a lock lease's heartbeat) comes
+        back cut at the old size, so a read whose length is not the object's size
+        afterwards is read again."""
+        path = self.path(key)
+        for _ in range(max(1, attempts) - 1):
+            with self.filesystem.open_input_stream(path) as source:
+                data = source.read()
+            if self.filesystem.get_file_info(path).size in (None, len(data)):
+                return data
+        with self.filesystem.open_input_stream(path) as source:
             return source.read()
 
     @contextmanager

@@ -59,3 +59,28 @@ def test_move_renames_an_object_or_a_whole_prefix(lake):
     lake.move("trusted/x/current/b.json", "trusted/y/b.json")
     assert lake.read_bytes("trusted/y/b.json") == b"B"
     assert not lake.exists("trusted/x/current/b.json")
+
+
+def test_a_read_cut_by_a_concurrent_replace_is_read_again(tmp_path):
+    """S3 reads the size, then the bytes: an object rewritten longer in between (a lease's
+    heartbeat) came back cut (JSONDecodeError in a lock test). The lake reads it again."""
+    lake = Lake.from_url(str(tmp_path / "lake"))
+    lake.write_bytes("lease.json", b'{"expires": 1.25}')
+    real = lake.filesystem
+    reads = []
+
+    class Torn:
+        """The first stream returns the object cut at its old length, as S3 would."""
+
+        def open_input_stream(self, path):
+            reads.append(path)
+            if len(reads) == 1:
+                return pa.BufferReader(b'{"expires": 1.2')
+            return real.open_input_stream(path)
+
+        def get_file_info(self, path):
+            return real.get_file_info(path)
+
+    lake.filesystem = Torn()
+    assert lake.read_bytes("lease.json") == b'{"expires": 1.25}'
+    assert len(reads) == 2
