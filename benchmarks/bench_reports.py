@@ -6,9 +6,11 @@ Writes a contract-shaped folder (``prospects.parquet`` one row per prospect,
 ``prospect_categories.parquet`` one per prospect × category, ``potential_by_region``,
 ``metrics.json``) to a temporary lake, then times, ``--repeat`` times each:
 
-* ``read``: ``AnalysisRun.read`` (the files into DataFrames);
-* ``shortlist (all)`` / ``shortlist (1 category)``: ranking every establishment over
-  all the run's categories / re-summing one category from prospect × category rows;
+* ``read``: ``AnalysisRun.read`` (the small files into DataFrames; the prospects stay in
+  the lake);
+* ``shortlist (all)`` / ``shortlist (1 category)``: ``AnalysisRun.top`` (DuckDB over the
+  Parquet files) ranking every establishment over all the run's categories / re-summing
+  one category from prospect × category rows, keeping the top 20 overall and per UF;
 * ``regions``: per UF × channel, establishments counted once;
 * ``sections``: the shortlist (overall + per UF) and region HTML for one category.
 
@@ -125,8 +127,8 @@ def main() -> None:
         run = AnalysisRun.read(lake, "out")
         steps = {
             "read": lambda: AnalysisRun.read(lake, "out"),
-            "shortlist (all)": lambda: run.shortlist(None),
-            "shortlist (1 category)": lambda: run.shortlist(one),
+            "shortlist (all)": lambda: run.top(None, 20),
+            "shortlist (1 category)": lambda: run.top(one, 20),
             "regions": lambda: run.regions(one),
             "sections": lambda: (
                 marketing.shortlist_section(run, one, 20),

@@ -137,18 +137,19 @@ def _shortlist_table(rows: pd.DataFrame, rank_column: str) -> str:
 
 def shortlist_section(run: AnalysisRun, categories: list[str] | None, top_n: int = 20) -> str:
     """The overall top ``top_n``, then one collapsible list per UF (no script needed)."""
-    ranked = run.shortlist(categories)
-    if ranked.empty:
+    best = run.top(categories, top_n)
+    if not best.total:
         return note("Nenhum prospect pontuado nesta análise.")
+    ranked = best.rows
     parts = [
         note(
-            f"{inteiro(len(ranked))} estabelecimentos que ainda não compram do parceiro, "
+            f"{inteiro(best.total)} estabelecimentos que ainda não compram do parceiro, "
             "numerados pela receita mensal esperada (chance de virar cliente × quanto "
             "compraria por mês). " + SOURCE_MODEL.format(run=run.metrics.get("run_id", "?"))
         ),
-        _shortlist_table(ranked.head(top_n), "rank"),
+        _shortlist_table(ranked[ranked["rank"] <= top_n], "rank"),
     ]
-    per_uf = ranked.groupby("uf")["expected_revenue"].sum().sort_values(ascending=False)
+    per_uf = best.per_uf["expected_revenue"].sort_values(ascending=False)
     parts += [
         '<details class="bigd-more bigd-ufs"><summary>Por UF: os melhores prospects de '
         f"cada uma das {inteiro(len(per_uf))} UFs</summary>",
@@ -158,11 +159,12 @@ def shortlist_section(run: AnalysisRun, categories: list[str] | None, top_n: int
         ),
     ]
     for uf in per_uf.index:
-        rows = ranked[ranked["uf"] == uf]
+        rows = ranked[(ranked["uf"] == uf) & (ranked["rank_in_uf"] <= top_n)]
         parts.append(
             f'<details class="bigd-uf" data-uf="{escape(str(uf))}"><summary>{escape(str(uf))}: '
-            f"{inteiro(len(rows))} prospects · {cell(brl(per_uf[uf]))} por mês"
-            f"</summary>{_shortlist_table(rows.head(top_n), 'rank_in_uf')}</details>"
+            f"{inteiro(best.per_uf.at[uf, 'prospects'])} prospects · "
+            f"{cell(brl(per_uf[uf]))} por mês"
+            f"</summary>{_shortlist_table(rows, 'rank_in_uf')}</details>"
         )
     parts += ["</details>", note(PERSONAL_DATA_NOTE)]
     return "".join(parts)

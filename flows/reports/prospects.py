@@ -5,7 +5,7 @@ one row per prospect establishment, ``prospect_categories.parquet`` one per esta
 × category, ``potential_by_region.parquet``, ``metrics.json``) and answers for the
 categories a report was asked about:
 
-* ``shortlist``: distinct establishments numbered 1..N by expected revenue (R$/month)
+* ``top``: distinct establishments numbered 1..N by expected revenue (R$/month)
   over the chosen categories, with a likelihood band and an identity a salesperson can
   act on (trade name, else the registered name of a legal entity, and its CNPJ;
   nothing of an individual entrepreneur but channel and place: docs/personal-data.md);
@@ -17,11 +17,14 @@ categories a report was asked about:
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import tempfile
 from dataclasses import dataclass
 from typing import Any
 
+import duckdb
 import pandas as pd
+import pyarrow as pa
+import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from flows.lake import Lake
@@ -81,15 +84,31 @@ class OlderAnalysisOutputs(ValueError):
 
 
 @dataclass(frozen=True)
+class Shortlist:
+    """What the marketing page shows of the ranking of every prospect (``AnalysisRun.top``):
+    the rows ranked ``top_n`` or better overall or in their UF (the columns of
+    ``prospects.parquet``, the money over the chosen categories, ``rank`` and
+    ``rank_in_uf``, in rank order), the prospects and their expected revenue per UF (index
+    ``uf``, in UF order; prospects without a UF are in no UF) and how many were ranked."""
+
+    rows: pd.DataFrame
+    per_uf: pd.DataFrame  # index uf; columns prospects, expected_revenue
+    total: int
+
+
+def _number(column: str) -> str:
+    """A float column with NaN read as missing, as pandas reads it."""
+    return f"CASE WHEN isnan({column}) THEN NULL ELSE {column} END"
+
+
+@dataclass(frozen=True)
 class AnalysisRun:
-    """One analysis run's output files, as DataFrames."""
+    """One analysis run's output folder: its small files as DataFrames, its per-prospect
+    files (millions of rows at national scale) left in the lake and queried."""
 
     metrics: dict[str, Any]
-    prospects: pd.DataFrame
-    # chosen categories -> their rows of ``prospect_categories.parquet`` (the big file:
-    # one row per prospect x category), read only when a report asks for a subset, only
-    # those categories' rows and only the money columns; None when the run has no file.
-    category_scores: Callable[[list[str]], pd.DataFrame] | None
+    lake: Lake
+    folder: str
     potential: pd.DataFrame
     model_card: str = ""
 
@@ -103,38 +122,27 @@ class AnalysisRun:
         missing = [n for n in (METRICS, POTENTIAL) if not lake.exists(f"{folder}/{n}")]
         if missing:
             raise FileNotFoundError(f"{lake.uri(folder)} lacks {', '.join(missing)}")
-
-        def table(name: str) -> pd.DataFrame | None:
-            key = f"{folder}/{name}"
-            if not lake.exists(key):
-                return None
-            return pq.read_table(lake.path(key), filesystem=lake.filesystem).to_pandas()
-
-        def category_scores(chosen: list[str]) -> pd.DataFrame:
-            return pq.read_table(
-                lake.path(f"{folder}/{PROSPECT_CATEGORIES}"),
-                filesystem=lake.filesystem,
-                columns=["cnpj_hash", *MONEY],
-                filters=[("category", "in", list(chosen))],
-            ).to_pandas()
-
         card = f"{folder}/{MODEL_CARD}"
-        potential = table(POTENTIAL)
-        if (
-            not lake.exists(f"{folder}/{PROSPECTS}")
-            or potential is None
-            or "expected_revenue" not in potential
-        ):
+        potential = pq.read_table(
+            lake.path(f"{folder}/{POTENTIAL}"), filesystem=lake.filesystem
+        ).to_pandas()
+        if not lake.exists(f"{folder}/{PROSPECTS}") or "expected_revenue" not in potential:
             raise OlderAnalysisOutputs(f"{lake.uri(folder)} has no per-establishment prospects")
         return cls(
             metrics=json.loads(lake.read_bytes(f"{folder}/{METRICS}")),
-            prospects=table(PROSPECTS),
-            category_scores=(
-                category_scores if lake.exists(f"{folder}/{PROSPECT_CATEGORIES}") else None
-            ),
+            lake=lake,
+            folder=folder,
             potential=potential,
             model_card=lake.read_bytes(card).decode() if lake.exists(card) else "",
         )
+
+    @property
+    def prospects(self) -> pd.DataFrame:
+        """The whole ``prospects.parquet``, read on each call: only for small runs (tests);
+        a report asks ``top`` instead."""
+        return pq.read_table(
+            self.lake.path(f"{self.folder}/{PROSPECTS}"), filesystem=self.lake.filesystem
+        ).to_pandas()
 
     def chosen(self, categories: list[str] | None) -> list[str]:
         """The report's categories: those asked for that the run scored (all if none)."""
@@ -142,23 +150,100 @@ class AnalysisRun:
             return self.categories
         return [c for c in categories if c in self.categories] or list(categories)
 
-    def shortlist(self, categories: list[str] | None = None) -> pd.DataFrame:
+    def top(self, categories: list[str] | None = None, top_n: int = 20) -> Shortlist:
         """Every prospect establishment once, ranked 1..N by expected monthly revenue over
-        ``categories`` (ties by ``cnpj_hash``), with ``rank_in_uf``. The chance of becoming
-        a customer (``p_convert``, its ``likelihood`` band) is the establishment's own, the
-        same whatever the categories; only the money follows them."""
+        ``categories`` (ties by ``cnpj_hash``; no revenue last) and within its UF
+        (``rank_in_uf``, none without a UF), of which only the ``top_n`` best overall and
+        per UF are returned, with each UF's count and revenue and the total count. The
+        chance of becoming a customer (``p_convert``, its ``likelihood`` band) is the
+        establishment's own, the same whatever the categories; only the money follows them:
+        over a subset it is summed over those categories' rows of
+        ``prospect_categories.parquet``, and an establishment with none drops out.
+
+        DuckDB ranks over the Parquet files as scanned by pyarrow (the lake may be S3),
+        in 256 MB of memory, spilling to a temporary folder: nothing is held whole."""
         chosen = self.chosen(categories)
-        frame = self.prospects.copy()
-        if set(chosen) != set(self.categories) and self.category_scores is not None:
-            totals = self.category_scores(chosen).groupby("cnpj_hash")[list(MONEY)].sum()
-            frame = frame.drop(columns=list(totals.columns)).join(
-                totals, on="cnpj_hash", how="inner"
-            )
-        frame = frame.sort_values(["expected_revenue", "cnpj_hash"], ascending=[False, True])
-        frame = frame.reset_index(drop=True)
-        frame["rank"] = range(1, len(frame) + 1)
-        frame["rank_in_uf"] = frame.groupby("uf").cumcount() + 1
-        return frame
+        prospects_file = self.lake.path(f"{self.folder}/{PROSPECTS}")
+        scores_file = f"{self.folder}/{PROSPECT_CATEGORIES}"
+        subset = set(chosen) != set(self.categories) and self.lake.exists(scores_file)
+        prospects = ds.dataset(prospects_file, filesystem=self.lake.filesystem, format="parquet")
+        names = prospects.schema.names
+        # the old frame's column order: the file's, money moved last over a subset, ranks
+        # in their place (or last)
+        columns = [c for c in names if not (subset and c in MONEY)]
+        columns += [c for c in ("rank", "rank_in_uf") if c not in columns]
+        if subset:
+            columns += list(MONEY)
+        revenue = _number("expected_revenue")
+        order = f"ORDER BY {revenue} DESC NULLS LAST, cnpj_hash ASC NULLS LAST"
+        with tempfile.TemporaryDirectory(prefix="bigd-shortlist-") as spill:
+            con = duckdb.connect()
+            try:
+                con.execute("SET memory_limit='256MB'")
+                con.execute(f"SET temp_directory='{spill}'")
+                con.execute("SET preserve_insertion_order=false")
+                con.register("prospects_file", prospects)
+                if subset:
+                    con.register(
+                        "scores_file",
+                        ds.dataset(
+                            self.lake.path(scores_file),
+                            filesystem=self.lake.filesystem,
+                            format="parquet",
+                        ),
+                    )
+                    sums = ", ".join(f"coalesce(fsum({_number(m)}), 0) AS {m}" for m in MONEY)
+                    con.execute(
+                        f"CREATE TEMP TABLE money AS SELECT cnpj_hash, {sums} FROM scores_file "
+                        "WHERE category IN (SELECT unnest(?)) GROUP BY cnpj_hash",
+                        [list(chosen)],
+                    )
+                    con.execute(
+                        "CREATE TEMP VIEW base AS SELECT p.cnpj_hash, p.uf, m.expected_revenue "
+                        "FROM prospects_file p JOIN money m USING (cnpj_hash)"
+                    )
+                else:
+                    con.execute(
+                        "CREATE TEMP VIEW base AS "
+                        "SELECT cnpj_hash, uf, expected_revenue FROM prospects_file"
+                    )
+                con.execute(
+                    "CREATE TEMP TABLE ranked AS SELECT * FROM ("
+                    f"SELECT cnpj_hash, ROW_NUMBER() OVER ({order}) AS rank, "
+                    "CASE WHEN uf IS NOT NULL THEN "
+                    f"ROW_NUMBER() OVER (PARTITION BY uf {order}) END AS rank_in_uf "
+                    f"FROM base) WHERE rank <= {int(top_n)} OR rank_in_uf <= {int(top_n)}"
+                )
+                # ranks from the ranking, money from its sums over a subset, the rest as is
+                tables = {"rank": "r", "rank_in_uf": "r"} | dict.fromkeys(
+                    MONEY if subset else (), "m"
+                )
+                picked = ", ".join(f"{tables.get(c, 'p')}.{c}" for c in columns)
+                rows = con.sql(
+                    f"SELECT {picked} FROM prospects_file p JOIN ranked r USING (cnpj_hash) "
+                    + ("JOIN money m USING (cnpj_hash) " if subset else "")
+                    + "ORDER BY r.rank"
+                ).to_arrow_table()
+                regions = (
+                    con.sql(
+                        f"SELECT uf, count(*) AS prospects, coalesce(fsum({revenue}), 0) "
+                        "AS expected_revenue FROM base GROUP BY uf ORDER BY uf NULLS LAST"
+                    )
+                    .to_arrow_table()
+                    .to_pandas()
+                )
+            finally:
+                con.close()
+        total = int(regions["prospects"].sum())
+        per_uf = regions[regions["uf"].notna()].set_index("uf")
+        # the file's types (DuckDB names the UTC zone Etc/UTC, and may widen strings)
+        types = {
+            c: prospects.schema.field(c).type
+            for c in names
+            if not (subset and c in MONEY) and c not in ("rank", "rank_in_uf")
+        }
+        schema = pa.schema([(c, types.get(c, rows.schema.field(c).type)) for c in columns])
+        return Shortlist(rows.cast(schema).to_pandas(), per_uf, total)
 
     def regions(self, categories: list[str] | None = None) -> pd.DataFrame:
         """Per UF × channel over ``categories``: establishments, customers and prospects

@@ -61,7 +61,7 @@ def analysis(tmp_path):
 def test_shortlist_is_distinct_establishments_ranked_by_expected_revenue(analysis):
     people, run = analysis
     for categories in (None, ["Cerveja"], ["Vinho", "Arroz"]):
-        ranked = run.shortlist(categories)
+        ranked = run.top(categories, top_n=len(run.prospects)).rows  # every prospect
         assert ranked["cnpj_hash"].is_unique
         # independent: sum p × spend per prospect over the chosen categories
         chosen = categories or list(CATEGORIES)
@@ -94,7 +94,7 @@ def test_shortlist_page_numbers_rows_and_shows_only_allowed_identity(analysis):
     html = marketing.shortlist_section(run, ["Cerveja"], top_n=10)
     overall = html.split("<details")[0]
     assert numbers_of(overall) == list(range(1, 11))
-    assert html.count('<details class="bigd-uf"') == run.shortlist(["Cerveja"]).uf.nunique()
+    assert html.count('<details class="bigd-uf"') == run.prospects.uf.nunique()
     for block in html.split('<details class="bigd-uf"')[1:]:
         numbers = numbers_of(block)
         assert numbers == list(range(1, len(numbers) + 1)) and numbers
