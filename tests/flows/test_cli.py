@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import logging
+import shutil
 import signal
 import subprocess
 import sys
@@ -29,11 +30,16 @@ from tests.cli_helpers import (
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory):
     """This checkout installed as a user's ``pip install .`` would (a wheel, no deps),
-    into a folder of its own: the installed copy, not the checkout, is what runs."""
+    into a folder of its own: the installed copy, not the checkout, is what runs. Built
+    from a copy of the checkout: setuptools writes ``build/`` and ``*.egg-info`` beside the
+    sources, which would appear in the checkout while other tests list it (test_demo)."""
     site = tmp_path_factory.mktemp("site")
+    source = tmp_path_factory.mktemp("source") / "checkout"
+    skip = (".git", ".venv", "build", "*.egg-info", "*_cache", ".hypothesis", "__pycache__", "out")
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(*skip))
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target",
-         str(site), str(ROOT)],
+         str(site), str(source)],
         check=True, capture_output=True, timeout=600,
     )  # fmt: skip
     return site
